@@ -1,0 +1,260 @@
+"""The event contracts of the five sources, written once.
+
+Everything else is derived from these definitions or checked against them: the
+producer's serializer (:func:`serialize`), the Spark schema
+(``streaming.schemas``) and the dbt source columns (a test compares them).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from enum import Enum
+from typing import Any
+
+
+class FieldType(str, Enum):
+    """Logical field types, named after Spark SQL's simple type names."""
+
+    STRING = "string"
+    INT = "int"
+    LONG = "bigint"
+    DOUBLE = "double"
+    TIMESTAMP = "timestamp"
+    STRING_ARRAY = "array<string>"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    description: str
+    required: bool = True
+    allowed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One source: its event type, current schema version and fields."""
+
+    source: str
+    event_type: str
+    schema_version: int
+    device_field: str
+    description: str
+    own_fields: tuple[Field, ...]
+
+    @property
+    def fields(self) -> tuple[Field, ...]:
+        return COMMON_FIELDS + self.own_fields
+
+    def field_names(self) -> list[str]:
+        return [f.name for f in self.fields]
+
+
+class ContractViolation(ValueError):
+    """An event does not match its contract; raised by the producer's serializer."""
+
+
+COMMON_FIELDS: tuple[Field, ...] = (
+    Field("event_id", FieldType.STRING, "UUID of the event; the idempotency key."),
+    Field("event_type", FieldType.STRING, "Kind of event; one value per source."),
+    Field("schema_version", FieldType.INT, "Version of the contract the event follows."),
+    Field("source_id", FieldType.STRING, "Device that emitted the event."),
+    Field("event_at", FieldType.TIMESTAMP, "When the event happened, UTC."),
+)
+
+_LAT = Field("latitude", FieldType.DOUBLE, "WGS84 latitude, degrees.")
+_LON = Field("longitude", FieldType.DOUBLE, "WGS84 longitude, degrees.")
+
+VEHICLE_TELEMETRY = Contract(
+    source="vehicle_telemetry",
+    event_type="vehicle_telemetry",
+    schema_version=1,
+    device_field="vehicle_id",
+    description="Engine and motion telemetry from a vehicle's on-board unit.",
+    own_fields=(
+        Field("vehicle_id", FieldType.STRING, "Vehicle identifier."),
+        Field("speed_kmh", FieldType.DOUBLE, "Speed, km/h."),
+        Field("heading_deg", FieldType.DOUBLE, "Heading, degrees clockwise from north."),
+        Field("fuel_level_pct", FieldType.DOUBLE, "Fuel or battery level, percent."),
+        Field("odometer_km", FieldType.DOUBLE, "Odometer reading, km."),
+        Field(
+            "engine_status",
+            FieldType.STRING,
+            "Engine state.",
+            allowed=("running", "idle", "off"),
+        ),
+        Field("make", FieldType.STRING, "Manufacturer."),
+        Field("model", FieldType.STRING, "Model name."),
+        Field("model_year", FieldType.INT, "Model year."),
+        Field(
+            "fuel_type",
+            FieldType.STRING,
+            "Fuel type.",
+            allowed=("petrol", "diesel", "electric", "hybrid"),
+        ),
+    ),
+)
+
+GPS_FIXES = Contract(
+    source="gps_fixes",
+    event_type="gps_fix",
+    schema_version=1,
+    device_field="vehicle_id",
+    description="Position fixes from a vehicle's GPS unit.",
+    own_fields=(
+        Field("vehicle_id", FieldType.STRING, "Vehicle identifier."),
+        _LAT,
+        _LON,
+        Field("altitude_m", FieldType.DOUBLE, "Altitude above sea level, metres."),
+        Field("accuracy_m", FieldType.DOUBLE, "Horizontal accuracy, metres."),
+        Field("speed_over_ground_kmh", FieldType.DOUBLE, "Speed over ground, km/h."),
+    ),
+)
+
+CAMERA_SIGHTINGS = Contract(
+    source="camera_sightings",
+    event_type="camera_sighting",
+    schema_version=1,
+    device_field="camera_id",
+    description="A vehicle seen by a fixed traffic camera.",
+    own_fields=(
+        Field("camera_id", FieldType.STRING, "Camera identifier."),
+        _LAT,
+        _LON,
+        Field(
+            "plate_hash",
+            FieldType.STRING,
+            "SHA-256 of the plate seen; a plain plate never leaves the camera.",
+        ),
+        Field("snapshot_ref", FieldType.STRING, "Reference of the stored snapshot."),
+        Field(
+            "direction",
+            FieldType.STRING,
+            "Direction of travel.",
+            allowed=("north", "east", "south", "west"),
+        ),
+    ),
+)
+
+WEATHER_READINGS = Contract(
+    source="weather_readings",
+    event_type="weather_reading",
+    schema_version=1,
+    device_field="station_id",
+    description="Readings from a district's weather station.",
+    own_fields=(
+        Field("station_id", FieldType.STRING, "Weather station identifier."),
+        _LAT,
+        _LON,
+        Field("temperature_c", FieldType.DOUBLE, "Air temperature, degrees Celsius."),
+        Field("precipitation_mm", FieldType.DOUBLE, "Precipitation since the last reading, mm."),
+        Field("wind_speed_kmh", FieldType.DOUBLE, "Wind speed, km/h."),
+        Field("wind_direction_deg", FieldType.DOUBLE, "Wind direction, degrees from north."),
+        Field("humidity_pct", FieldType.DOUBLE, "Relative humidity, percent."),
+        Field("visibility_m", FieldType.DOUBLE, "Visibility, metres."),
+        Field("air_quality_index", FieldType.INT, "Air quality index (0-500)."),
+    ),
+)
+
+EMERGENCY_UPDATES = Contract(
+    source="emergency_updates",
+    event_type="emergency_update",
+    schema_version=1,
+    device_field="incident_id",
+    description="A change in an emergency incident's lifecycle.",
+    own_fields=(
+        Field("incident_id", FieldType.STRING, "Incident identifier."),
+        Field(
+            "incident_type",
+            FieldType.STRING,
+            "Kind of incident.",
+            allowed=("fire", "medical", "traffic_collision", "crime", "hazmat"),
+        ),
+        Field("severity", FieldType.INT, "Severity, 1 (minor) to 5 (critical)."),
+        Field(
+            "status",
+            FieldType.STRING,
+            "Lifecycle status.",
+            allowed=("reported", "dispatched", "on_scene", "resolved"),
+        ),
+        _LAT,
+        _LON,
+        Field("units", FieldType.STRING_ARRAY, "Response units assigned so far."),
+    ),
+)
+
+CONTRACTS: tuple[Contract, ...] = (
+    VEHICLE_TELEMETRY,
+    GPS_FIXES,
+    CAMERA_SIGHTINGS,
+    WEATHER_READINGS,
+    EMERGENCY_UPDATES,
+)
+CONTRACTS_BY_SOURCE: dict[str, Contract] = {c.source: c for c in CONTRACTS}
+CONTRACTS_BY_EVENT_TYPE: dict[str, Contract] = {c.event_type: c for c in CONTRACTS}
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The wire format of every ``*_at`` field: ISO 8601, UTC, microseconds, ``Z``."""
+    if moment.tzinfo is None:
+        raise ContractViolation("timestamps must be timezone-aware (UTC)")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _check_value(field: Field, value: Any) -> None:
+    kind = field.type
+    ok: bool
+    if kind is FieldType.STRING:
+        ok = isinstance(value, str)
+    elif kind in (FieldType.INT, FieldType.LONG):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is FieldType.DOUBLE:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value)
+    elif kind is FieldType.TIMESTAMP:
+        ok = isinstance(value, datetime) and value.tzinfo is not None
+    else:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if not ok:
+        raise ContractViolation(f"{field.name}: expected {kind.value}, got {value!r}")
+    if field.allowed and value not in field.allowed:
+        raise ContractViolation(f"{field.name}: {value!r} is not one of {field.allowed}")
+
+
+def validate(contract: Contract, event: dict[str, Any]) -> None:
+    """Raise :class:`ContractViolation` unless ``event`` matches ``contract`` exactly."""
+    expected = contract.field_names()
+    extra = sorted(set(event) - set(expected))
+    if extra:
+        raise ContractViolation(f"{contract.source}: unknown fields {extra}")
+    for field in contract.fields:
+        value = event.get(field.name)
+        if value is None:
+            if field.required:
+                raise ContractViolation(f"{contract.source}: missing {field.name}")
+            continue
+        _check_value(field, value)
+    if event["event_type"] != contract.event_type:
+        raise ContractViolation(
+            f"{contract.source}: event_type {event['event_type']!r} "
+            f"should be {contract.event_type!r}"
+        )
+    if event["schema_version"] != contract.schema_version:
+        raise ContractViolation(
+            f"{contract.source}: schema_version {event['schema_version']} "
+            f"should be {contract.schema_version}"
+        )
+
+
+def serialize(contract: Contract, event: dict[str, Any]) -> bytes:
+    """Validate ``event`` and encode it as the JSON the Spark job parses."""
+    validate(contract, event)
+    wire = {
+        name: format_timestamp(value) if isinstance(value, datetime) else value
+        for name, value in event.items()
+    }
+    return json.dumps(wire, separators=(",", ":")).encode()
