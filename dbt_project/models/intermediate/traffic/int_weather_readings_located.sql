@@ -1,0 +1,30 @@
+with
+
+weather_readings as (
+    select * from {{ ref('stg_smartcity__weather_readings') }}
+),
+
+districts as (
+    select * from {{ ref('districts') }}
+),
+
+located as (
+    select
+        weather_readings.event_id,
+        weather_readings.station_id,
+        districts.district_id,
+        weather_readings.temperature_c,
+        weather_readings.precipitation_mm,
+        weather_readings.visibility_m,
+        weather_readings.event_at,
+        {{ dbt.date_trunc('hour', 'weather_readings.event_at') }} as event_hour_at
+    from weather_readings
+    left join districts
+        on
+            weather_readings.latitude >= districts.min_latitude
+            and weather_readings.latitude < districts.max_latitude
+            and weather_readings.longitude >= districts.min_longitude
+            and weather_readings.longitude < districts.max_longitude
+)
+
+select * from located

@@ -1,0 +1,36 @@
+with
+
+source as (
+    {{ deduplicate_events(source('smartcity', 'gps_fixes')) }}
+),
+
+renamed as (
+    select
+        -- ids
+        event_id,
+        vehicle_id,
+        source_id as device_id,
+        schema_version,
+
+        -- position
+        latitude,
+        longitude,
+        altitude_m,
+        accuracy_m,
+
+        -- measures
+        speed_over_ground_kmh as speed_kmh,
+
+        -- timestamps
+        event_at,
+        kafka_published_at,
+        landed_at,
+
+        -- lineage
+        kafka_topic,
+        kafka_partition,
+        kafka_offset
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,39 @@
+with
+
+source as (
+    {{ deduplicate_events(source('smartcity', 'weather_readings')) }}
+),
+
+renamed as (
+    select
+        -- ids
+        event_id,
+        station_id,
+        schema_version,
+
+        -- position
+        latitude,
+        longitude,
+
+        -- measures
+        temperature_c,
+        precipitation_mm,
+        wind_speed_kmh,
+        wind_direction_deg,
+        humidity_pct,
+        visibility_m,
+        air_quality_index,
+
+        -- timestamps
+        event_at,
+        kafka_published_at,
+        landed_at,
+
+        -- lineage
+        kafka_topic,
+        kafka_partition,
+        kafka_offset
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,96 @@
+"""Render the dbt source definitions from the event contracts.
+
+The committed ``_smartcity__sources.yml`` is this module's output; a test fails when
+it drifts from the contracts. After changing a contract, run
+``smartcity dbt-sources --write``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from ingestion.contracts import CONTRACTS, Contract, FieldType
+from smartcity.settings import PROJECT_ROOT
+
+SOURCES_FILE = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity" / "_smartcity__sources.yml"
+
+DUCKDB_TYPES: dict[FieldType, str] = {
+    FieldType.STRING: "varchar",
+    FieldType.INT: "integer",
+    FieldType.LONG: "bigint",
+    FieldType.DOUBLE: "double",
+    FieldType.TIMESTAMP: "timestamp",
+    FieldType.STRING_ARRAY: "varchar[]",
+}
+
+# Columns the landing job adds to every raw dataset, in the order it writes them.
+LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("kafka_topic", "varchar", "Kafka topic the event was read from."),
+    ("kafka_partition", "integer", "Kafka partition the event was read from."),
+    ("kafka_offset", "bigint", "Offset of the event in its Kafka partition."),
+    ("kafka_published_at", "timestamp", "When Kafka received the event, UTC."),
+    ("landed_at", "timestamp", "When the landing job processed the event, UTC."),
+    ("event_date", "date", "Partition: UTC date of event_at."),
+    ("event_hour", "bigint", "Partition: UTC hour of event_at."),
+)
+
+
+def _table(contract: Contract) -> dict:
+    columns = [
+        {
+            "name": field.name,
+            "description": field.description,
+            "data_type": DUCKDB_TYPES[field.type],
+        }
+        for field in contract.fields
+    ]
+    columns += [
+        {"name": name, "description": text, "data_type": kind}
+        for name, kind, text in LANDING_COLUMNS
+    ]
+    return {
+        "name": contract.source,
+        "description": f"{contract.description} Raw, as landed; may hold duplicates.",
+        "config": {
+            "external_location": (
+                "read_parquet('{{ env_var(\"SMARTCITY_LAKE_URI\", \"data/lake\") }}/raw/"
+                + contract.source
+                + "/*/*/*.parquet', hive_partitioning = true)"
+            ),
+        },
+        "columns": columns,
+    }
+
+
+def render() -> str:
+    document = {
+        "version": 2,
+        "sources": [
+            {
+                "name": "smartcity",
+                "description": (
+                    "Raw city sensor events landed by the Spark job as Parquet in the lake, "
+                    "partitioned by event_date and event_hour. Generated from "
+                    "ingestion/contracts.py by `smartcity dbt-sources --write`."
+                ),
+                "config": {
+                    "loaded_at_field": "landed_at",
+                    "freshness": {
+                        "warn_after": {"count": 1, "period": "hour"},
+                        "error_after": {"count": 24, "period": "hour"},
+                    },
+                },
+                "tables": [_table(contract) for contract in CONTRACTS],
+            }
+        ],
+    }
+    header = "# Generated from ingestion/contracts.py by `smartcity dbt-sources --write`; do not edit.\n"
+    return header + yaml.safe_dump(document, sort_keys=False, width=100)
+
+
+def write(path: Path = SOURCES_FILE) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render())
+    return path

@@ -1,0 +1,65 @@
+"""All configuration in one typed object, read from the environment once.
+
+Every variable is optional; the defaults run the whole stack on one machine with the
+lake, the broker's data and the DuckDB database under ``data/`` in the repository.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+ENVIRONMENT = {
+    "SMARTCITY_DATA_DIR": "where local state lives (broker log, checkpoints, lake, DuckDB)",
+    "SMARTCITY_CACHE_DIR": "where downloaded jars are cached",
+    "SMARTCITY_LAKE_URI": "root of the lake (raw Parquet and dead letters)",
+    "SMARTCITY_DUCKDB_PATH": "DuckDB database file that dbt builds into",
+    "SMARTCITY_TOPIC_PREFIX": "prefix of the Kafka topic names",
+    "KAFKA_BOOTSTRAP_SERVERS": "Kafka bootstrap servers, host:port[,host:port]",
+    "SMARTCITY_KAFKA_PORT": "port of the local broker that `smartcity kafka start` runs",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    cache_dir: Path
+    lake_uri: str
+    duckdb_path: Path
+    topic_prefix: str
+    bootstrap_servers: str
+    kafka_port: int
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("SMARTCITY_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+        kafka_port = int(env.get("SMARTCITY_KAFKA_PORT", "9092"))
+        return cls(
+            data_dir=data_dir,
+            cache_dir=Path(env.get("SMARTCITY_CACHE_DIR", PROJECT_ROOT / ".cache")).resolve(),
+            lake_uri=env.get("SMARTCITY_LAKE_URI", str(data_dir / "lake")),
+            duckdb_path=Path(env.get("SMARTCITY_DUCKDB_PATH", data_dir / "smartcity.duckdb")),
+            topic_prefix=env.get("SMARTCITY_TOPIC_PREFIX", "smartcity"),
+            bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{kafka_port}"),
+            kafka_port=kafka_port,
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        # Outside the lake on purpose: readers that list the lake must never see them.
+        return self.data_dir / "checkpoints"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.data_dir / "kafka"
+
+    def topic(self, source: str) -> str:
+        return f"{self.topic_prefix}.{source}"
