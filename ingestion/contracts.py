@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     """Logical field types, named after Spark SQL's simple type names."""
 
     STRING = "string"
@@ -202,7 +202,7 @@ def format_timestamp(moment: datetime) -> str:
     """The wire format of every ``*_at`` field: ISO 8601, UTC, microseconds, ``Z``."""
     if moment.tzinfo is None:
         raise ContractViolation("timestamps must be timezone-aware (UTC)")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _check_value(field: Field, value: Any) -> None:

@@ -60,7 +60,9 @@ def produce(
 ) -> ProduceReport:
     """Send ``events``; pace them at ``rate_per_s`` events per second when it is positive."""
     check_broker(bootstrap_servers)
-    producer = Producer({"bootstrap.servers": bootstrap_servers, "logger": QUIET_LOGGER, **PRODUCER_SETTINGS})
+    producer = Producer(
+        {"bootstrap.servers": bootstrap_servers, "logger": QUIET_LOGGER, **PRODUCER_SETTINGS}
+    )
     report = ProduceReport()
 
     def delivered(error: KafkaError | None, message: Message) -> None:

@@ -57,7 +57,7 @@ def ensure_topics(
         [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing],
         operation_timeout=timeout_s,
     )
-    for name, future in futures.items():
+    for _name, future in futures.items():
         try:
             future.result(timeout=timeout_s)
         except KafkaException as error:

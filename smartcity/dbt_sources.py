@@ -14,7 +14,9 @@ import yaml
 from ingestion.contracts import CONTRACTS, Contract, FieldType
 from smartcity.settings import PROJECT_ROOT
 
-SOURCES_FILE = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity" / "_smartcity__sources.yml"
+SOURCES_FILE = (
+    PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity" / "_smartcity__sources.yml"
+)
 
 DUCKDB_TYPES: dict[FieldType, str] = {
     FieldType.STRING: "varchar",
@@ -55,7 +57,7 @@ def _table(contract: Contract) -> dict:
         "description": f"{contract.description} Raw, as landed; may hold duplicates.",
         "config": {
             "external_location": (
-                "read_parquet('{{ env_var(\"SMARTCITY_LAKE_URI\", \"data/lake\") }}/raw/"
+                'read_parquet(\'{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}/raw/'
                 + contract.source
                 + "/*/*/*.parquet', hive_partitioning = true)"
             ),
@@ -86,7 +88,9 @@ def render() -> str:
             }
         ],
     }
-    header = "# Generated from ingestion/contracts.py by `smartcity dbt-sources --write`; do not edit.\n"
+    header = (
+        "# Generated from ingestion/contracts.py by `smartcity dbt-sources --write`; do not edit.\n"
+    )
     return header + yaml.safe_dump(document, sort_keys=False, width=100)
 
 

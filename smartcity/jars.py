@@ -135,8 +135,7 @@ def ensure_jars(jar_set: JarSet, cache_dir: Path, update_lock: bool = False) -> 
             problems = _mismatches(found, expected)
             if problems:
                 raise JarError(
-                    f"The {jar_set.name} jars do not match {jar_set.lock.relative_to(PROJECT_ROOT)}: "
-                    + "; ".join(problems)
+                    f"The {jar_set.name} jars do not match {jar_set.lock}: " + "; ".join(problems)
                 )
         if target.exists():
             shutil.rmtree(target)

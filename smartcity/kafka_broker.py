@@ -157,7 +157,9 @@ class LocalKafkaBroker:
         )
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            raise BrokerError(f"Formatting the Kafka storage failed:\n{result.stderr or result.stdout}")
+            raise BrokerError(
+                f"Formatting the Kafka storage failed:\n{result.stderr or result.stdout}"
+            )
         ports_file.write_text(ports)
 
     def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> LocalKafkaBroker:
@@ -204,7 +206,7 @@ class LocalKafkaBroker:
                 try:
                     if admin.list_topics(timeout=2).brokers:
                         return
-                except Exception:  # noqa: BLE001 - not ready yet; retried until the deadline
+                except Exception:
                     pass
             time.sleep(0.2)
         self.stop()

@@ -119,8 +119,14 @@ def dead_letters(checked: DataFrame, contract: Contract) -> DataFrame:
     )
 
 
-def _start(frame: DataFrame, name: str, path: str, checkpoint: str, partitions: Sequence[str],
-           options: LandingOptions) -> StreamingQuery:
+def _start(
+    frame: DataFrame,
+    name: str,
+    path: str,
+    checkpoint: str,
+    partitions: Sequence[str],
+    options: LandingOptions,
+) -> StreamingQuery:
     writer = (
         frame.writeStream.queryName(name)
         .format("parquet")

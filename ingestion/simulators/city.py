@@ -82,9 +82,7 @@ class RoadGrid:
     def neighbours(self, node: Node) -> list[Node]:
         row, column = node
         candidates = [(row + 1, column), (row, column + 1), (row - 1, column), (row, column - 1)]
-        return [
-            (r, c) for r, c in candidates if 0 <= r < self.rows and 0 <= c < self.columns
-        ]
+        return [(r, c) for r, c in candidates if 0 <= r < self.rows and 0 <= c < self.columns]
 
     def nodes(self) -> list[Node]:
         return [(r, c) for r in range(self.rows) for c in range(self.columns)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ingestion.contracts import Contract
 from ingestion.simulators.cameras import CameraNetwork
@@ -20,7 +20,7 @@ class SimulationOptions:
     events: int = 20_000
     seed: int = 42
     vehicles: int = 25
-    start_at: datetime = datetime(2026, 1, 1, 8, 0, tzinfo=timezone.utc)
+    start_at: datetime = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
     incidents_per_hour: float = 12.0
 
 
@@ -48,8 +48,7 @@ def simulate(options: SimulationOptions) -> Iterator[tuple[Contract, dict]]:
             + weather.events(second, at)
             + emergency.events(second, at)
         )
-        for item in batch[: options.events - emitted]:
-            yield item
+        yield from batch[: options.events - emitted]
         emitted += min(len(batch), options.events - emitted)
         fleet.advance()
         second += 1

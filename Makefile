@@ -1,0 +1,37 @@
+# The two commands of the README are `make demo` and `make test`; both set up first.
+VENV := .venv
+PY := $(VENV)/bin/python
+export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
+
+.PHONY: setup demo test lint format docs lock clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml scripts/bootstrap.sh infra/jars/*/pom.xml infra/jars/*/jars.sha256
+	bash scripts/bootstrap.sh
+
+demo: setup  ## run the whole pipeline once: Kafka, producer, Spark, dbt on DuckDB
+	$(PY) -m smartcity demo $(ARGS)
+
+test: setup  ## every test suite; ends with pytest's summary line
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:8080
+	$(VENV)/bin/dbt docs generate
+	$(VENV)/bin/dbt docs serve --host 127.0.0.1 --port 8080
+
+lock:  ## re-pin requirements.txt from requirements.in in a scratch environment
+	rm -rf /tmp/smartcity-lock && python3 -m venv /tmp/smartcity-lock
+	/tmp/smartcity-lock/bin/pip install --quiet -r requirements.in
+	( echo "# Pinned from requirements.in by \`make lock\`."; /tmp/smartcity-lock/bin/pip freeze ) > requirements.txt
+
+clean:
+	rm -rf data target logs dbt_packages .pytest_cache

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Everything the two README commands need on a fresh machine: system packages, the
+# virtual environment with pinned packages, and the Kafka and Spark jars.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: $* missing; install it with: sudo apt-get install -y $*" >&2
+    exit 1
+  fi
+  log "installing $* (Debian packages)"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+java_major() {
+  java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print v[1]; exit}'
+}
+
+if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
+  apt_install openjdk-17-jre-headless
+fi
+command -v mvn >/dev/null 2>&1 || apt_install maven
+
+PYTHON=${PYTHON:-python3}
+"$PYTHON" - <<'PY' || { echo "error: Python 3.11 or newer is needed (set PYTHON=...)" >&2; exit 1; }
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+if [ ! -x .venv/bin/python ]; then
+  log "creating the virtual environment in .venv"
+  "$PYTHON" -m venv .venv
+fi
+log "installing pinned Python packages (requirements.txt)"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
+  || .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+
+log "fetching and verifying the Kafka broker and Spark connector jars"
+.venv/bin/python -m smartcity jars
+touch .venv/.installed
+log "set-up complete"

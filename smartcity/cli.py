@@ -1,0 +1,211 @@
+"""The `smartcity` command: one sub-command per job, each with --help."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from ingestion.simulators.world import SimulationOptions
+from ingestion.topics import KafkaUnavailable
+from smartcity import pipeline
+from smartcity.console import fail, say
+from smartcity.settings import ENVIRONMENT, Settings
+
+
+def _utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _default_start() -> datetime:
+    now = datetime.now(UTC)
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def _add_simulation_options(parser: argparse.ArgumentParser, default_events: int) -> None:
+    parser.add_argument(
+        "--events",
+        type=int,
+        default=default_events,
+        help=f"number of events to simulate across all sources (default {default_events:,})",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="events per second to send; 0 sends as fast as the broker acknowledges (default 0)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="random seed; the same seed and start time give the same events (default 42)",
+    )
+    parser.add_argument(
+        "--vehicles", type=int, default=25, help="vehicles in the fleet (default 25)"
+    )
+    parser.add_argument(
+        "--start-at",
+        type=_utc,
+        default=None,
+        help="event time of the first event, ISO 8601, UTC (default: start of the current hour)",
+    )
+
+
+def _simulation(args: argparse.Namespace) -> SimulationOptions:
+    return SimulationOptions(
+        events=args.events,
+        seed=args.seed,
+        vehicles=args.vehicles,
+        start_at=args.start_at or _default_start(),
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    environment = "\n".join(f"  {name:<26}{text}" for name, text in ENVIRONMENT.items())
+    parser = argparse.ArgumentParser(
+        prog="smartcity",
+        description="Smart City data platform: simulate, produce, land and model city sensor events.",
+        epilog=f"Environment variables (all optional):\n{environment}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the whole pipeline once on this machine: broker, producer, Spark, dbt",
+        description=(
+            "Start a local Kafka broker, simulate and produce events, land them with Spark, "
+            "build the dbt project on DuckDB, print a summary and stop the broker. Starts from "
+            "an empty state each time (the broker's log, checkpoints, lake and database are reset)."
+        ),
+    )
+    _add_simulation_options(demo, default_events=20_000)
+
+    produce = commands.add_parser(
+        "produce",
+        help="simulate city events and send them to Kafka",
+        description="Simulate city events and send them to a running broker, one topic per source.",
+    )
+    _add_simulation_options(produce, default_events=10_000)
+
+    land = commands.add_parser(
+        "land",
+        help="run the Spark job that lands Kafka topics as raw Parquet",
+        description="Kafka -> validated raw Parquet (and dead letters) in the lake.",
+    )
+    land.add_argument(
+        "--trigger",
+        default="availableNow",
+        help="'availableNow' drains the topics and stops (default); an interval such as "
+        "'10 seconds' runs continuously until Ctrl-C",
+    )
+
+    kafka = commands.add_parser(
+        "kafka",
+        help="run the local single-node Kafka broker in the foreground",
+        description="Run a single-node KRaft broker on 127.0.0.1 until Ctrl-C.",
+    )
+    kafka.add_argument("action", choices=["start"], help="start the broker and keep it running")
+
+    jars = commands.add_parser(
+        "jars",
+        help="fetch and verify the Kafka broker and Spark connector jars",
+        description="Fetch the jars once with Maven into the cache and verify their SHA-256.",
+    )
+    jars.add_argument(
+        "--update-lock",
+        action="store_true",
+        help="for maintainers: rewrite infra/jars/*/jars.sha256 after changing a version",
+    )
+
+    dbt_sources = commands.add_parser(
+        "dbt-sources",
+        help="print or write the dbt sources generated from the event contracts",
+    )
+    dbt_sources.add_argument(
+        "--write", action="store_true", help="write the file instead of printing it"
+    )
+    return parser
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "demo":
+        from smartcity.demo import DemoOptions, run_demo
+
+        return run_demo(settings, DemoOptions(_simulation(args), rate_per_s=args.rate))
+    if args.command == "produce":
+        pipeline.create_topics(settings)
+        report = pipeline.produce_simulation(
+            settings, _simulation(args), args.rate, lambda n: say(f"{n:,} sent")
+        )
+        for topic, count in sorted(report.acknowledged.items()):
+            say(f"{topic}: {count:,} acknowledged")
+        if not report.ok:
+            fail(
+                f"delivery failed: {dict(report.failed)} unflushed={report.unflushed} {report.errors}"
+            )
+            return 1
+        return 0
+    if args.command == "land":
+        rows = pipeline.land(
+            settings, trigger=args.trigger, on_progress=lambda r: say(f"read {sum(r.values()):,}")
+        )
+        for source, count in pipeline.landed_rows(settings).items():
+            say(f"{source}: {count:,} rows in the lake")
+        say(f"records read from Kafka by all queries: {sum(rows.values()):,}")
+        return 0
+    if args.command == "kafka":
+        from smartcity.kafka_broker import LocalKafkaBroker
+
+        broker = LocalKafkaBroker(settings.kafka_dir, settings.cache_dir, port=settings.kafka_port)
+        broker.start()
+        say(
+            f"Kafka is running on {broker.bootstrap_servers} (log: {broker.log_file}); Ctrl-C stops it."
+        )
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # sigwait needs them blocked
+        try:
+            signal.sigwait(stop_signals)
+        finally:
+            broker.stop()
+        return 0
+    if args.command == "jars":
+        from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, ensure_jars
+
+        for jar_set in (KAFKA_BROKER, SPARK_KAFKA):
+            found = ensure_jars(jar_set, settings.cache_dir, update_lock=args.update_lock)
+            say(f"{jar_set.name}: {len(found)} jars verified")
+        return 0
+    if args.command == "dbt-sources":
+        from smartcity import dbt_sources
+
+        if args.write:
+            say(f"wrote {dbt_sources.write()}")
+        else:
+            sys.stdout.write(dbt_sources.render())
+        return 0
+    raise AssertionError(args.command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings.from_env()
+    try:
+        return _run(args, settings)
+    except KafkaUnavailable as error:
+        fail(str(error))
+        return 2
+    except KeyboardInterrupt:
+        fail("interrupted")
+        return 130
+    except RuntimeError as error:
+        fail(str(error))
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""The pipeline's steps as functions, shared by the demo, the CLI and the tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import duckdb
+
+from ingestion.contracts import CONTRACTS, Contract
+from ingestion.producer import ProduceReport, produce
+from ingestion.simulators.world import SimulationOptions, simulate
+from ingestion.topics import ensure_topics
+from smartcity.jars import SPARK_KAFKA, ensure_jars
+from smartcity.settings import PROJECT_ROOT, Settings
+
+MARTS = ("dim_districts", "fct_district_hourly_traffic")
+
+
+def topic_namer(settings: Settings) -> Callable[[Contract], str]:
+    return lambda contract: settings.topic(contract.source)
+
+
+def create_topics(settings: Settings) -> list[str]:
+    return ensure_topics(settings.bootstrap_servers, [settings.topic(c.source) for c in CONTRACTS])
+
+
+def produce_simulation(
+    settings: Settings,
+    options: SimulationOptions,
+    rate_per_s: float = 0.0,
+    on_progress: Callable[[int], None] | None = None,
+) -> ProduceReport:
+    return produce(
+        simulate(options),
+        settings.bootstrap_servers,
+        topic_namer(settings),
+        rate_per_s=rate_per_s,
+        on_progress=on_progress,
+    )
+
+
+def land(
+    settings: Settings,
+    trigger: str = "availableNow",
+    contracts: Sequence[Contract] = CONTRACTS,
+    on_progress: Callable[[dict[str, int]], None] | None = None,
+) -> dict[str, int]:
+    """Run the landing job until it stops; return the Kafka records each query read."""
+    from streaming.job import LandingOptions, await_queries, start_landing
+    from streaming.session import build_session
+
+    spark = build_session(ensure_jars(SPARK_KAFKA, settings.cache_dir))
+    options = LandingOptions(
+        lake_uri=settings.lake_uri,
+        checkpoint_uri=str(settings.checkpoint_dir),
+        bootstrap_servers=settings.bootstrap_servers,
+        trigger=trigger,
+    )
+    queries = start_landing(spark, options, contracts, topic_namer(settings))
+    try:
+        return await_queries(queries, on_progress)
+    finally:
+        for query in queries:
+            query.stop()
+
+
+def dbt_environment(settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SMARTCITY_LAKE_URI": settings.lake_uri,
+        "SMARTCITY_DUCKDB_PATH": str(settings.duckdb_path),
+        "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
+    }
+
+
+def run_dbt(
+    settings: Settings, *arguments: str, quiet: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run dbt in the project with the settings' lake and database; raise if it fails."""
+    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    dbt = Path(sys.executable).with_name("dbt")
+    command = [str(dbt), *arguments]
+    result = subprocess.run(
+        command,
+        cwd=PROJECT_ROOT,
+        env=dbt_environment(settings),
+        text=True,
+        capture_output=quiet,
+        check=False,
+    )
+    if result.returncode != 0:
+        detail = (result.stdout or "")[-3000:] if quiet else "see dbt's output above"
+        raise RuntimeError(f"`dbt {' '.join(arguments)}` failed ({detail})")
+    return result
+
+
+def _parquet_count(pattern: str, **options: str) -> int:
+    extra = "".join(f", {key} = {value}" for key, value in options.items())
+    query = f"select count(*) from read_parquet('{pattern}'{extra})"
+    try:
+        row = duckdb.sql(query).fetchone()
+    except duckdb.IOException:  # no file matched: nothing landed yet
+        return 0
+    return int(row[0]) if row else 0
+
+
+def landed_rows(settings: Settings) -> dict[str, int]:
+    """Rows per source in the raw lake, read the way every plain reader reads it."""
+    lake = settings.lake_uri.rstrip("/")
+    return {
+        c.source: _parquet_count(f"{lake}/raw/{c.source}/*/*/*.parquet", hive_partitioning="true")
+        for c in CONTRACTS
+    }
+
+
+def dead_lettered_rows(settings: Settings) -> dict[str, int]:
+    lake = settings.lake_uri.rstrip("/")
+    return {
+        c.source: _parquet_count(f"{lake}/dead_letter/{c.source}/*/*.parquet") for c in CONTRACTS
+    }
+
+
+def warehouse_rows(settings: Settings, relations: Sequence[str]) -> dict[str, int]:
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        return {
+            name: int(connection.execute(f"select count(*) from {name}").fetchone()[0])  # type: ignore[index]
+            for name in relations
+        }
+
+
+def staged_rows(settings: Settings) -> dict[str, int]:
+    names = {c.source: f"stg_smartcity__{c.source}" for c in CONTRACTS}
+    counts = warehouse_rows(settings, list(names.values()))
+    return {source: counts[name] for source, name in names.items()}

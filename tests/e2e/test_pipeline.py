@@ -1,0 +1,166 @@
+"""The whole pipeline against a real broker, real Spark and real DuckDB."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from confluent_kafka import Producer
+
+from ingestion.contracts import CONTRACTS, GPS_FIXES, serialize
+from ingestion.producer import produce
+from ingestion.simulators.city import build_city
+from ingestion.simulators.world import SimulationOptions, simulate
+from smartcity import pipeline
+from smartcity.settings import Settings
+
+pytestmark = pytest.mark.e2e
+
+START = datetime(2026, 5, 4, 6, 40, tzinfo=UTC)
+OPTIONS = SimulationOptions(events=4_000, seed=11, vehicles=20, start_at=START)
+DUPLICATES = 60
+JUNK = [b"", b"not json at all", b"[1, 2, 3]", b'{"event_id": "only-an-id"}']
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> dict:
+    """Produce, land and build once; the tests below read what it left."""
+    root = tmp_path_factory.mktemp("pipeline")
+    settings = Settings.from_env().with_overrides(
+        data_dir=root,
+        lake_uri=str(root / "lake"),
+        duckdb_path=root / "warehouse.duckdb",
+        topic_prefix="e2e",
+        bootstrap_servers=kafka_broker.bootstrap_servers,
+    )
+    pipeline.create_topics(settings)
+    events = list(simulate(OPTIONS))
+    # The same events sent twice, as a producer retry after a lost ack would.
+    resent = events[100 : 100 + DUPLICATES]
+    report = produce(events + resent, settings.bootstrap_servers, pipeline.topic_namer(settings))
+    junk = Producer({"bootstrap.servers": settings.bootstrap_servers})
+    for value in JUNK:
+        junk.produce(settings.topic(GPS_FIXES.source), value=value)
+    wrong_topic = next(e for c, e in events if c.source == "weather_readings")
+    junk.produce(
+        settings.topic(GPS_FIXES.source),
+        value=serialize(next(c for c in CONTRACTS if c.source == "weather_readings"), wrong_topic),
+    )
+    assert junk.flush(30) == 0
+    read = pipeline.land(settings)
+    pipeline.run_dbt(settings, "build", quiet=True)
+    return {
+        "settings": settings,
+        "events": events,
+        "resent": resent,
+        "report": report,
+        "read": read,
+    }
+
+
+def test_every_produced_event_was_acknowledged(run: dict) -> None:
+    report = run["report"]
+    assert report.ok
+    expected = Counter(run["settings"].topic(c.source) for c, _ in run["events"] + run["resent"])
+    assert report.acknowledged == expected
+
+
+def test_produced_equals_landed_plus_dead_lettered_per_source(run: dict) -> None:
+    settings = run["settings"]
+    produced = Counter(c.source for c, _ in run["events"] + run["resent"])
+    landed = pipeline.landed_rows(settings)
+    dead = pipeline.dead_lettered_rows(settings)
+    assert landed == {c.source: produced[c.source] for c in CONTRACTS}
+    assert dead == {c.source: (len(JUNK) + 1 if c.source == "gps_fixes" else 0) for c in CONTRACTS}
+
+
+def test_landed_event_ids_are_exactly_the_produced_ones(run: dict) -> None:
+    lake = run["settings"].lake_uri
+    for contract in CONTRACTS:
+        rows = duckdb.sql(
+            f"select event_id from read_parquet('{lake}/raw/{contract.source}/*/*/*.parquet')"
+        ).fetchall()
+        landed = Counter(row[0] for row in rows)
+        produced = Counter(e["event_id"] for c, e in run["events"] + run["resent"] if c is contract)
+        assert landed == produced, contract.source
+
+
+def test_dead_letters_carry_reason_payload_and_kafka_coordinates(run: dict) -> None:
+    lake = run["settings"].lake_uri
+    rows = duckdb.sql(
+        f"select reason_code, raw_value, kafka_topic, kafka_offset "
+        f"from read_parquet('{lake}/dead_letter/gps_fixes/*/*.parquet') order by kafka_offset"
+    ).fetchall()
+    codes = Counter(row[0] for row in rows)
+    assert codes == {"empty_payload": 1, "not_json": 2, "missing_required_field": 2}
+    assert {row[2] for row in rows} == {"e2e.gps_fixes"}
+    assert all(row[3] is not None for row in rows)
+    assert "not json at all" in {row[1] for row in rows}
+
+
+def test_partitions_follow_event_time(run: dict) -> None:
+    lake = run["settings"].lake_uri
+    mismatched = duckdb.sql(
+        f"select count(*) from read_parquet('{lake}/raw/*/*/*/*.parquet', "
+        f"hive_partitioning = true, union_by_name = true) "
+        f"where event_date != cast(event_at as date) or event_hour != hour(event_at)"
+    ).fetchone()
+    assert mismatched == (0,)
+    hours = {(e["event_at"].date().isoformat(), e["event_at"].hour) for _, e in run["events"]}
+    found = {
+        (folder.parent.name.split("=")[1], int(folder.name.split("=")[1]))
+        for folder in Path(lake).glob("raw/gps_fixes/event_date=*/event_hour=*")
+    }
+    assert found <= hours and len(found) >= 2
+
+
+def test_staging_removes_duplicates_and_keeps_every_event(run: dict) -> None:
+    staged = pipeline.staged_rows(run["settings"])
+    unique = Counter(c.source for c, _ in run["events"])
+    assert staged == {c.source: unique[c.source] for c in CONTRACTS}
+
+
+def test_a_second_landing_run_adds_nothing(run: dict) -> None:
+    before = pipeline.landed_rows(run["settings"])
+    read = pipeline.land(run["settings"])
+    assert sum(read.values()) == 0
+    assert pipeline.landed_rows(run["settings"]) == before
+
+
+def test_mart_row_agrees_with_a_hand_computed_value(run: dict) -> None:
+    city = build_city()
+    fixes: dict[tuple[str, datetime], list[dict]] = defaultdict(list)
+    temperatures: dict[tuple[str, datetime], list[float]] = defaultdict(list)
+    for contract, event in run["events"]:
+        hour = event["event_at"].replace(minute=0, second=0, microsecond=0, tzinfo=None)
+        district = (
+            city.district_of(event["latitude"], event["longitude"]) if "latitude" in event else None
+        )
+        if contract.source == "gps_fixes":
+            fixes[(district.district_id, hour)].append(event)
+        elif contract.source == "weather_readings":
+            temperatures[(district.district_id, hour)].append(event["temperature_c"])
+    busiest = max(fixes, key=lambda key: len(fixes[key]))
+    expected_vehicles = len({e["vehicle_id"] for e in fixes[busiest]})
+    expected_speed = sum(e["speed_over_ground_kmh"] for e in fixes[busiest]) / len(fixes[busiest])
+    expected_temperature = sum(temperatures[busiest]) / len(temperatures[busiest])
+    with duckdb.connect(str(run["settings"].duckdb_path), read_only=True) as connection:
+        row = connection.execute(
+            "select vehicles_seen, gps_fixes, avg_speed_kmh, avg_temperature_c "
+            "from fct_district_hourly_traffic where district_id = ? and event_hour_at = ?",
+            [busiest[0], busiest[1]],
+        ).fetchone()
+        total_fixes = connection.execute(
+            "select sum(gps_fixes) from fct_district_hourly_traffic"
+        ).fetchone()
+    assert row is not None
+    assert row[0] == expected_vehicles
+    assert row[1] == len(fixes[busiest])
+    assert row[2] == pytest.approx(expected_speed, rel=1e-12)
+    assert row[3] == pytest.approx(expected_temperature, rel=1e-12)
+    # Every unique fix is counted once across the mart, duplicates included nowhere.
+    assert total_fixes == (sum(len(v) for v in fixes.values()),)
+    assert busiest[1] >= START.replace(tzinfo=None) - timedelta(hours=1)

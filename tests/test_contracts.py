@@ -1,0 +1,64 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from ingestion.contracts import (
+    CONTRACTS,
+    GPS_FIXES,
+    ContractViolation,
+    serialize,
+)
+
+
+def gps_event(**changes: object) -> dict:
+    event = {
+        "event_id": "6f1c2a9e-3b7d-4c1e-9a55-0d2f7b8e1c44",
+        "event_type": "gps_fix",
+        "schema_version": 1,
+        "source_id": "gps-veh-0001",
+        "event_at": datetime(2026, 1, 1, 8, 0, 5, 120000, tzinfo=UTC),
+        "vehicle_id": "veh-0001",
+        "latitude": 52.01,
+        "longitude": 4.05,
+        "altitude_m": 2.5,
+        "accuracy_m": 4.0,
+        "speed_over_ground_kmh": 32.0,
+    }
+    event.update(changes)
+    return event
+
+
+def test_every_contract_has_the_common_fields_first() -> None:
+    for contract in CONTRACTS:
+        assert contract.field_names()[:5] == [
+            "event_id",
+            "event_type",
+            "schema_version",
+            "source_id",
+            "event_at",
+        ]
+        assert contract.device_field in contract.field_names()
+
+
+def test_serialize_writes_utc_iso_timestamps() -> None:
+    payload = json.loads(serialize(GPS_FIXES, gps_event()))
+    assert payload["event_at"] == "2026-01-01T08:00:05.120000Z"
+    assert payload["latitude"] == 52.01
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"vehicle_id": None}, "missing vehicle_id"),
+        ({"latitude": "52.0"}, "latitude: expected double"),
+        ({"schema_version": 2}, "schema_version 2"),
+        ({"event_type": "weather_reading"}, "event_type"),
+        ({"speed_over_ground_kmh": float("nan")}, "speed_over_ground_kmh"),
+        ({"event_at": datetime(2026, 1, 1)}, "event_at"),
+        ({"plate": "AB-123"}, "unknown fields ['plate']"),
+    ],
+)
+def test_serialize_rejects_events_that_break_the_contract(changes: dict, message: str) -> None:
+    with pytest.raises(ContractViolation, match=message.replace("[", r"\[").replace("]", r"\]")):
+        serialize(GPS_FIXES, gps_event(**changes))

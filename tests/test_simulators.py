@@ -1,0 +1,109 @@
+import itertools
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+
+from ingestion.contracts import validate
+from ingestion.simulators.cameras import place_cameras
+from ingestion.simulators.city import build_city, haversine_m
+from ingestion.simulators.fleet import Fleet
+from ingestion.simulators.ids import plate_hash
+from ingestion.simulators.world import SimulationOptions, simulate
+
+START = datetime(2026, 3, 1, 7, 30, tzinfo=UTC)
+OPTIONS = SimulationOptions(events=6_000, seed=7, vehicles=20, start_at=START)
+
+
+def events(options: SimulationOptions = OPTIONS) -> list:
+    return list(simulate(options))
+
+
+def test_same_seed_gives_the_same_events_and_another_seed_does_not() -> None:
+    first, second = events(), events()
+    assert [e for _, e in first] == [e for _, e in second]
+    other = events(SimulationOptions(events=6_000, seed=8, vehicles=20, start_at=START))
+    assert [e["event_id"] for _, e in first] != [e["event_id"] for _, e in other]
+
+
+def test_exact_count_time_order_and_contracts() -> None:
+    generated = events()
+    assert len(generated) == OPTIONS.events
+    times = [e["event_at"] for _, e in generated]
+    assert times == sorted(times)
+    assert times[0] == START
+    assert len({e["event_id"] for _, e in generated}) == len(generated)
+    for contract, event in generated:
+        validate(contract, event)
+    assert set(Counter(c.source for c, _ in generated)) == {
+        "vehicle_telemetry",
+        "gps_fixes",
+        "camera_sightings",
+        "weather_readings",
+        "emergency_updates",
+    }
+
+
+def test_vehicles_move_no_faster_than_they_report_and_stay_in_the_city() -> None:
+    city = build_city()
+    fixes = defaultdict(list)
+    for contract, event in events():
+        if contract.source == "gps_fixes":
+            fixes[event["vehicle_id"]].append(event)
+            assert city.district_of(event["latitude"], event["longitude"]) is not None
+    max_speed_ms = 62 / 3.6
+    for track in fixes.values():
+        for before, after in itertools.pairwise(track):
+            seconds = (after["event_at"] - before["event_at"]).total_seconds()
+            moved = haversine_m(
+                before["latitude"], before["longitude"], after["latitude"], after["longitude"]
+            )
+            # A straight line is never longer than the road driven at top speed.
+            assert moved <= max_speed_ms * seconds + 1.0
+
+
+def test_odometer_and_fuel_follow_the_distance_driven() -> None:
+    telemetry = defaultdict(list)
+    for contract, event in events():
+        if contract.source == "vehicle_telemetry":
+            telemetry[event["vehicle_id"]].append(event)
+    for track in telemetry.values():
+        for before, after in itertools.pairwise(track):
+            seconds = (after["event_at"] - before["event_at"]).total_seconds()
+            driven_km = after["odometer_km"] - before["odometer_km"]
+            assert 0 <= driven_km <= 62 / 3600 * seconds + 1e-3
+            if after["fuel_level_pct"] <= before["fuel_level_pct"]:
+                assert before["fuel_level_pct"] - after["fuel_level_pct"] <= 0.2 * driven_km + 0.02
+
+
+def test_cameras_report_hashed_plates_of_fleet_vehicles_at_their_own_position() -> None:
+    city = build_city()
+    import random
+
+    fleet = Fleet(city, random.Random(OPTIONS.seed), OPTIONS.vehicles)
+    known_hashes = {plate_hash(v.plate) for v in fleet.vehicles}
+    cameras = {c.camera_id: c for c in place_cameras(city)}
+    sightings = [e for c, e in events() if c.source == "camera_sightings"]
+    assert sightings
+    for sighting in sightings:
+        assert sighting["plate_hash"] in known_hashes
+        camera = cameras[sighting["camera_id"]]
+        assert (sighting["latitude"], sighting["longitude"]) == (
+            round(camera.latitude, 6),
+            round(camera.longitude, 6),
+        )
+
+
+def test_incidents_follow_their_lifecycle_in_order() -> None:
+    options = SimulationOptions(
+        events=30_000, seed=3, vehicles=10, start_at=START, incidents_per_hour=40
+    )
+    order = ["reported", "dispatched", "on_scene", "resolved"]
+    lifecycles = defaultdict(list)
+    for contract, event in events(options):
+        if contract.source == "emergency_updates":
+            lifecycles[event["incident_id"]].append(event)
+    assert any(len(updates) == 4 for updates in lifecycles.values())
+    for updates in lifecycles.values():
+        statuses = [u["status"] for u in updates]
+        assert statuses == order[: len(statuses)]
+        times = [u["event_at"] for u in updates]
+        assert times == sorted(times)
