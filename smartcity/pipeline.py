@@ -102,7 +102,7 @@ def _parquet_count(pattern: str, **options: str) -> int:
     extra = "".join(f", {key} = {value}" for key, value in options.items())
     query = f"select count(*) from read_parquet('{pattern}'{extra})"
     try:
-        row = duckdb.sql(query).fetchone()
+        row = duckdb.execute(query).fetchone()
     except duckdb.IOException:  # no file matched: nothing landed yet
         return 0
     return int(row[0]) if row else 0
