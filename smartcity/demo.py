@@ -27,6 +27,12 @@ def _relative(path: object) -> str:
     return text[len(root) :] if text.startswith(root) else text
 
 
+def _show_dbt_progress(line: str) -> None:
+    # Models, seeds and the closing tally; the test lines are in target/run_results.json.
+    if " OK " in line or " ERROR " in line or " FAIL " in line or "Done." in line:
+        say("  " + line.split("  ", 1)[-1].strip())
+
+
 def _reset_state(settings: Settings) -> None:
     # The demo reconciles one run end to end, so it starts from nothing every time.
     for path in (settings.kafka_dir, settings.checkpoint_dir):
@@ -86,7 +92,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         )
 
     steps.start("Building the dbt project on DuckDB (dbt build)")
-    pipeline.run_dbt(settings, "build")
+    pipeline.run_dbt(settings, "build", on_line=_show_dbt_progress)
 
     landed = pipeline.landed_rows(settings)
     dead = pipeline.dead_lettered_rows(settings)

@@ -53,7 +53,7 @@ def land(
     from streaming.job import LandingOptions, await_queries, start_landing
     from streaming.session import build_session
 
-    spark = build_session(ensure_jars(SPARK_KAFKA, settings.cache_dir))
+    spark = build_session(ensure_jars(SPARK_KAFKA, settings.cache_dir), settings.spark_master)
     options = LandingOptions(
         lake_uri=settings.lake_uri,
         checkpoint_uri=str(settings.checkpoint_dir),
@@ -78,24 +78,37 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 
 def run_dbt(
-    settings: Settings, *arguments: str, quiet: bool = False
-) -> subprocess.CompletedProcess[str]:
-    """Run dbt in the project with the settings' lake and database; raise if it fails."""
+    settings: Settings,
+    *arguments: str,
+    on_line: Callable[[str], None] | None = None,
+) -> str:
+    """Run dbt in the project with the settings' lake and database; return its output.
+
+    ``on_line`` sees each line of dbt's output as it comes, for progress. A failed run
+    raises with the end of the output, so the reason is in the error itself.
+    """
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     dbt = Path(sys.executable).with_name("dbt")
-    command = [str(dbt), *arguments]
-    result = subprocess.run(
+    command = [str(dbt), "--no-use-colors", *arguments]
+    lines: list[str] = []
+    with subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,
         env=dbt_environment(settings),
         text=True,
-        capture_output=quiet,
-        check=False,
-    )
-    if result.returncode != 0:
-        detail = (result.stdout or "")[-3000:] if quiet else "see dbt's output above"
-        raise RuntimeError(f"`dbt {' '.join(arguments)}` failed ({detail})")
-    return result
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    ) as process:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            if on_line:
+                on_line(lines[-1])
+    output = "\n".join(lines)
+    if process.returncode != 0:
+        tail = "\n".join(lines[-40:])
+        raise RuntimeError(f"`dbt {' '.join(arguments)}` failed:\n{tail}")
+    return output
 
 
 def _parquet_count(pattern: str, **options: str) -> int:

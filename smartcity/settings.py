@@ -21,6 +21,7 @@ ENVIRONMENT = {
     "SMARTCITY_TOPIC_PREFIX": "prefix of the Kafka topic names",
     "KAFKA_BOOTSTRAP_SERVERS": "Kafka bootstrap servers, host:port[,host:port]",
     "SMARTCITY_KAFKA_PORT": "port of the local broker that `smartcity kafka start` runs",
+    "SMARTCITY_SPARK_MASTER": "Spark master URL for the landing job (default local[2])",
 }
 
 
@@ -33,6 +34,7 @@ class Settings:
     topic_prefix: str
     bootstrap_servers: str
     kafka_port: int
+    spark_master: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -47,6 +49,7 @@ class Settings:
             topic_prefix=env.get("SMARTCITY_TOPIC_PREFIX", "smartcity"),
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{kafka_port}"),
             kafka_port=kafka_port,
+            spark_master=env.get("SMARTCITY_SPARK_MASTER", "local[2]"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -6,10 +6,14 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
+LOG_CONFIG = Path(__file__).resolve().parents[1] / "infra" / "spark" / "log4j2.properties"
 
-def build_session(jars: list[Path], app_name: str = "smartcity-landing") -> SparkSession:
+
+def build_session(
+    jars: list[Path], master: str = "local[2]", app_name: str = "smartcity-landing"
+) -> SparkSession:
     spark = (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.jars", ",".join(str(jar) for jar in jars))
         .config("spark.driver.memory", "2g")
@@ -18,6 +22,8 @@ def build_session(jars: list[Path], app_name: str = "smartcity-landing") -> Spar
         # INT96 is Spark's legacy default; micros are what every other reader expects.
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG}")
         .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
         .getOrCreate()
     )

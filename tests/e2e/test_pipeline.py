@@ -51,7 +51,7 @@ def run(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> dict:
     )
     assert junk.flush(30) == 0
     read = pipeline.land(settings)
-    pipeline.run_dbt(settings, "build", quiet=True)
+    pipeline.run_dbt(settings, "build")
     return {
         "settings": settings,
         "events": events,
