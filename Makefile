@@ -1,7 +1,6 @@
 # The two commands of the README are `make demo` and `make test`; both set up first.
 VENV := .venv
 PY := $(VENV)/bin/python
-export DBT_PROFILES_DIR := $(CURDIR)/dbt_project
 
 .PHONY: setup demo test lint format docs lock clean
 
@@ -25,8 +24,8 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 
 docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:8080
-	$(VENV)/bin/dbt docs generate
-	$(VENV)/bin/dbt docs serve --host 127.0.0.1 --port 8080
+	$(PY) -m smartcity dbt docs generate
+	$(PY) -m smartcity dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
 
 lock:  ## re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf /tmp/smartcity-lock && python3 -m venv /tmp/smartcity-lock

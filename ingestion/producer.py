@@ -75,22 +75,28 @@ def produce(
                 report.errors.append(f"{topic}: {error.str()}")
 
     started = time.monotonic()
-    for sent, (contract, event) in enumerate(events, start=1):
-        payload = serialize(contract, event)
-        key = str(event["source_id"]).encode()
-        while True:
-            try:
-                producer.produce(topic_for(contract), value=payload, key=key, on_delivery=delivered)
-                break
-            except BufferError:  # local queue full: let deliveries drain, then retry
-                producer.poll(0.1)
-        producer.poll(0)
-        if rate_per_s > 0:
-            ahead = sent / rate_per_s - (time.monotonic() - started)
-            if ahead > 0:
-                time.sleep(ahead)
-        if on_progress and sent % progress_every == 0:
-            on_progress(sent)
-    report.unflushed = producer.flush(flush_timeout_s)
-    report.seconds = time.monotonic() - started
+    try:
+        for sent, (contract, event) in enumerate(events, start=1):
+            payload = serialize(contract, event)
+            key = str(event["source_id"]).encode()
+            while True:
+                try:
+                    producer.produce(
+                        topic_for(contract), value=payload, key=key, on_delivery=delivered
+                    )
+                    break
+                except BufferError:  # local queue full: let deliveries drain, then retry
+                    producer.poll(0.1)
+            producer.poll(0)
+            if rate_per_s > 0:
+                ahead = sent / rate_per_s - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)  # pacing to the requested rate, not waiting on a condition
+            if on_progress and sent % progress_every == 0:
+                on_progress(sent)
+    finally:
+        # Even when a bad event or Ctrl-C stops the loop, what was sent is delivered
+        # and counted before the error goes up.
+        report.unflushed = producer.flush(flush_timeout_s)
+        report.seconds = time.monotonic() - started
     return report

@@ -31,9 +31,13 @@ import sys
 sys.exit(0 if sys.version_info >= (3, 11) else 1)
 PY
 
-if [ ! -x .venv/bin/python ]; then
+# Debian splits venv's pip bootstrap into its own package.
+"$PYTHON" -c "import ensurepip" 2>/dev/null || apt_install python3-venv
+
+if [ ! -x .venv/bin/pip ]; then
   log "creating the virtual environment in .venv"
-  "$PYTHON" -m venv .venv
+  rm -rf .venv
+  "$PYTHON" -m venv .venv || { rm -rf .venv; echo "error: could not create .venv" >&2; exit 1; }
 fi
 log "installing pinned Python packages (requirements.txt)"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt

@@ -8,6 +8,9 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from confluent_kafka import KafkaException
+
+from ingestion.contracts import ContractViolation
 from ingestion.simulators.world import SimulationOptions
 from ingestion.topics import KafkaUnavailable
 from smartcity import pipeline
@@ -122,6 +125,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="for maintainers: rewrite infra/jars/*/jars.sha256 after changing a version",
     )
 
+    dbt = commands.add_parser(
+        "dbt",
+        help="run dbt on this project with the configured lake and database",
+        description=(
+            "Run any dbt command (build, test, docs generate, docs serve, ...) with the "
+            "profiles in dbt_project/ and the lake and DuckDB paths of the environment, "
+            "e.g. `smartcity dbt build --select marts`."
+        ),
+    )
+    dbt.add_argument("arguments", nargs=argparse.REMAINDER, help="arguments passed to dbt")
+
     dbt_sources = commands.add_parser(
         "dbt-sources",
         help="print or write the dbt sources generated from the event contracts",
@@ -162,23 +176,29 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from smartcity.kafka_broker import LocalKafkaBroker
 
         broker = LocalKafkaBroker(settings.kafka_dir, settings.cache_dir, port=settings.kafka_port)
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # sigtimedwait needs them blocked
         broker.start()
         say(
             f"Kafka is running on {broker.bootstrap_servers} (log: {broker.log_file}); Ctrl-C stops it."
         )
-        stop_signals = {signal.SIGINT, signal.SIGTERM}
-        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # sigwait needs them blocked
         try:
-            signal.sigwait(stop_signals)
+            while broker.running:
+                if signal.sigtimedwait(stop_signals, 1.0) is not None:
+                    return 0
+            fail(f"The Kafka broker exited on its own; see {broker.log_file}.")
+            return 1
         finally:
             broker.stop()
-        return 0
     if args.command == "jars":
         from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, ensure_jars
 
         for jar_set in (KAFKA_BROKER, SPARK_KAFKA):
             found = ensure_jars(jar_set, settings.cache_dir, update_lock=args.update_lock)
             say(f"{jar_set.name}: {len(found)} jars verified")
+        return 0
+    if args.command == "dbt":
+        pipeline.run_dbt(settings, *args.arguments, on_line=say)
         return 0
     if args.command == "dbt-sources":
         from smartcity import dbt_sources
@@ -199,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KafkaUnavailable as error:
         fail(str(error))
         return 2
+    except (KafkaException, ContractViolation) as error:
+        fail(str(error))
+        return 1
     except KeyboardInterrupt:
         fail("interrupted")
         return 130

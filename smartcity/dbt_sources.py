@@ -39,6 +39,21 @@ LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
+def external_location(source: str, columns: list[dict]) -> str:
+    """How DuckDB reads a raw dataset: its Parquet files, with hive partitions.
+
+    The typed empty row set joined by name keeps a source that has not landed any file
+    yet readable, with the declared columns, instead of failing the whole build.
+    """
+    lake = '{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}'
+    typed_empty = ", ".join(f"cast(null as {c['data_type']}) as {c['name']}" for c in columns)
+    return (
+        f"(select * from read_parquet('{lake}/raw/{source}/*/*/*.parquet', "
+        "hive_partitioning = true, allow_empty = true) "
+        f"union all by name (select {typed_empty} limit 0))"
+    )
+
+
 def _table(contract: Contract) -> dict:
     columns = [
         {
@@ -55,13 +70,7 @@ def _table(contract: Contract) -> dict:
     return {
         "name": contract.source,
         "description": f"{contract.description} Raw, as landed; may hold duplicates.",
-        "config": {
-            "external_location": (
-                'read_parquet(\'{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}/raw/'
-                + contract.source
-                + "/*/*/*.parquet', hive_partitioning = true)"
-            ),
-        },
+        "config": {"external_location": external_location(contract.source, columns)},
         "columns": columns,
     }
 

@@ -11,7 +11,7 @@ from ingestion.simulators.world import SimulationOptions
 from smartcity import pipeline
 from smartcity.console import Steps, say
 from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, cache_directory, ensure_jars
-from smartcity.kafka_broker import LocalKafkaBroker
+from smartcity.kafka_broker import BrokerError, LocalKafkaBroker, port_is_open
 from smartcity.settings import PROJECT_ROOT, Settings
 
 
@@ -56,10 +56,19 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         jars = ensure_jars(jar_set, settings.cache_dir)
         say(f"  {jar_set.name}: {len(jars)} jars, checksums verified")
 
-    _reset_state(settings)
-    steps.start(f"Starting a single-node Kafka broker (KRaft) on {settings.bootstrap_servers}")
     broker = LocalKafkaBroker(settings.kafka_dir, settings.cache_dir, port=settings.kafka_port)
+    steps.start(f"Starting a single-node Kafka broker (KRaft) on {broker.bootstrap_servers}")
+    for port in (broker.port, broker.controller_port):
+        if port_is_open(broker.host, port):
+            # Checked before the reset below, which would wipe a running broker's data.
+            raise BrokerError(
+                f"Port {port} is in use (is `smartcity kafka start` or another demo running?): "
+                "stop it, or run the demo on another port with SMARTCITY_KAFKA_PORT."
+            )
+    _reset_state(settings)
     with broker:
+        # The demo talks to the broker it started, whatever KAFKA_BOOTSTRAP_SERVERS says.
+        settings = settings.with_overrides(bootstrap_servers=broker.bootstrap_servers)
         say(f"  broker log: {_relative(broker.log_file)}")
         steps.start("Creating one topic per source")
         for topic in pipeline.create_topics(settings):

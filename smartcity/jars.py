@@ -18,6 +18,8 @@ from pathlib import Path
 from smartcity.settings import PROJECT_ROOT
 
 JARS_ROOT = PROJECT_ROOT / "infra" / "jars"
+# Named in full so that Maven never looks up which plugin version is newest.
+COPY_DEPENDENCIES = "org.apache.maven.plugins:maven-dependency-plugin:3.11.0:copy-dependencies"
 
 
 class JarError(RuntimeError):
@@ -97,7 +99,7 @@ def _run_maven(jar_set: JarSet, output: Path) -> None:
         "--strict-checksums",
         "-f",
         str(jar_set.pom),
-        "dependency:copy-dependencies",
+        COPY_DEPENDENCIES,
         "-DincludeScope=runtime",
         f"-DexcludeTransitive={'false' if jar_set.transitive else 'true'}",
         f"-DoutputDirectory={output}",

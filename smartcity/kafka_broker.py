@@ -84,7 +84,8 @@ class LocalKafkaBroker:
         self.state_dir = state_dir
         self.cache_dir = cache_dir
         self.port = port
-        self.controller_port = controller_port or free_port()
+        # Fixed rather than random: the formatted storage remembers it.
+        self.controller_port = controller_port or port + 1
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -138,14 +139,19 @@ class LocalKafkaBroker:
         ]
 
     def _format_storage(self, config: Path) -> None:
-        # The controller's port is written into the formatted quorum, so a state
-        # directory formatted for other ports is formatted afresh.
+        """Format the storage once; refuse to reuse one formatted for other ports."""
         marker = self.state_dir / "data" / "meta.properties"
         ports_file = self.state_dir / "ports"
         ports = f"{self.port} {self.controller_port}"
-        if marker.exists() and ports_file.exists() and ports_file.read_text() == ports:
-            return
-        shutil.rmtree(self.state_dir / "data", ignore_errors=True)
+        if marker.exists():
+            formatted_for = ports_file.read_text() if ports_file.exists() else "unknown ports"
+            if formatted_for == ports:
+                return
+            raise BrokerError(
+                f"The Kafka state in {self.state_dir} was formatted for ports {formatted_for}, "
+                f"not {ports}: start it on those ports, or delete that folder to start afresh "
+                "(its topics are lost)."
+            )
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         command = self._java(
             "kafka.tools.StorageTool",
@@ -163,18 +169,14 @@ class LocalKafkaBroker:
         ports_file.write_text(ports)
 
     def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> LocalKafkaBroker:
-        if port_is_open(self.host, self.port):
-            raise BrokerError(
-                f"Port {self.port} on {self.host} is already in use (another Kafka broker?): "
-                "stop it, or choose another port with SMARTCITY_KAFKA_PORT."
-            )
+        for port in (self.port, self.controller_port):
+            if port_is_open(self.host, port):
+                raise BrokerError(
+                    f"Port {port} on {self.host} is already in use (another Kafka broker?): "
+                    "stop it, or choose another port with SMARTCITY_KAFKA_PORT "
+                    "(the controller uses the next one)."
+                )
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        # Remember the controller port across restarts of the same state directory.
-        ports_file = self.state_dir / "ports"
-        if ports_file.exists():
-            saved_port, saved_controller = ports_file.read_text().split()
-            if int(saved_port) == self.port and not port_is_open(self.host, int(saved_controller)):
-                self.controller_port = int(saved_controller)
         config = self._write_config()
         self._format_storage(config)
         with open(self.state_dir / "logs" / "stdout.log", "ab") as stdout:
@@ -185,8 +187,17 @@ class LocalKafkaBroker:
                 start_new_session=True,  # Ctrl-C in the terminal reaches us, not the JVM
             )
         (self.state_dir / "broker.pid").write_text(str(self.process.pid))
-        self._wait_until_ready(timeout_s)
+        try:
+            self._wait_until_ready(timeout_s)
+        except BaseException:
+            # Its own session means nobody else would stop it: not even Ctrl-C.
+            self.stop()
+            raise
         return self
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
 
     def _wait_until_ready(self, timeout_s: float) -> None:
         from confluent_kafka.admin import AdminClient
@@ -209,7 +220,6 @@ class LocalKafkaBroker:
                 except Exception:
                     pass
             time.sleep(0.2)
-        self.stop()
         raise BrokerError(
             f"The Kafka broker did not answer on {self.bootstrap_servers} within {timeout_s:.0f} s; "
             f"see {self.log_file}."

@@ -13,7 +13,7 @@ import duckdb
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.producer import ProduceReport, produce
 from ingestion.simulators.world import SimulationOptions, simulate
-from ingestion.topics import ensure_topics
+from ingestion.topics import admin_client, check_broker, ensure_topics
 from smartcity.jars import SPARK_KAFKA, ensure_jars
 from smartcity.settings import PROJECT_ROOT, Settings
 
@@ -22,6 +22,12 @@ MARTS = ("dim_districts", "fct_district_hourly_traffic")
 
 def topic_namer(settings: Settings) -> Callable[[Contract], str]:
     return lambda contract: settings.topic(contract.source)
+
+
+def missing_topics(settings: Settings, contracts: Sequence[Contract] = CONTRACTS) -> list[str]:
+    check_broker(settings.bootstrap_servers)
+    existing = admin_client(settings.bootstrap_servers).list_topics(timeout=10).topics
+    return [settings.topic(c.source) for c in contracts if settings.topic(c.source) not in existing]
 
 
 def create_topics(settings: Settings) -> list[str]:
@@ -53,6 +59,12 @@ def land(
     from streaming.job import LandingOptions, await_queries, start_landing
     from streaming.session import build_session
 
+    missing = missing_topics(settings, contracts)
+    if missing:
+        raise RuntimeError(
+            f"Topics {', '.join(missing)} do not exist on {settings.bootstrap_servers}: "
+            "produce first (`smartcity produce`), or check SMARTCITY_TOPIC_PREFIX."
+        )
     spark = build_session(ensure_jars(SPARK_KAFKA, settings.cache_dir), settings.spark_master)
     options = LandingOptions(
         lake_uri=settings.lake_uri,
@@ -60,12 +72,13 @@ def land(
         bootstrap_servers=settings.bootstrap_servers,
         trigger=trigger,
     )
-    queries = start_landing(spark, options, contracts, topic_namer(settings))
     try:
+        queries = start_landing(spark, options, contracts, topic_namer(settings))
         return await_queries(queries, on_progress)
     finally:
-        for query in queries:
+        for query in spark.streams.active:
             query.stop()
+        spark.stop()
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:
@@ -74,6 +87,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "SMARTCITY_LAKE_URI": settings.lake_uri,
         "SMARTCITY_DUCKDB_PATH": str(settings.duckdb_path),
         "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
+        "DO_NOT_TRACK": "1",
     }
 
 
@@ -112,12 +126,10 @@ def run_dbt(
 
 
 def _parquet_count(pattern: str, **options: str) -> int:
+    # allow_empty: a source with no file yet has 0 rows; any other read error is raised.
     extra = "".join(f", {key} = {value}" for key, value in options.items())
-    query = f"select count(*) from read_parquet('{pattern}'{extra})"
-    try:
-        row = duckdb.execute(query).fetchone()
-    except duckdb.IOException:  # no file matched: nothing landed yet
-        return 0
+    query = f"select count(*) from read_parquet('{pattern}', allow_empty = true{extra})"
+    row = duckdb.execute(query).fetchone()
     return int(row[0]) if row else 0
 
 

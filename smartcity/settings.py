@@ -36,6 +36,12 @@ class Settings:
     kafka_port: int
     spark_master: str
 
+    @staticmethod
+    def _local_or_uri(value: str) -> str:
+        # Spark, DuckDB and dbt run from different directories: local paths are made
+        # absolute once, here, so they all mean the same folder.
+        return value if "://" in value else str(Path(value).resolve())
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
@@ -44,8 +50,10 @@ class Settings:
         return cls(
             data_dir=data_dir,
             cache_dir=Path(env.get("SMARTCITY_CACHE_DIR", PROJECT_ROOT / ".cache")).resolve(),
-            lake_uri=env.get("SMARTCITY_LAKE_URI", str(data_dir / "lake")),
-            duckdb_path=Path(env.get("SMARTCITY_DUCKDB_PATH", data_dir / "smartcity.duckdb")),
+            lake_uri=cls._local_or_uri(env.get("SMARTCITY_LAKE_URI", str(data_dir / "lake"))),
+            duckdb_path=Path(
+                env.get("SMARTCITY_DUCKDB_PATH", data_dir / "smartcity.duckdb")
+            ).resolve(),
             topic_prefix=env.get("SMARTCITY_TOPIC_PREFIX", "smartcity"),
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{kafka_port}"),
             kafka_port=kafka_port,

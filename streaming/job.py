@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
@@ -34,6 +35,10 @@ DEAD_LETTER_COLUMNS = (
 )
 
 
+class LandingFailed(RuntimeError):
+    """A streaming query stopped with an error."""
+
+
 @dataclass(frozen=True)
 class LandingOptions:
     lake_uri: str
@@ -43,11 +48,6 @@ class LandingOptions:
     # interval such as "10 seconds" for a continuous run.
     trigger: str = "availableNow"
     max_offsets_per_trigger: int = 500_000
-
-
-@dataclass
-class LandingProgress:
-    input_rows: dict[str, int] = field(default_factory=dict)
 
 
 def raw_path(lake_uri: str, source: str) -> str:
@@ -182,26 +182,31 @@ def await_queries(
 ) -> dict[str, int]:
     """Wait for every query to stop; return the rows each read from Kafka.
 
-    A failed query raises its exception here, so the caller never reports a partial
-    landing as a success.
+    A failed query raises here with its reason, so a partial landing is never
+    reported as a success.
     """
     rows: dict[str, int] = {}
     last_report = time.monotonic()
-    while True:
-        for query in queries:
-            for batch in query.recentProgress:
-                rows[f"{query.name}#{batch['batchId']}"] = int(batch["numInputRows"])
-        if all(not query.isActive for query in queries):
-            break
-        active = next(query for query in queries if query.isActive)
-        active.awaitTermination(1.0)  # returns early when that query stops
-        if on_progress and time.monotonic() - last_report >= report_every_s:
-            on_progress(_per_query(rows))
-            last_report = time.monotonic()
+    try:
+        while True:
+            # Checked before progress is read, so the last batch is always counted.
+            finished = all(not query.isActive for query in queries)
+            for query in queries:
+                for batch in query.recentProgress:
+                    rows[f"{query.name}#{batch['batchId']}"] = int(batch["numInputRows"])
+            if finished:
+                break
+            active = next(query for query in queries if query.isActive)
+            active.awaitTermination(1.0)  # returns early when that query stops
+            if on_progress and time.monotonic() - last_report >= report_every_s:
+                on_progress(_per_query(rows))
+                last_report = time.monotonic()
+    except StreamingQueryException as error:
+        raise LandingFailed(f"A landing query failed: {error}") from error
     for query in queries:
         error = query.exception()
         if error is not None:
-            raise RuntimeError(f"Streaming query {query.name} failed: {error}")
+            raise LandingFailed(f"Landing query {query.name} failed: {error}")
     return _per_query(rows)
 
 

@@ -14,7 +14,9 @@ from smartcity.settings import Settings
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafkaBroker]:
     """A real single-node KRaft broker on a free loopback port, for the whole session."""
     state = tmp_path_factory.mktemp("kafka")
-    broker = LocalKafkaBroker(state, Settings.from_env().cache_dir, port=free_port())
+    broker = LocalKafkaBroker(
+        state, Settings.from_env().cache_dir, port=free_port(), controller_port=free_port()
+    )
     broker.start()
     try:
         yield broker

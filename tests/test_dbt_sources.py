@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import duckdb
 import yaml
 
 from ingestion.contracts import CONTRACTS
@@ -41,3 +42,33 @@ def test_every_source_table_has_one_staging_model() -> None:
         model = staging / f"stg_smartcity__{contract.source}.sql"
         assert model.exists(), model
         assert f"source('smartcity', '{contract.source}')" in model.read_text()
+
+
+def lake_relation(table: dict, lake: Path) -> str:
+    location = table["config"]["external_location"]
+    return location.replace('{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}', str(lake))
+
+
+def test_a_source_with_no_files_yet_reads_as_empty_with_the_declared_types(tmp_path: Path) -> None:
+    for name, table in declared_tables().items():
+        result = duckdb.execute(f"select * from {lake_relation(table, tmp_path)}")
+        found = {column[0]: str(column[1]).lower() for column in result.description}
+        declared = {c["name"]: c["data_type"] for c in table["columns"]}
+        assert {k: v for k, v in found.items() if k in declared} == declared, name
+        assert result.fetchall() == []
+
+
+def test_accepted_values_in_staging_are_the_contract_enumerations() -> None:
+    models = yaml.safe_load((SOURCES_FILE.parent / "_smartcity__models.yml").read_text())
+    by_model = {m["name"]: m for m in models["models"]}
+    renames = {"status": "incident_status"}
+    for contract in CONTRACTS:
+        model = by_model[f"stg_smartcity__{contract.source}"]
+        columns = {c["name"]: c for c in model.get("columns", [])}
+        for field in contract.fields:
+            if not field.allowed:
+                continue
+            column = columns.get(renames.get(field.name, field.name))
+            assert column is not None, f"{model['name']} does not test {field.name}"
+            (test,) = [t["accepted_values"] for t in column["data_tests"] if "accepted_values" in t]
+            assert test["arguments"]["values"] == list(field.allowed), field.name

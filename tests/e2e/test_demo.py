@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from smartcity.kafka_broker import free_port
+from smartcity.kafka_broker import free_port, port_is_open
 
 pytestmark = pytest.mark.e2e
 
@@ -18,6 +18,8 @@ def test_demo_runs_end_to_end_prints_a_reconciled_summary_and_stops_its_broker(
     tmp_path: Path,
 ) -> None:
     port = free_port()
+    while port_is_open("127.0.0.1", port + 1):  # the demo's controller takes the next port
+        port = free_port()
     env = {
         **os.environ,
         "SMARTCITY_DATA_DIR": str(tmp_path),
@@ -55,6 +57,4 @@ def test_demo_runs_end_to_end_prints_a_reconciled_summary_and_stops_its_broker(
             "event_date=2026-02-02/event_hour=9/*.parquet"
         )
     )
-    from smartcity.kafka_broker import port_is_open
-
     assert not port_is_open("127.0.0.1", port), "the demo left its broker running"
