@@ -19,13 +19,8 @@ located as (
         gps_fixes.event_at,
         {{ dbt.date_trunc('hour', 'gps_fixes.event_at') }} as event_hour_at
     from gps_fixes
-    -- Half-open boxes: a fix on a shared edge belongs to exactly one district.
     left join districts
-        on
-            gps_fixes.latitude >= districts.min_latitude
-            and gps_fixes.latitude < districts.max_latitude
-            and gps_fixes.longitude >= districts.min_longitude
-            and gps_fixes.longitude < districts.max_longitude
+        on {{ within_district('gps_fixes.latitude', 'gps_fixes.longitude', 'districts') }}
 )
 
 select * from located

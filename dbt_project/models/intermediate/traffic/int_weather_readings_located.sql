@@ -20,11 +20,7 @@ located as (
         {{ dbt.date_trunc('hour', 'weather_readings.event_at') }} as event_hour_at
     from weather_readings
     left join districts
-        on
-            weather_readings.latitude >= districts.min_latitude
-            and weather_readings.latitude < districts.max_latitude
-            and weather_readings.longitude >= districts.min_longitude
-            and weather_readings.longitude < districts.max_longitude
+        on {{ within_district('weather_readings.latitude', 'weather_readings.longitude', 'districts') }}
 )
 
 select * from located

@@ -20,15 +20,7 @@ renamed as (
         direction,
         snapshot_ref,
 
-        -- timestamps
-        event_at,
-        kafka_published_at,
-        landed_at,
-
-        -- lineage
-        kafka_topic,
-        kafka_partition,
-        kafka_offset
+        {{ landing_metadata() }}
     from source
 )
 

@@ -21,15 +21,7 @@ renamed as (
         -- measures
         speed_over_ground_kmh as speed_kmh,
 
-        -- timestamps
-        event_at,
-        kafka_published_at,
-        landed_at,
-
-        -- lineage
-        kafka_topic,
-        kafka_partition,
-        kafka_offset
+        {{ landing_metadata() }}
     from source
 )
 

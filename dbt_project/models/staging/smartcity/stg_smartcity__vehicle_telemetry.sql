@@ -25,15 +25,7 @@ renamed as (
         model_year as vehicle_model_year,
         fuel_type,
 
-        -- timestamps
-        event_at,
-        kafka_published_at,
-        landed_at,
-
-        -- lineage
-        kafka_topic,
-        kafka_partition,
-        kafka_offset
+        {{ landing_metadata() }}
     from source
 )
 

@@ -24,15 +24,7 @@ renamed as (
         visibility_m,
         air_quality_index,
 
-        -- timestamps
-        event_at,
-        kafka_published_at,
-        landed_at,
-
-        -- lineage
-        kafka_topic,
-        kafka_partition,
-        kafka_offset
+        {{ landing_metadata() }}
     from source
 )
 
