@@ -33,6 +33,9 @@ class Field:
     description: str
     required: bool = True
     allowed: tuple[str, ...] = ()
+    # Inclusive bounds for numbers; the producer and the landing job both enforce them.
+    minimum: float | None = None
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,19 @@ class ContractViolation(ValueError):
 COMMON_FIELDS: tuple[Field, ...] = (
     Field("event_id", FieldType.STRING, "UUID of the event; the idempotency key."),
     Field("event_type", FieldType.STRING, "Kind of event; one value per source."),
-    Field("schema_version", FieldType.INT, "Version of the contract the event follows."),
+    Field(
+        "schema_version",
+        FieldType.INT,
+        "Version of the contract the event follows.",
+        minimum=1,
+        maximum=1000,
+    ),
     Field("source_id", FieldType.STRING, "Device that emitted the event."),
     Field("event_at", FieldType.TIMESTAMP, "When the event happened, UTC."),
 )
 
-_LAT = Field("latitude", FieldType.DOUBLE, "WGS84 latitude, degrees.")
-_LON = Field("longitude", FieldType.DOUBLE, "WGS84 longitude, degrees.")
+_LAT = Field("latitude", FieldType.DOUBLE, "WGS84 latitude, degrees.", minimum=-90, maximum=90)
+_LON = Field("longitude", FieldType.DOUBLE, "WGS84 longitude, degrees.", minimum=-180, maximum=180)
 
 VEHICLE_TELEMETRY = Contract(
     source="vehicle_telemetry",
@@ -77,10 +86,22 @@ VEHICLE_TELEMETRY = Contract(
     description="Engine and motion telemetry from a vehicle's on-board unit.",
     own_fields=(
         Field("vehicle_id", FieldType.STRING, "Vehicle identifier."),
-        Field("speed_kmh", FieldType.DOUBLE, "Speed, km/h."),
-        Field("heading_deg", FieldType.DOUBLE, "Heading, degrees clockwise from north."),
-        Field("fuel_level_pct", FieldType.DOUBLE, "Fuel or battery level, percent."),
-        Field("odometer_km", FieldType.DOUBLE, "Odometer reading, km."),
+        Field("speed_kmh", FieldType.DOUBLE, "Speed, km/h.", minimum=0, maximum=300),
+        Field(
+            "heading_deg",
+            FieldType.DOUBLE,
+            "Heading, degrees clockwise from north.",
+            minimum=0,
+            maximum=360,
+        ),
+        Field(
+            "fuel_level_pct",
+            FieldType.DOUBLE,
+            "Fuel or battery level, percent.",
+            minimum=0,
+            maximum=100,
+        ),
+        Field("odometer_km", FieldType.DOUBLE, "Odometer reading, km.", minimum=0, maximum=5000000),
         Field(
             "engine_status",
             FieldType.STRING,
@@ -89,7 +110,7 @@ VEHICLE_TELEMETRY = Contract(
         ),
         Field("make", FieldType.STRING, "Manufacturer."),
         Field("model", FieldType.STRING, "Model name."),
-        Field("model_year", FieldType.INT, "Model year."),
+        Field("model_year", FieldType.INT, "Model year.", minimum=1950, maximum=2100),
         Field(
             "fuel_type",
             FieldType.STRING,
@@ -109,9 +130,23 @@ GPS_FIXES = Contract(
         Field("vehicle_id", FieldType.STRING, "Vehicle identifier."),
         _LAT,
         _LON,
-        Field("altitude_m", FieldType.DOUBLE, "Altitude above sea level, metres."),
-        Field("accuracy_m", FieldType.DOUBLE, "Horizontal accuracy, metres."),
-        Field("speed_over_ground_kmh", FieldType.DOUBLE, "Speed over ground, km/h."),
+        Field(
+            "altitude_m",
+            FieldType.DOUBLE,
+            "Altitude above sea level, metres.",
+            minimum=-500,
+            maximum=9000,
+        ),
+        Field(
+            "accuracy_m", FieldType.DOUBLE, "Horizontal accuracy, metres.", minimum=0, maximum=10000
+        ),
+        Field(
+            "speed_over_ground_kmh",
+            FieldType.DOUBLE,
+            "Speed over ground, km/h.",
+            minimum=0,
+            maximum=300,
+        ),
     ),
 )
 
@@ -150,13 +185,35 @@ WEATHER_READINGS = Contract(
         Field("station_id", FieldType.STRING, "Weather station identifier."),
         _LAT,
         _LON,
-        Field("temperature_c", FieldType.DOUBLE, "Air temperature, degrees Celsius."),
-        Field("precipitation_mm", FieldType.DOUBLE, "Precipitation since the last reading, mm."),
-        Field("wind_speed_kmh", FieldType.DOUBLE, "Wind speed, km/h."),
-        Field("wind_direction_deg", FieldType.DOUBLE, "Wind direction, degrees from north."),
-        Field("humidity_pct", FieldType.DOUBLE, "Relative humidity, percent."),
-        Field("visibility_m", FieldType.DOUBLE, "Visibility, metres."),
-        Field("air_quality_index", FieldType.INT, "Air quality index (0-500)."),
+        Field(
+            "temperature_c",
+            FieldType.DOUBLE,
+            "Air temperature, degrees Celsius.",
+            minimum=-90,
+            maximum=60,
+        ),
+        Field(
+            "precipitation_mm",
+            FieldType.DOUBLE,
+            "Precipitation since the last reading, mm.",
+            minimum=0,
+            maximum=500,
+        ),
+        Field("wind_speed_kmh", FieldType.DOUBLE, "Wind speed, km/h.", minimum=0, maximum=500),
+        Field(
+            "wind_direction_deg",
+            FieldType.DOUBLE,
+            "Wind direction, degrees from north.",
+            minimum=0,
+            maximum=360,
+        ),
+        Field(
+            "humidity_pct", FieldType.DOUBLE, "Relative humidity, percent.", minimum=0, maximum=100
+        ),
+        Field("visibility_m", FieldType.DOUBLE, "Visibility, metres.", minimum=0, maximum=100000),
+        Field(
+            "air_quality_index", FieldType.INT, "Air quality index (0-500).", minimum=0, maximum=500
+        ),
     ),
 )
 
@@ -174,7 +231,9 @@ EMERGENCY_UPDATES = Contract(
             "Kind of incident.",
             allowed=("fire", "medical", "traffic_collision", "crime", "hazmat"),
         ),
-        Field("severity", FieldType.INT, "Severity, 1 (minor) to 5 (critical)."),
+        Field(
+            "severity", FieldType.INT, "Severity, 1 (minor) to 5 (critical).", minimum=1, maximum=5
+        ),
         Field(
             "status",
             FieldType.STRING,
@@ -223,6 +282,10 @@ def _check_value(field: Field, value: Any) -> None:
         raise ContractViolation(f"{field.name}: expected {kind.value}, got {value!r}")
     if field.allowed and value not in field.allowed:
         raise ContractViolation(f"{field.name}: {value!r} is not one of {field.allowed}")
+    if field.minimum is not None and value < field.minimum:
+        raise ContractViolation(f"{field.name}: {value!r} is below {field.minimum}")
+    if field.maximum is not None and value > field.maximum:
+        raise ContractViolation(f"{field.name}: {value!r} is above {field.maximum}")
 
 
 def validate(contract: Contract, event: dict[str, Any]) -> None:

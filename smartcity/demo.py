@@ -35,10 +35,10 @@ def _show_dbt_progress(line: str) -> None:
 
 def _reset_state(settings: Settings) -> None:
     # The demo reconciles one run end to end, so it starts from nothing every time.
-    for path in (settings.kafka_dir, settings.checkpoint_dir):
-        shutil.rmtree(path, ignore_errors=True)
-    if "://" not in settings.lake_uri:
-        shutil.rmtree(settings.lake_uri, ignore_errors=True)
+    shutil.rmtree(settings.kafka_dir, ignore_errors=True)
+    for location in (settings.checkpoint_uri, settings.lake_uri):
+        if "://" not in location:
+            shutil.rmtree(location, ignore_errors=True)
     settings.duckdb_path.unlink(missing_ok=True)
 
 
@@ -93,11 +93,16 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         )
 
         steps.start("Landing Kafka -> raw Parquet with Spark Structured Streaming (availableNow)")
-        pipeline.land(
+        totals = pipeline.land(
             settings,
-            on_progress=lambda rows: say(
-                f"  read so far: {sum(rows.values()):,} records (both sinks)"
+            on_progress=lambda t: say(
+                f"  {t['input_rows']:,} records read: {t['landed_rows']:,} landed, "
+                f"{t['dead_lettered_rows']:,} dead-lettered ({t['batches']} batches)"
             ),
+        )
+        say(
+            f"  {totals['input_rows']:,} records read in {totals['batches']} batches: "
+            f"{totals['landed_rows']:,} landed, {totals['dead_lettered_rows']:,} dead-lettered"
         )
 
     steps.start("Building the dbt project on DuckDB (dbt build)")

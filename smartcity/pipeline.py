@@ -54,9 +54,12 @@ def land(
     trigger: str = "availableNow",
     contracts: Sequence[Contract] = CONTRACTS,
     on_progress: Callable[[dict[str, int]], None] | None = None,
+    max_offsets_per_trigger: int = 500_000,
 ) -> dict[str, int]:
-    """Run the landing job until it stops; return the Kafka records each query read."""
-    from streaming.job import LandingOptions, await_queries, start_landing
+    """Run the landing job until it drains (``availableNow``) or is asked to stop
+    (SIGTERM, Ctrl-C); return its totals: input, landed and dead-lettered rows."""
+    from streaming.job import LandingOptions, ShutdownRequest, await_queries, start_landing
+    from streaming.metrics import MetricsLog, ProgressListener
     from streaming.session import build_session
 
     missing = missing_topics(settings, contracts)
@@ -65,20 +68,27 @@ def land(
             f"Topics {', '.join(missing)} do not exist on {settings.bootstrap_servers}: "
             "produce first (`smartcity produce`), or check SMARTCITY_TOPIC_PREFIX."
         )
+    metrics = MetricsLog(settings.metrics_dir / "landing.jsonl")
     spark = build_session(ensure_jars(SPARK_KAFKA, settings.cache_dir), settings.spark_master)
+    spark.streams.addListener(ProgressListener(metrics))
     options = LandingOptions(
         lake_uri=settings.lake_uri,
-        checkpoint_uri=str(settings.checkpoint_dir),
+        checkpoint_uri=settings.checkpoint_uri,
         bootstrap_servers=settings.bootstrap_servers,
         trigger=trigger,
+        max_offsets_per_trigger=max_offsets_per_trigger,
     )
+    report = (lambda: on_progress(metrics.totals())) if on_progress else None
     try:
-        queries = start_landing(spark, options, contracts, topic_namer(settings))
-        return await_queries(queries, on_progress)
+        with ShutdownRequest() as shutdown:
+            queries = start_landing(spark, options, contracts, topic_namer(settings), metrics)
+            await_queries(queries, shutdown, on_progress=report)
     finally:
         for query in spark.streams.active:
             query.stop()
+        metrics.wait_for_progress(timeout_s=10.0)
         spark.stop()
+    return metrics.totals()
 
 
 def dbt_environment(settings: Settings) -> dict[str, str]:

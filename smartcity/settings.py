@@ -22,6 +22,7 @@ ENVIRONMENT = {
     "KAFKA_BOOTSTRAP_SERVERS": "Kafka bootstrap servers, host:port[,host:port]",
     "SMARTCITY_KAFKA_PORT": "port of the local broker that `smartcity kafka start` runs",
     "SMARTCITY_SPARK_MASTER": "Spark master URL for the landing job (default local[2])",
+    "SMARTCITY_CHECKPOINT_URI": "where the landing job keeps its checkpoints (never inside the lake)",
 }
 
 
@@ -35,6 +36,7 @@ class Settings:
     bootstrap_servers: str
     kafka_port: int
     spark_master: str
+    checkpoint_uri: str
 
     @staticmethod
     def _local_or_uri(value: str) -> str:
@@ -58,15 +60,17 @@ class Settings:
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{kafka_port}"),
             kafka_port=kafka_port,
             spark_master=env.get("SMARTCITY_SPARK_MASTER", "local[2]"),
+            checkpoint_uri=cls._local_or_uri(
+                env.get("SMARTCITY_CHECKPOINT_URI", str(data_dir / "checkpoints"))
+            ),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
     @property
-    def checkpoint_dir(self) -> Path:
-        # Outside the lake on purpose: readers that list the lake must never see them.
-        return self.data_dir / "checkpoints"
+    def metrics_dir(self) -> Path:
+        return self.data_dir / "metrics"
 
     @property
     def kafka_dir(self) -> Path:

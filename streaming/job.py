@@ -1,34 +1,40 @@
-"""Kafka -> validated raw Parquet, one pair of streaming queries per source.
+"""Kafka -> validated raw Parquet: one checkpointed streaming query per source.
 
-For every source one query lands the valid records in ``<lake>/raw/<source>``,
-partitioned by ``event_date`` and ``event_hour``, and a second one writes the rest to
-``<lake>/dead_letter/<source>`` with a reason. Both use Spark's file sink with their
-own checkpoint, so each micro-batch is committed exactly once.
+Each micro-batch is parsed and checked against the source's contract once; valid records
+are published to ``<lake>/raw/<source>`` (partitioned by ``event_date``/``event_hour``
+of their event time, so late events land in the partition they belong to), the rest to
+``<lake>/dead_letter/<source>`` with a reason. Publishing is idempotent per batch id
+(:mod:`streaming.publish`), which with Spark's checkpoint makes landing exactly-once
+across crashes and restarts, for every reader of the lake.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from types import FrameType
 
 from pyspark.errors import StreamingQueryException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from ingestion.contracts import Contract, FieldType
-from streaming.schemas import wire_schema
-from streaming.validation import parse_timestamp, reason
+from ingestion.contracts import Contract
+from streaming.metrics import BatchMetrics, MetricsLog
+from streaming.publish import LakePublisher
+from streaming.validation import ValidationLimits, field_value, reason
 
 KAFKA_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_published_at")
-LANDING_COLUMNS = ("landed_at", "event_date", "event_hour")
 DEAD_LETTER_COLUMNS = (
     "source",
     "reason_code",
     "reason_message",
     "raw_key",
     "raw_value",
+    "raw_value_bytes",
     *KAFKA_COLUMNS,
     "dead_lettered_at",
     "dead_letter_date",
@@ -48,14 +54,15 @@ class LandingOptions:
     # interval such as "10 seconds" for a continuous run.
     trigger: str = "availableNow"
     max_offsets_per_trigger: int = 500_000
+    limits: ValidationLimits = field(default_factory=ValidationLimits)
 
 
-def raw_path(lake_uri: str, source: str) -> str:
-    return f"{lake_uri.rstrip('/')}/raw/{source}"
+def raw_table(source: str) -> str:
+    return f"raw/{source}"
 
 
-def dead_letter_path(lake_uri: str, source: str) -> str:
-    return f"{lake_uri.rstrip('/')}/dead_letter/{source}"
+def dead_letter_table(source: str) -> str:
+    return f"dead_letter/{source}"
 
 
 def read_topic(spark: SparkSession, options: LandingOptions, topic: str) -> DataFrame:
@@ -69,77 +76,108 @@ def read_topic(spark: SparkSession, options: LandingOptions, topic: str) -> Data
     )
 
 
-def parse(records: DataFrame, contract: Contract) -> DataFrame:
-    """Parse and check every record; keep Kafka's coordinates beside the payload."""
-    raw = F.col("value").cast("string")
-    parsed = F.from_json(raw, wire_schema(contract), {"mode": "PERMISSIVE"})
-    with_payload = records.select(
-        raw.alias("raw_value"),
-        F.col("key").cast("string").alias("raw_key"),
-        parsed.alias("payload"),
+def check(records: DataFrame, contract: Contract, limits: ValidationLimits) -> DataFrame:
+    """Every Kafka record with its parsed payload, its landing time and its verdict."""
+    landed_at = F.current_timestamp().cast("timestamp_ntz")
+    framed = records.select(
+        F.col("value"),
+        F.col("key"),
+        F.try_parse_json(F.col("value").cast("string")).alias("payload"),
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("timestamp").cast("timestamp_ntz").alias("kafka_published_at"),
+        landed_at.alias("landed_at"),
     )
-    code, message = reason(contract, F.col("raw_value"), F.col("payload"))
-    return with_payload.withColumn("reason_code", code).withColumn("reason_message", message)
-
-
-def _typed(contract: Contract) -> list[Column]:
-    return [
-        (
-            parse_timestamp(F.col("payload")[f.name])
-            if f.type is FieldType.TIMESTAMP
-            else F.col("payload")[f.name]
-        ).alias(f.name)
-        for f in contract.fields
-    ]
+    code, message = reason(
+        contract, F.col("value"), F.col("key"), F.col("payload"), F.col("landed_at"), limits
+    )
+    return framed.withColumn("reason_code", code).withColumn("reason_message", message)
 
 
 def valid_rows(checked: DataFrame, contract: Contract) -> DataFrame:
-    landed_at = F.current_timestamp().cast("timestamp_ntz")
+    payload = F.col("payload")
     return (
         checked.where(F.col("reason_code").isNull())
-        .select(*_typed(contract), *KAFKA_COLUMNS)
-        .withColumn("landed_at", landed_at)
+        .select(
+            *[field_value(payload, f).alias(f.name) for f in contract.fields],
+            *KAFKA_COLUMNS,
+            "landed_at",
+        )
         .withColumn("event_date", F.date_format("event_at", "yyyy-MM-dd"))
         .withColumn("event_hour", F.hour("event_at"))
     )
 
 
 def dead_letters(checked: DataFrame, contract: Contract) -> DataFrame:
-    now = F.current_timestamp().cast("timestamp_ntz")
     return (
         checked.where(F.col("reason_code").isNotNull())
         .withColumn("source", F.lit(contract.source))
-        .withColumn("dead_lettered_at", now)
-        .withColumn("dead_letter_date", F.date_format(now, "yyyy-MM-dd"))
+        .withColumn("raw_key", F.col("key").cast("string"))
+        .withColumn("raw_value", F.col("value").cast("string"))
+        # The exact bytes too: the text form cannot hold a payload that is not UTF-8.
+        .withColumn("raw_value_bytes", F.col("value"))
+        .withColumn("dead_lettered_at", F.col("landed_at"))
+        .withColumn("dead_letter_date", F.date_format("landed_at", "yyyy-MM-dd"))
         .select(*DEAD_LETTER_COLUMNS)
     )
 
 
-def _start(
-    frame: DataFrame,
-    name: str,
-    path: str,
-    checkpoint: str,
-    partitions: Sequence[str],
-    options: LandingOptions,
-) -> StreamingQuery:
-    writer = (
-        frame.writeStream.queryName(name)
-        .format("parquet")
-        .option("path", path)
-        .option("checkpointLocation", checkpoint)
-        .partitionBy(*partitions)
-        .outputMode("append")
-    )
-    if options.trigger == "availableNow":
-        writer = writer.trigger(availableNow=True)
-    else:
-        writer = writer.trigger(processingTime=options.trigger)
-    return writer.start()
+class BatchLander:
+    """The foreachBatch function of one source's query."""
+
+    def __init__(
+        self,
+        contract: Contract,
+        publisher: LakePublisher,
+        options: LandingOptions,
+        metrics: MetricsLog,
+    ) -> None:
+        self.contract = contract
+        self.publisher = publisher
+        self.options = options
+        self.metrics = metrics
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        started = time.monotonic()
+        checked = check(batch, self.contract, self.options.limits).persist()
+        try:
+            verdicts = {
+                row["valid"]: int(row["rows"])
+                for row in checked.groupBy(F.col("reason_code").isNull().alias("valid"))
+                .agg(F.count(F.lit(1)).alias("rows"))
+                .collect()
+            }
+            if verdicts.get(True):
+                self.publisher.publish(
+                    valid_rows(checked, self.contract),
+                    raw_table(self.contract.source),
+                    ("event_date", "event_hour"),
+                    batch_id,
+                )
+            if verdicts.get(False):
+                self.publisher.publish(
+                    dead_letters(checked, self.contract),
+                    dead_letter_table(self.contract.source),
+                    ("dead_letter_date",),
+                    batch_id,
+                )
+        finally:
+            checked.unpersist()
+        self.metrics.record_batch(
+            BatchMetrics(
+                source=self.contract.source,
+                batch_id=batch_id,
+                input_rows=sum(verdicts.values()),
+                landed_rows=verdicts.get(True, 0),
+                dead_lettered_rows=verdicts.get(False, 0),
+                duration_ms=int((time.monotonic() - started) * 1000),
+            )
+        )
+
+
+def query_name(contract: Contract) -> str:
+    return f"land_{contract.source}"
 
 
 def start_landing(
@@ -147,59 +185,77 @@ def start_landing(
     options: LandingOptions,
     contracts: Sequence[Contract],
     topic_for: Callable[[Contract], str],
+    metrics: MetricsLog,
 ) -> list[StreamingQuery]:
-    queries = []
+    publisher = LakePublisher(spark, options.lake_uri)
     checkpoints = options.checkpoint_uri.rstrip("/")
+    queries = []
     for contract in contracts:
-        checked = parse(read_topic(spark, options, topic_for(contract)), contract)
-        queries.append(
-            _start(
-                valid_rows(checked, contract),
-                f"raw_{contract.source}",
-                raw_path(options.lake_uri, contract.source),
-                f"{checkpoints}/raw/{contract.source}",
-                ("event_date", "event_hour"),
-                options,
-            )
+        writer = (
+            read_topic(spark, options, topic_for(contract))
+            .writeStream.queryName(query_name(contract))
+            .foreachBatch(BatchLander(contract, publisher, options, metrics))
+            .option("checkpointLocation", f"{checkpoints}/{contract.source}")
         )
-        queries.append(
-            _start(
-                dead_letters(checked, contract),
-                f"dead_letter_{contract.source}",
-                dead_letter_path(options.lake_uri, contract.source),
-                f"{checkpoints}/dead_letter/{contract.source}",
-                ("dead_letter_date",),
-                options,
-            )
-        )
+        if options.trigger == "availableNow":
+            writer = writer.trigger(availableNow=True)
+        else:
+            writer = writer.trigger(processingTime=options.trigger)
+        queries.append(writer.start())
     return queries
+
+
+class ShutdownRequest:
+    """Turns SIGTERM and Ctrl-C into a request to stop after the current micro-batch."""
+
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._previous: dict[int, object] = {}
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.requested.set()
+
+    def __enter__(self) -> ShutdownRequest:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+
+def _between_batches(query: StreamingQuery) -> bool:
+    return not query.isActive or not query.status.get("isTriggerActive", False)
 
 
 def await_queries(
     queries: Sequence[StreamingQuery],
-    on_progress: Callable[[dict[str, int]], None] | None = None,
+    shutdown: ShutdownRequest | None = None,
+    on_progress: Callable[[], None] | None = None,
     report_every_s: float = 5.0,
-) -> dict[str, int]:
-    """Wait for every query to stop; return the rows each read from Kafka.
+    shutdown_timeout_s: float = 300.0,
+) -> None:
+    """Wait until every query stops, or until a shutdown is requested.
 
-    A failed query raises here with its reason, so a partial landing is never
-    reported as a success.
+    On a shutdown request each query is stopped between two micro-batches, so the batch
+    in flight finishes and is committed. A failed query raises :class:`LandingFailed`.
     """
-    rows: dict[str, int] = {}
     last_report = time.monotonic()
     try:
-        while True:
-            # Checked before progress is read, so the last batch is always counted.
-            finished = all(not query.isActive for query in queries)
-            for query in queries:
-                for batch in query.recentProgress:
-                    rows[f"{query.name}#{batch['batchId']}"] = int(batch["numInputRows"])
-            if finished:
+        while any(query.isActive for query in queries):
+            if shutdown is not None and shutdown.requested.is_set():
+                deadline = time.monotonic() + shutdown_timeout_s
+                for query in queries:
+                    while not _between_batches(query) and time.monotonic() < deadline:
+                        query.awaitTermination(0.2)
+                    query.stop()
                 break
             active = next(query for query in queries if query.isActive)
             active.awaitTermination(1.0)  # returns early when that query stops
             if on_progress and time.monotonic() - last_report >= report_every_s:
-                on_progress(_per_query(rows))
+                on_progress()
                 last_report = time.monotonic()
     except StreamingQueryException as error:
         raise LandingFailed(f"A landing query failed: {error}") from error
@@ -207,12 +263,3 @@ def await_queries(
         error = query.exception()
         if error is not None:
             raise LandingFailed(f"Landing query {query.name} failed: {error}")
-    return _per_query(rows)
-
-
-def _per_query(rows: dict[str, int]) -> dict[str, int]:
-    totals: dict[str, int] = {}
-    for key, count in rows.items():
-        name = key.split("#", 1)[0]
-        totals[name] = totals.get(name, 0) + count
-    return totals

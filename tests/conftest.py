@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from smartcity.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import Settings
+
+
+def settings_for(
+    root: Path, broker: LocalKafkaBroker | None = None, topic_prefix: str = "test"
+) -> Settings:
+    """Settings whose every piece of state (lake, checkpoints, database, metrics) lies
+    under ``root``, as a user gets them with SMARTCITY_DATA_DIR."""
+    env = {"SMARTCITY_DATA_DIR": str(root), "SMARTCITY_TOPIC_PREFIX": topic_prefix}
+    if broker is not None:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = broker.bootstrap_servers
+    return Settings.from_env(env)
 
 
 @pytest.fixture(scope="session")

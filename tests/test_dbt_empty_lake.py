@@ -4,14 +4,12 @@ from pathlib import Path
 
 from ingestion.contracts import CONTRACTS
 from smartcity import pipeline
-from smartcity.settings import Settings
+from tests.conftest import settings_for
 
 
 def test_dbt_build_succeeds_on_an_empty_lake_with_empty_marts(tmp_path: Path) -> None:
     (tmp_path / "lake").mkdir()
-    settings = Settings.from_env().with_overrides(
-        data_dir=tmp_path, lake_uri=str(tmp_path / "lake"), duckdb_path=tmp_path / "empty.duckdb"
-    )
+    settings = settings_for(tmp_path)
     output = pipeline.run_dbt(settings, "build")
     assert "ERROR=0" in output
     assert pipeline.staged_rows(settings) == {c.source: 0 for c in CONTRACTS}

@@ -18,23 +18,29 @@ from ingestion.simulators.city import build_city
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.dbt_sources import SOURCES_FILE
-from smartcity.settings import Settings
+from tests.conftest import settings_for
 
 pytestmark = pytest.mark.e2e
 
 START = datetime(2026, 5, 4, 6, 55, tzinfo=UTC)  # the run crosses an hour
 OPTIONS = SimulationOptions(events=4_000, seed=11, vehicles=20, start_at=START)
 DUPLICATES = 60
-JUNK = [b"", b"not json at all", b"[1, 2, 3]", b'{"event_id": "only-an-id"}']
 # Reason codes the bad records sent in `run` must get, per source.
 EXPECTED_DEAD_LETTERS = {
     "gps_fixes": {
         "empty_payload": 1,
-        "not_json": 2,
-        "missing_required_field": 1,
-        "wrong_event_type": 1,
-        "bad_timestamp": 1,
+        "payload_too_large": 1,
+        "not_json": 1,
+        "not_an_object": 1,
+        "null_key": 1,
+        "unknown_event_type": 1,
+        "wrong_topic": 1,
         "unknown_schema_version": 1,
+        "missing_required_field": 1,
+        "wrong_type": 1,
+        "bad_timestamp": 1,
+        "out_of_range": 1,
+        "event_time_out_of_range": 1,
     },
     "camera_sightings": {"value_not_allowed": 1},
 }
@@ -51,30 +57,40 @@ def tampered(contract, event: dict, **changes: object) -> bytes:
 def run(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> dict:
     """Produce, land and build once; the tests below read what it left."""
     root = tmp_path_factory.mktemp("pipeline")
-    settings = Settings.from_env().with_overrides(
-        data_dir=root,
-        lake_uri=str(root / "lake"),
-        duckdb_path=root / "warehouse.duckdb",
-        topic_prefix="e2e",
-        bootstrap_servers=kafka_broker.bootstrap_servers,
-    )
+    settings = settings_for(root, kafka_broker, topic_prefix="e2e")
     pipeline.create_topics(settings)
     events = list(simulate(OPTIONS))
     # The same events sent twice, as a producer retry after a lost ack would.
     resent = events[100 : 100 + DUPLICATES]
     report = produce(events + resent, settings.bootstrap_servers, pipeline.topic_namer(settings))
     junk = Producer({"bootstrap.servers": settings.bootstrap_servers})
-    for value in JUNK:
-        junk.produce(settings.topic(GPS_FIXES.source), value=value)
     weather = next((c, e) for c, e in events if c.source == "weather_readings")
     gps = next((c, e) for c, e in events if c is GPS_FIXES)
     camera = next((c, e) for c, e in events if c.source == "camera_sightings")
     gps_topic = settings.topic(GPS_FIXES.source)
-    junk.produce(gps_topic, value=serialize(*weather))  # right shape, wrong topic
-    junk.produce(gps_topic, value=tampered(*gps, event_id="bad-ts", event_at="yesterday"))
-    junk.produce(gps_topic, value=tampered(*gps, event_id="v2", schema_version=2))
+    bad_gps = [
+        b"",
+        tampered(*gps, event_id="huge", padding="x" * 70_000),
+        b"not json at all",
+        b"[1, 2, 3]",
+        b'{"event_id": "only-an-id"}',
+        tampered(*gps, event_id="ufo", event_type="ufo_sighting"),
+        serialize(*weather),  # a valid event, on the wrong topic
+        tampered(*gps, event_id="v2", schema_version=2),
+        tampered(*gps, event_id="no-vehicle", vehicle_id=None),
+        tampered(*gps, event_id="numeric-id", vehicle_id=123),
+        tampered(*gps, event_id="bad-ts", event_at="yesterday"),
+        tampered(*gps, event_id="north-pole-plus", latitude=123.0),
+        tampered(*gps, event_id="y2k", event_at="2001-01-01T00:00:00.000000Z"),
+    ]
+    for value in bad_gps:
+        # Every bad record has a key but one: the key check has its own record.
+        key = None if value == b'{"event_id": "only-an-id"}' else b"junk"
+        junk.produce(gps_topic, value=value, key=key)
     junk.produce(
-        settings.topic(camera[0].source), value=tampered(*camera, event_id="up", direction="up")
+        settings.topic(camera[0].source),
+        value=tampered(*camera, event_id="up", direction="up"),
+        key=b"junk",
     )
     assert junk.flush(30) == 0
     read = pipeline.land(settings)
