@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import KafkaException
 
-from ingestion.contracts import ContractViolation
+from ingestion.contracts import CONTRACTS, ContractViolation
 from ingestion.simulators.world import SimulationOptions
 from ingestion.topics import KafkaUnavailable
 from smartcity import pipeline
@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         "'10 seconds' runs continuously, one micro-batch per interval, until stopped",
     )
     land.add_argument(
+        "--source",
+        action="append",
+        choices=[c.source for c in CONTRACTS],
+        help="land only this source (repeat for several; default: all five)",
+    )
+    land.add_argument(
         "--max-offsets-per-trigger",
         type=int,
         default=500_000,
@@ -180,6 +186,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         totals = pipeline.land(
             settings,
             trigger=args.trigger,
+            contracts=[c for c in CONTRACTS if not args.source or c.source in args.source],
             max_offsets_per_trigger=args.max_offsets_per_trigger,
             on_progress=lambda t: say(
                 f"{t['input_rows']:,} read, {t['landed_rows']:,} landed, "

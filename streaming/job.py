@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from types import FrameType
 
 from pyspark.errors import StreamingQueryException
@@ -25,7 +26,7 @@ from pyspark.sql.streaming import StreamingQuery
 from ingestion.contracts import Contract
 from streaming.metrics import BatchMetrics, MetricsLog
 from streaming.publish import LakePublisher
-from streaming.validation import ValidationLimits, field_value, reason
+from streaming.validation import ValidationLimits, Verdict
 
 KAFKA_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_published_at")
 DEAD_LETTER_COLUMNS = (
@@ -76,9 +77,13 @@ def read_topic(spark: SparkSession, options: LandingOptions, topic: str) -> Data
     )
 
 
-def check(records: DataFrame, contract: Contract, limits: ValidationLimits) -> DataFrame:
-    """Every Kafka record with its parsed payload, its landing time and its verdict."""
-    landed_at = F.current_timestamp().cast("timestamp_ntz")
+def check(records: DataFrame, verdict: Verdict) -> DataFrame:
+    """Every Kafka record with its typed fields and its verdict.
+
+    Nothing here depends on when the batch runs (event times are judged against
+    Kafka's timestamp, not the clock), so a batch replayed after a crash gets the same
+    verdicts, and Spark compiles this large expression once rather than per batch.
+    """
     framed = records.select(
         F.col("value"),
         F.col("key"),
@@ -87,31 +92,24 @@ def check(records: DataFrame, contract: Contract, limits: ValidationLimits) -> D
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
         F.col("timestamp").cast("timestamp_ntz").alias("kafka_published_at"),
-        landed_at.alias("landed_at"),
     )
-    code, message = reason(
-        contract, F.col("value"), F.col("key"), F.col("payload"), F.col("landed_at"), limits
-    )
-    return framed.withColumn("reason_code", code).withColumn("reason_message", message)
+    return verdict.apply(framed)
 
 
-def valid_rows(checked: DataFrame, contract: Contract) -> DataFrame:
-    payload = F.col("payload")
+def valid_rows(checked: DataFrame, landed_at: datetime) -> DataFrame:
     return (
         checked.where(F.col("reason_code").isNull())
-        .select(
-            *[field_value(payload, f).alias(f.name) for f in contract.fields],
-            *KAFKA_COLUMNS,
-            "landed_at",
-        )
+        .select("fields.*", *KAFKA_COLUMNS)
+        .withColumn("landed_at", F.lit(landed_at.isoformat(sep=" ")).cast("timestamp_ntz"))
         .withColumn("event_date", F.date_format("event_at", "yyyy-MM-dd"))
         .withColumn("event_hour", F.hour("event_at"))
     )
 
 
-def dead_letters(checked: DataFrame, contract: Contract) -> DataFrame:
+def dead_letters(checked: DataFrame, contract: Contract, landed_at: datetime) -> DataFrame:
     return (
         checked.where(F.col("reason_code").isNotNull())
+        .withColumn("landed_at", F.lit(landed_at.isoformat(sep=" ")).cast("timestamp_ntz"))
         .withColumn("source", F.lit(contract.source))
         .withColumn("raw_key", F.col("key").cast("string"))
         .withColumn("raw_value", F.col("value").cast("string"))
@@ -137,10 +135,13 @@ class BatchLander:
         self.publisher = publisher
         self.options = options
         self.metrics = metrics
+        self.verdict = Verdict(contract, options.limits)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
-        checked = check(batch, self.contract, self.options.limits).persist()
+        # One landing time per batch, in UTC, written as a plain (zone-less) timestamp.
+        landed_at = datetime.now(UTC).replace(tzinfo=None)
+        checked = check(batch, self.verdict).persist()
         try:
             verdicts = {
                 row["valid"]: int(row["rows"])
@@ -150,14 +151,14 @@ class BatchLander:
             }
             if verdicts.get(True):
                 self.publisher.publish(
-                    valid_rows(checked, self.contract),
+                    valid_rows(checked, landed_at),
                     raw_table(self.contract.source),
                     ("event_date", "event_hour"),
                     batch_id,
                 )
             if verdicts.get(False):
                 self.publisher.publish(
-                    dead_letters(checked, self.contract),
+                    dead_letters(checked, self.contract, landed_at),
                     dead_letter_table(self.contract.source),
                     ("dead_letter_date",),
                     batch_id,

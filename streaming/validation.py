@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pyspark.sql import Column
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ingestion.contracts import CONTRACTS, Contract, Field, FieldType
@@ -88,127 +88,158 @@ def _names_where(condition: dict[str, Column]) -> Column:
     return F.concat_ws(", ", *[F.when(test, F.lit(name)) for name, test in condition.items()])
 
 
-def reason(
-    contract: Contract,
-    value: Column,
-    key: Column,
-    payload: Column,
-    landed_at: Column,
-    limits: ValidationLimits,
-) -> tuple[Column, Column]:
-    """Return ``(reason_code, reason_message)`` columns; both null for a valid record.
+def _type_column(name: str) -> str:
+    return f"_json_type_{name}"
 
-    ``value`` and ``key`` are Kafka's bytes, ``payload`` the value parsed as a VARIANT.
+
+def _value_column(name: str) -> str:
+    return f"_value_{name}"
+
+
+class Verdict:
+    """Adds ``fields`` (the contract's fields, typed), ``reason_code`` and
+    ``reason_message`` (both null for a valid record) to parsed Kafka records.
+
+    The records have Kafka's ``value`` and ``key`` bytes, ``payload`` (the value parsed
+    as a VARIANT) and ``kafka_published_at``, against which event times are judged.
+    The work is split into steps, each computing every value once: one expression with
+    all checks inlined is too large for Spark to compile, and slow to interpret. The
+    expressions are built once, here, and applied to every micro-batch: building them
+    costs about a second of calls into the JVM.
     """
-    present = {f.name: json_type(payload, f.name) for f in contract.fields}
-    absent = {name: kind.isNull() | (kind == "VOID") for name, kind in present.items()}
-    missing = _names_where({f.name: absent[f.name] for f in contract.fields if f.required})
+
+    def __init__(self, contract: Contract, limits: ValidationLimits) -> None:
+        self.steps = _verdict_steps(contract, limits)
+        self.helpers_prefix = "_"
+
+    def apply(self, records: DataFrame) -> DataFrame:
+        frame = records
+        for step in self.steps:
+            frame = frame.select("*", *step)
+        helpers = [c for c in frame.columns if c.startswith(self.helpers_prefix)]
+        return frame.drop(*helpers)
+
+
+def _verdict_steps(contract: Contract, limits: ValidationLimits) -> list[list[Column]]:
+    payload = F.col("payload")
+    # Step 1: each field's JSON type and typed value, and the record's own shape.
+    step1 = [
+        F.schema_of_variant(payload).alias("_top_level"),
+        F.try_variant_get(payload, "$.event_type", "string").alias("_event_type"),
+        F.try_variant_get(payload, "$.schema_version", "string").alias("_schema_version"),
+        *[json_type(payload, f.name).alias(_type_column(f.name)) for f in contract.fields],
+        *[field_value(payload, f).alias(_value_column(f.name)) for f in contract.fields],
+    ]
+
+    def kind(f: Field) -> Column:
+        return F.col(_type_column(f.name))
+
+    def value(f: Field) -> Column:
+        return F.col(_value_column(f.name))
+
+    def absent(f: Field) -> Column:
+        return kind(f).isNull() | (kind(f) == "VOID")
+
+    fields = contract.fields
+    missing = _names_where({f.name: absent(f) for f in fields if f.required})
     wrong_type = _names_where(
-        {f.name: ~absent[f.name] & ~_has_accepted_type(present[f.name], f) for f in contract.fields}
+        {f.name: ~absent(f) & ~_has_accepted_type(kind(f), f) for f in fields}
     )
-    timestamps = [f for f in contract.fields if f.type is FieldType.TIMESTAMP]
     bad_timestamps = _names_where(
-        {f.name: ~absent[f.name] & field_value(payload, f).isNull() for f in timestamps}
+        {f.name: ~absent(f) & value(f).isNull() for f in fields if f.type is FieldType.TIMESTAMP}
     )
     not_allowed = _names_where(
-        {
-            f.name: ~absent[f.name] & ~field_value(payload, f).isin(*f.allowed)
-            for f in contract.fields
-            if f.allowed
-        }
+        {f.name: ~absent(f) & ~value(f).isin(*f.allowed) for f in fields if f.allowed}
     )
     out_of_range = _names_where(
         {
-            f.name: ~absent[f.name]
+            f.name: ~absent(f)
             & (
-                (field_value(payload, f) < F.lit(f.minimum if f.minimum is not None else -1e308))
-                | (field_value(payload, f) > F.lit(f.maximum if f.maximum is not None else 1e308))
+                (value(f) < F.lit(f.minimum if f.minimum is not None else -1e308))
+                | (value(f) > F.lit(f.maximum if f.maximum is not None else 1e308))
             )
-            for f in contract.fields
+            for f in fields
             if f.minimum is not None or f.maximum is not None
         }
     )
-    event_at = field_value(payload, next(f for f in contract.fields if f.name == "event_at"))
-    too_old = event_at < landed_at - F.expr(f"INTERVAL {limits.max_event_age_days} DAYS")
-    too_new = event_at > landed_at + F.expr(f"INTERVAL {limits.max_event_lead_hours} HOURS")
-    event_type = F.try_variant_get(payload, "$.event_type", "string")
-    schema_version = F.try_variant_get(payload, "$.schema_version", "string")
+    event_at = F.col(_value_column("event_at"))
+    received_at = F.col("kafka_published_at")
+    value_bytes, event_type = F.length("value"), F.col("_event_type")
+    schema_version, top_level = F.col("_schema_version"), F.col("_top_level")
     known_types = [c.event_type for c in CONTRACTS]
-    top_level = F.schema_of_variant(payload)
 
-    checks: list[tuple[Column, str, Column]] = [
-        (
-            value.isNull() | (F.length(value) == 0),
-            "empty_payload",
+    # Step 2: which check fails, as (condition, message) per reason code.
+    checks: dict[str, tuple[Column, Column]] = {
+        "empty_payload": (
+            F.col("value").isNull() | (value_bytes == 0),
             F.lit("the record has no value"),
         ),
-        (
-            F.length(value) > limits.max_payload_bytes,
-            "payload_too_large",
+        "payload_too_large": (
+            value_bytes > limits.max_payload_bytes,
             F.concat(
                 F.lit("the value has "),
-                F.length(value).cast("string"),
+                value_bytes.cast("string"),
                 F.lit(f" bytes, more than the {limits.max_payload_bytes} allowed"),
             ),
         ),
-        (payload.isNull(), "not_json", F.lit("the value is not valid JSON")),
-        (
+        "not_json": (payload.isNull(), F.lit("the value is not valid JSON")),
+        "not_an_object": (
             ~top_level.startswith("OBJECT"),
-            "not_an_object",
             F.concat(F.lit("the value is JSON of the wrong shape: "), top_level),
         ),
-        (key.isNull(), "null_key", F.lit("the record has no key (the device id)")),
-        (
+        "null_key": (F.col("key").isNull(), F.lit("the record has no key (the device id)")),
+        "unknown_event_type": (
             event_type.isNotNull() & ~event_type.isin(*known_types),
-            "unknown_event_type",
             F.concat(F.lit("unknown event_type "), event_type),
         ),
-        (
+        "wrong_topic": (
             event_type.isNotNull() & (event_type != F.lit(contract.event_type)),
-            "wrong_topic",
             F.concat(
                 F.lit("a "),
                 event_type,
                 F.lit(f" event on the topic of {contract.event_type} events"),
             ),
         ),
-        (
+        "unknown_schema_version": (
             schema_version.isNotNull() & (schema_version != F.lit(str(contract.schema_version))),
-            "unknown_schema_version",
             F.concat(
                 F.lit(f"schema_version {contract.schema_version} expected, got "), schema_version
             ),
         ),
-        (missing != "", "missing_required_field", F.concat(F.lit("missing: "), missing)),
-        (wrong_type != "", "wrong_type", F.concat(F.lit("of the wrong JSON type: "), wrong_type)),
-        (
+        "missing_required_field": (missing != "", F.concat(F.lit("missing: "), missing)),
+        "wrong_type": (
+            wrong_type != "",
+            F.concat(F.lit("of the wrong JSON type: "), wrong_type),
+        ),
+        "bad_timestamp": (
             bad_timestamps != "",
-            "bad_timestamp",
             F.concat(F.lit("not an ISO 8601 UTC timestamp: "), bad_timestamps),
         ),
-        (
+        "value_not_allowed": (
             not_allowed != "",
-            "value_not_allowed",
             F.concat(F.lit("value not allowed by the contract: "), not_allowed),
         ),
-        (out_of_range != "", "out_of_range", F.concat(F.lit("out of range: "), out_of_range)),
-        (
-            too_old | too_new,
-            "event_time_out_of_range",
+        "out_of_range": (out_of_range != "", F.concat(F.lit("out of range: "), out_of_range)),
+        "event_time_out_of_range": (
+            (event_at < received_at - F.expr(f"INTERVAL {limits.max_event_age_days} DAYS"))
+            | (event_at > received_at + F.expr(f"INTERVAL {limits.max_event_lead_hours} HOURS")),
             F.concat(
                 F.lit("event_at "),
                 event_at.cast("string"),
                 F.lit(
                     f" is more than {limits.max_event_age_days} days before or "
-                    f"{limits.max_event_lead_hours} hours after its landing"
+                    f"{limits.max_event_lead_hours} hours after Kafka received it"
                 ),
             ),
         ),
+    }
+    assert list(checks) == list(REASON_CODES)
+    step2 = [
+        F.coalesce(test, F.lit(False)).alias(f"_fails_{code}") for code, (test, _) in checks.items()
     ]
-    assert [code for _, code, _ in checks] == list(REASON_CODES)
-    code = F.lit(None).cast("string")
-    message = F.lit(None).cast("string")
-    for condition, check_code, check_message in reversed(checks):
-        code = F.when(condition, F.lit(check_code)).otherwise(code)
-        message = F.when(condition, check_message).otherwise(message)
-    return code, message
+    # Step 3: the first failing check names the reason.
+    code = F.coalesce(*[F.when(F.col(f"_fails_{c}"), F.lit(c)) for c in checks])
+    message = F.coalesce(*[F.when(F.col(f"_fails_{c}"), m) for c, (_, m) in checks.items()])
+    typed = F.struct(*[value(f).alias(f.name) for f in fields])
+    step3 = [typed.alias("fields"), code.alias("reason_code"), message.alias("reason_message")]
+    return [step1, step2, step3]
