@@ -125,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="most Kafka records one micro-batch of one source takes (default 500,000)",
     )
 
+    catalog = commands.add_parser(
+        "catalog",
+        help="register the lake's datasets as tables in the AWS Glue Data Catalog",
+        description=(
+            "Create or update, idempotently, one Glue table per raw dataset and per "
+            "dead-letter dataset of the s3:// lake in SMARTCITY_LAKE_URI, in the database "
+            "SMARTCITY_GLUE_DATABASE. Credentials, region and endpoint come from the "
+            "standard AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...)."
+        ),
+    )
+    catalog.add_argument("action", choices=["register"], help="register or update the tables")
+    catalog.add_argument(
+        "--no-projection",
+        action="store_true",
+        help="register the partitions found in the lake instead of using Athena partition "
+        "projection (run again to add new ones)",
+    )
+
     kafka = commands.add_parser(
         "kafka",
         help="run the local single-node Kafka broker in the foreground",
@@ -196,6 +214,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         say(
             f"this run: {totals['input_rows']:,} records in {totals['batches']} batches, "
             f"{totals['landed_rows']:,} landed, {totals['dead_lettered_rows']:,} dead-lettered"
+        )
+        return 0
+    if args.command == "catalog":
+        from smartcity.aws import glue_client, s3_client
+        from streaming.catalog import register
+
+        report = register(
+            glue_client(),
+            settings.glue_database,
+            settings.lake_uri,
+            projection=not args.no_projection,
+            s3_client=s3_client(settings),
+        )
+        say(
+            f"Glue database {settings.glue_database}: {len(report.created)} tables created, "
+            f"{len(report.updated)} updated, {report.partitions_added} partitions added"
         )
         return 0
     if args.command == "kafka":

@@ -43,6 +43,8 @@ class JarSet:
 
 KAFKA_BROKER = JarSet("kafka-broker", transitive=True)
 SPARK_KAFKA = JarSet("spark-kafka", transitive=False)
+# hadoop-aws and the AWS SDK bundle (about 700 MB): fetched on first use of an s3:// lake.
+SPARK_S3 = JarSet("spark-s3", transitive=True)
 
 
 def _sha256(path: Path) -> str:

@@ -14,7 +14,7 @@ from ingestion.contracts import CONTRACTS, Contract
 from ingestion.producer import ProduceReport, produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import admin_client, check_broker, ensure_topics
-from smartcity.jars import SPARK_KAFKA, ensure_jars
+from smartcity.jars import SPARK_KAFKA, SPARK_S3, ensure_jars
 from smartcity.settings import PROJECT_ROOT, Settings
 
 MARTS = ("dim_districts", "fct_district_hourly_traffic")
@@ -60,7 +60,7 @@ def land(
     (SIGTERM, Ctrl-C); return its totals: input, landed and dead-lettered rows."""
     from streaming.job import LandingOptions, ShutdownRequest, await_queries, start_landing
     from streaming.metrics import MetricsLog, ProgressListener
-    from streaming.session import build_session
+    from streaming.session import build_session, spark_uri
 
     missing = missing_topics(settings, contracts)
     if missing:
@@ -69,11 +69,14 @@ def land(
             "produce first (`smartcity produce`), or check SMARTCITY_TOPIC_PREFIX."
         )
     metrics = MetricsLog(settings.metrics_dir / "landing.jsonl")
-    spark = build_session(ensure_jars(SPARK_KAFKA, settings.cache_dir), settings.spark_master)
+    jars = ensure_jars(SPARK_KAFKA, settings.cache_dir)
+    if settings.lake_on_s3:
+        jars += ensure_jars(SPARK_S3, settings.cache_dir)
+    spark = build_session(jars, settings.spark_master, s3_endpoint_url=settings.s3_endpoint_url)
     spark.streams.addListener(ProgressListener(metrics))
     options = LandingOptions(
-        lake_uri=settings.lake_uri,
-        checkpoint_uri=settings.checkpoint_uri,
+        lake_uri=spark_uri(settings.lake_uri),
+        checkpoint_uri=spark_uri(settings.checkpoint_uri),
         bootstrap_servers=settings.bootstrap_servers,
         trigger=trigger,
         max_offsets_per_trigger=max_offsets_per_trigger,

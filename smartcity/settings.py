@@ -22,6 +22,8 @@ ENVIRONMENT = {
     "KAFKA_BOOTSTRAP_SERVERS": "Kafka bootstrap servers, host:port[,host:port]",
     "SMARTCITY_KAFKA_PORT": "port of the local broker that `smartcity kafka start` runs",
     "SMARTCITY_SPARK_MASTER": "Spark master URL for the landing job (default local[2])",
+    "SMARTCITY_S3_ENDPOINT_URL": "S3-compatible endpoint for an s3:// lake (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS itself)",
+    "SMARTCITY_GLUE_DATABASE": "Glue database that `smartcity catalog` registers the lake in",
     "SMARTCITY_CHECKPOINT_URI": "where the landing job keeps its checkpoints (never inside the lake)",
 }
 
@@ -37,6 +39,8 @@ class Settings:
     kafka_port: int
     spark_master: str
     checkpoint_uri: str
+    s3_endpoint_url: str | None
+    glue_database: str
 
     @staticmethod
     def _local_or_uri(value: str) -> str:
@@ -60,6 +64,12 @@ class Settings:
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{kafka_port}"),
             kafka_port=kafka_port,
             spark_master=env.get("SMARTCITY_SPARK_MASTER", "local[2]"),
+            s3_endpoint_url=(
+                env.get("SMARTCITY_S3_ENDPOINT_URL")
+                or env.get("AWS_ENDPOINT_URL_S3")
+                or env.get("AWS_ENDPOINT_URL")
+            ),
+            glue_database=env.get("SMARTCITY_GLUE_DATABASE", "smartcity_raw"),
             checkpoint_uri=cls._local_or_uri(
                 env.get("SMARTCITY_CHECKPOINT_URI", str(data_dir / "checkpoints"))
             ),
@@ -67,6 +77,10 @@ class Settings:
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def lake_on_s3(self) -> bool:
+        return self.lake_uri.startswith(("s3://", "s3a://"))
 
     @property
     def metrics_dir(self) -> Path:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from smartcity.kafka_broker import LocalKafkaBroker, free_port
+from smartcity.kafka_broker import LocalKafkaBroker, free_port, port_is_open
 from smartcity.settings import Settings
 
 
@@ -34,3 +37,42 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """moto's server mode: the S3 and Glue APIs over HTTP on a loopback port, in a
+    process of its own. Clients reach it through AWS_ENDPOINT_URL like any endpoint."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not port_is_open("127.0.0.1", port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto server did not start; see {log}")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture
+def aws_env(aws_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point every AWS client of this process and its children at the local server."""
+    for name, value in {
+        "AWS_ENDPOINT_URL": aws_server,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    return aws_server
