@@ -156,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Fetch the jars once with Maven into the cache and verify their SHA-256.",
     )
     jars.add_argument(
+        "--with-s3",
+        action="store_true",
+        help="also the S3A connector and AWS SDK (about 700 MB), needed for an s3:// lake; "
+        "fetched on first use otherwise",
+    )
+    jars.add_argument(
         "--update-lock",
         action="store_true",
         help="for maintainers: rewrite infra/jars/*/jars.sha256 after changing a version",
@@ -251,9 +257,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             broker.stop()
     if args.command == "jars":
-        from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, ensure_jars
+        from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, SPARK_S3, ensure_jars
 
-        for jar_set in (KAFKA_BROKER, SPARK_KAFKA):
+        for jar_set in (KAFKA_BROKER, SPARK_KAFKA, *([SPARK_S3] if args.with_s3 else [])):
             found = ensure_jars(jar_set, settings.cache_dir, update_lock=args.update_lock)
             say(f"{jar_set.name}: {len(found)} jars verified")
         return 0

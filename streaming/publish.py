@@ -37,6 +37,7 @@ class LakePublisher:
         self._Path = jvm.org.apache.hadoop.fs.Path
         configuration = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
         self.fs = self._Path(self.lake_uri).getFileSystem(configuration)
+        self.object_store = str(self.fs.getScheme()) in ("s3a", "s3", "gs", "abfs", "abfss")
 
     def _path(self, uri: str) -> Any:
         return self._Path(uri)
@@ -108,7 +109,8 @@ class LakePublisher:
         self._write_text(manifest, json.dumps({"batch_id": batch_id, "files": targets}))
         for relative, target in zip(staged, targets, strict=True):
             target_path = self._path(target)
-            self.fs.mkdirs(target_path.getParent())
+            if not self.object_store:  # object stores have no folders to create
+                self.fs.mkdirs(target_path.getParent())
             if self.fs.exists(target_path):
                 self.fs.delete(target_path, False)
             if not self.fs.rename(self._path(f"{staging}/{relative}"), target_path):
