@@ -6,7 +6,8 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from confluent_kafka import KafkaException
 
@@ -143,6 +144,25 @@ def build_parser() -> argparse.ArgumentParser:
         "projection (run again to add new ones)",
     )
 
+    compact = commands.add_parser(
+        "compact",
+        help="rewrite closed hours of the raw lake into one file per partition",
+        description=(
+            "Report files per partition and rows per file, then compact every closed hour "
+            "(ended more than --grace-minutes ago) that has more than one file into one "
+            "file, swapping the partition atomically. Safe to run beside the landing job."
+        ),
+    )
+    compact.add_argument(
+        "--grace-minutes",
+        type=int,
+        default=60,
+        help="how long after its end an hour counts as closed (default 60)",
+    )
+    compact.add_argument(
+        "--dry-run", action="store_true", help="only report files per partition and rows per file"
+    )
+
     kafka = commands.add_parser(
         "kafka",
         help="run the local single-node Kafka broker in the foreground",
@@ -237,6 +257,35 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             f"Glue database {settings.glue_database}: {len(report.created)} tables created, "
             f"{len(report.updated)} updated, {report.partitions_added} partitions added"
         )
+        return 0
+    if args.command == "compact":
+        from streaming.compaction import compact, partitions
+
+        sources = [c.source for c in CONTRACTS]
+
+        def report(title: str) -> None:
+            say(title)
+            for partition in partitions(Path(settings.lake_uri), sources):
+                rows = partition.rows_per_file
+                say(
+                    f"  {partition.label:<55} {len(rows):>5} files  "
+                    f"{min(rows, default=0):>9,} - {max(rows, default=0):,} rows per file"
+                )
+
+        report("Before:" if not args.dry_run else "Files per partition:")
+        if args.dry_run:
+            return 0
+        results = compact(
+            settings.lake_uri,
+            Path(settings.checkpoint_uri),
+            sources,
+            grace=timedelta(minutes=args.grace_minutes),
+        )
+        for result in results:
+            say(
+                f"compacted {result.partition}: {result.files_before} files -> 1 ({result.rows:,} rows)"
+            )
+        report("After:")
         return 0
     if args.command == "kafka":
         from smartcity.kafka_broker import LocalKafkaBroker
