@@ -13,6 +13,7 @@ import yaml
 
 from ingestion.contracts import CONTRACTS, Contract, FieldType
 from smartcity.settings import PROJECT_ROOT
+from streaming.schemas import LANDING_COLUMNS as SPARK_LANDING_COLUMNS
 
 SOURCES_FILE = (
     PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity" / "_smartcity__sources.yml"
@@ -27,13 +28,18 @@ DUCKDB_TYPES: dict[FieldType, str] = {
     FieldType.STRING_ARRAY: "varchar[]",
 }
 
-# Columns the landing job adds to every raw dataset, in the order it writes them.
+# DuckDB's names for the Spark types of the landing columns, and the partitions.
+_DUCKDB_OF_SPARK = {
+    "string": "varchar",
+    "int": "integer",
+    "bigint": "bigint",
+    "timestamp_ntz": "timestamp",
+}
 LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("kafka_topic", "varchar", "Kafka topic the event was read from."),
-    ("kafka_partition", "integer", "Kafka partition the event was read from."),
-    ("kafka_offset", "bigint", "Offset of the event in its Kafka partition."),
-    ("kafka_published_at", "timestamp", "When Kafka received the event, UTC."),
-    ("landed_at", "timestamp", "When the landing job processed the event, UTC."),
+    *[
+        (name, _DUCKDB_OF_SPARK[kind.simpleString()], text)
+        for name, kind, text in SPARK_LANDING_COLUMNS
+    ],
     ("event_date", "date", "Partition: UTC date of event_at."),
     ("event_hour", "bigint", "Partition: UTC hour of event_at."),
 )

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ingestion.contracts import CONTRACTS, Contract, FieldType
+from streaming.schemas import LANDING_COLUMNS as SPARK_LANDING_COLUMNS
 
 GLUE_TYPES: dict[FieldType, str] = {
     FieldType.STRING: "string",
@@ -26,12 +27,15 @@ GLUE_TYPES: dict[FieldType, str] = {
     FieldType.TIMESTAMP: "timestamp",
     FieldType.STRING_ARRAY: "array<string>",
 }
-LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("kafka_topic", "string", "Kafka topic the event was read from."),
-    ("kafka_partition", "int", "Kafka partition the event was read from."),
-    ("kafka_offset", "bigint", "Offset of the event in its Kafka partition."),
-    ("kafka_published_at", "timestamp", "When Kafka received the event, UTC."),
-    ("landed_at", "timestamp", "When the landing job processed the event, UTC."),
+# Hive's names for the Spark types of the landing columns.
+_HIVE_OF_SPARK = {
+    "string": "string",
+    "int": "int",
+    "bigint": "bigint",
+    "timestamp_ntz": "timestamp",
+}
+LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = tuple(
+    (name, _HIVE_OF_SPARK[kind.simpleString()], text) for name, kind, text in SPARK_LANDING_COLUMNS
 )
 RAW_PARTITION_KEYS = (("event_date", "string"), ("event_hour", "int"))
 DEAD_LETTER_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -26,9 +26,10 @@ from pyspark.sql.streaming import StreamingQuery
 from ingestion.contracts import Contract
 from streaming.metrics import BatchMetrics, MetricsLog
 from streaming.publish import LakePublisher
+from streaming.schemas import LANDING_COLUMNS
 from streaming.validation import ValidationLimits, Verdict
 
-KAFKA_COLUMNS = ("kafka_topic", "kafka_partition", "kafka_offset", "kafka_published_at")
+KAFKA_COLUMNS = tuple(name for name, _, _ in LANDING_COLUMNS if name.startswith("kafka_"))
 DEAD_LETTER_COLUMNS = (
     "source",
     "reason_code",

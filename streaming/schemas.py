@@ -25,6 +25,17 @@ LANDED_TYPES: dict[FieldType, T.DataType] = {
 }
 
 
+# Columns the landing job adds after the contract's fields, in the order it writes them:
+# (name, Spark type, description). The dbt sources and the Glue tables derive from this.
+LANDING_COLUMNS: tuple[tuple[str, T.DataType, str], ...] = (
+    ("kafka_topic", T.StringType(), "Kafka topic the event was read from."),
+    ("kafka_partition", T.IntegerType(), "Kafka partition the event was read from."),
+    ("kafka_offset", T.LongType(), "Offset of the event in its Kafka partition."),
+    ("kafka_published_at", T.TimestampNTZType(), "When Kafka received the event, UTC."),
+    ("landed_at", T.TimestampNTZType(), "When the landing job processed the event, UTC."),
+)
+
+
 def wire_schema(contract: Contract) -> T.StructType:
     """The JSON payload as the producer writes it."""
     return T.StructType(
