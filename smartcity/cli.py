@@ -259,9 +259,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if args.command == "compact":
-        from streaming.compaction import compact, partitions
+        from streaming.compaction import CompactionError, compact, partitions
 
         sources = [c.source for c in CONTRACTS]
+        if settings.lake_on_s3:
+            raise CompactionError(
+                f"compaction works on a local lake; {settings.lake_uri} is on an object "
+                "store, which cannot swap a partition atomically"
+            )
 
         def report(title: str) -> None:
             say(title)

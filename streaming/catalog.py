@@ -109,7 +109,8 @@ def projection_parameters(spec: TableSpec) -> dict[str, str]:
             parameters |= {
                 f"projection.{key}.type": "date",
                 f"projection.{key}.format": "yyyy-MM-dd",
-                f"projection.{key}.range": "2020-01-01,NOW",
+                # A day ahead: events may run up to 24 hours ahead of Kafka's clock.
+                f"projection.{key}.range": "2020-01-01,NOW+1DAYS",
                 f"projection.{key}.interval": "1",
                 f"projection.{key}.interval.unit": "DAYS",
             }

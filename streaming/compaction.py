@@ -17,6 +17,7 @@ of a folder, and is refused with a message.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import re
 import shutil
@@ -32,6 +33,7 @@ from streaming.publish import LANDING_DIR
 BATCH_FILE = re.compile(r"^part-b(\d+)-\d+\.parquet$")
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+ORIGIN = "origin.txt"  # in a work folder: the partition it is swapped with
 
 
 class CompactionError(RuntimeError):
@@ -118,6 +120,18 @@ def compact(
         )
     lake = Path(lake_uri)
     now = now or datetime.now(UTC)
+    work_root = lake / LANDING_DIR / "compaction"
+    work_root.mkdir(parents=True, exist_ok=True)
+    with (work_root.parent / "compaction.lock").open("w") as lock:
+        # One compaction at a time: two would each swap in their own rewrite.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _return_stray_files(work_root)
+        return _compact_closed(lake, checkpoint_dir, sources, now, grace)
+
+
+def _compact_closed(
+    lake: Path, checkpoint_dir: Path, sources: list[str], now: datetime, grace: timedelta
+) -> list[CompactionResult]:
     results = []
     for partition in partitions(lake, sources):
         closed = partition.hour_start + timedelta(hours=1) + grace <= now
@@ -133,27 +147,52 @@ def compact(
     return results
 
 
+def _return_stray_files(work_root: Path) -> None:
+    """Put back files that an interrupted compaction left in its work folder: a file
+    landed while the partition was being swapped must end up in its partition."""
+    for work in work_root.iterdir() if work_root.exists() else []:
+        origin_file = work / ORIGIN
+        if origin_file.exists():
+            origin = Path(origin_file.read_text())
+            for stray in work.glob("part-b*.parquet"):
+                if origin.exists() and not (origin / stray.name).exists():
+                    shutil.move(str(stray), origin / stray.name)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _compact_partition(lake: Path, partition: PartitionFiles) -> CompactionResult:
     work = lake / LANDING_DIR / "compaction" / uuid.uuid4().hex
     work.mkdir(parents=True)
+    swapped = False
     try:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         target = work / f"part-c{stamp}-00000.parquet"
         listed = ", ".join(f"'{f}'" for f in partition.files)
         duckdb.execute(
-            f"copy (select * from read_parquet([{listed}])) to '{target}' "
+            # hive_partitioning off: the partition values stay in the path, as in the
+            # landed files, not in the file's columns.
+            f"copy (select * from read_parquet([{listed}], hive_partitioning = false)) "
+            f"to '{target}' "
             "(format parquet, compression zstd, row_group_size 1000000)"
         )
         rows = _rows([target])[0]
         if rows != sum(partition.rows_per_file):
             raise CompactionError(f"{partition.label}: rewrite has {rows} rows, expected more")
+        (work / ORIGIN).write_text(str(partition.path))
         exchange(work, partition.path)
+        swapped = True
+        (partition.path / ORIGIN).unlink()
         # `work` now holds the old files. Anything in it that was not compacted (a file
         # landed meanwhile) goes back, so nothing is ever lost.
         compacted = {f.name for f in partition.files}
         for leftover in work.iterdir():
-            if leftover.name not in compacted:
+            if leftover.name not in compacted and leftover.name != ORIGIN:
                 shutil.move(str(leftover), partition.path / leftover.name)
+        shutil.rmtree(work)
         return CompactionResult(partition.label, len(partition.files), 1, rows)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    except BaseException:
+        # Before the swap the work folder holds only the rewrite; after it, it may hold
+        # a file landed meanwhile, which the next run puts back (_return_stray_files).
+        if not swapped:
+            shutil.rmtree(work, ignore_errors=True)
+        raise

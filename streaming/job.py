@@ -150,20 +150,24 @@ class BatchLander:
                 .agg(F.count(F.lit(1)).alias("rows"))
                 .collect()
             }
+            # A table with no rows in this batch is still cleared of what an earlier
+            # attempt of the batch may have published there.
+            raw, dead = raw_table(self.contract.source), dead_letter_table(self.contract.source)
             if verdicts.get(True):
                 self.publisher.publish(
-                    valid_rows(checked, landed_at),
-                    raw_table(self.contract.source),
-                    ("event_date", "event_hour"),
-                    batch_id,
+                    valid_rows(checked, landed_at), raw, ("event_date", "event_hour"), batch_id
                 )
+            else:
+                self.publisher.clear(raw, batch_id)
             if verdicts.get(False):
                 self.publisher.publish(
                     dead_letters(checked, self.contract, landed_at),
-                    dead_letter_table(self.contract.source),
+                    dead,
                     ("dead_letter_date",),
                     batch_id,
                 )
+            else:
+                self.publisher.clear(dead, batch_id)
         finally:
             checked.unpersist()
         self.metrics.record_batch(
@@ -193,11 +197,22 @@ def start_landing(
     checkpoints = options.checkpoint_uri.rstrip("/")
     queries = []
     for contract in contracts:
+        checkpoint = f"{checkpoints}/{contract.source}"
+        if not publisher.exists(f"{checkpoint}/offsets") and publisher.has_manifests(
+            raw_table(contract.source)
+        ):
+            # Batch ids restart at 0 with a new checkpoint; reusing them would replace
+            # files that earlier batches landed.
+            raise LandingFailed(
+                f"The lake already holds batches of {contract.source}, but the checkpoint "
+                f"{checkpoint} is new: point SMARTCITY_CHECKPOINT_URI at the checkpoint "
+                "that landed them, or land into a new lake."
+            )
         writer = (
             read_topic(spark, options, topic_for(contract))
             .writeStream.queryName(query_name(contract))
             .foreachBatch(BatchLander(contract, publisher, options, metrics))
-            .option("checkpointLocation", f"{checkpoints}/{contract.source}")
+            .option("checkpointLocation", checkpoint)
         )
         if options.trigger == "availableNow":
             writer = writer.trigger(availableNow=True)
@@ -254,6 +269,9 @@ def await_queries(
                         query.awaitTermination(0.2)
                     query.stop()
                 break
+            failed = [q for q in queries if not q.isActive and q.exception() is not None]
+            if failed:
+                break  # one source failing stops the run; reported below
             active = next(query for query in queries if query.isActive)
             active.awaitTermination(1.0)  # returns early when that query stops
             if on_progress and time.monotonic() - last_report >= report_every_s:
@@ -264,4 +282,6 @@ def await_queries(
     for query in queries:
         error = query.exception()
         if error is not None:
+            for other in queries:
+                other.stop()
             raise LandingFailed(f"Landing query {query.name} failed: {error}")

@@ -36,6 +36,7 @@ class LakePublisher:
         assert jvm is not None
         self._Path = jvm.org.apache.hadoop.fs.Path
         configuration = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+        self._configuration = configuration
         self.fs = self._Path(self.lake_uri).getFileSystem(configuration)
         self.object_store = str(self.fs.getScheme()) in ("s3a", "s3", "gs", "abfs", "abfss")
 
@@ -64,11 +65,34 @@ class LakePublisher:
             stream.close()
 
     def _write_text(self, uri: str, text: str) -> None:
-        stream = self.fs.create(self._path(uri), True)
+        # Written aside, then renamed: a crash never leaves a half-written manifest.
+        partial = f"{uri}.partial"
+        stream = self.fs.create(self._path(partial), True)
         try:
             stream.write(bytearray(text.encode()))
         finally:
             stream.close()
+        if self.fs.exists(self._path(uri)):
+            self.fs.delete(self._path(uri), False)
+        if not self.fs.rename(self._path(partial), self._path(uri)):
+            raise OSError(f"could not write {uri}")
+
+    def exists(self, uri: str) -> bool:
+        """Whether ``uri`` exists, on whichever file system it names (the lake's or not)."""
+        path = self._path(uri)
+        return bool(path.getFileSystem(self._configuration).exists(path))
+
+    def has_manifests(self, table: str) -> bool:
+        folder = f"{self.lake_uri}/{LANDING_DIR}/manifests/{table}"
+        return self._exists(folder) and len(self.fs.listStatus(self._path(folder))) > 0
+
+    def clear(self, table: str, batch_id: int) -> None:
+        """Remove whatever an earlier attempt of this batch published to ``table``."""
+        manifest = self.manifest_uri(table, batch_id)
+        if self._exists(manifest):
+            for earlier in json.loads(self._read_text(manifest))["files"]:
+                self._delete(earlier)
+            self._delete(manifest)
 
     def _parquet_files(self, root: str) -> list[str]:
         """Every Parquet data file below ``root``, as paths relative to it."""

@@ -143,7 +143,16 @@ def _verdict_steps(contract: Contract, limits: ValidationLimits) -> list[list[Co
     fields = contract.fields
     missing = _names_where({f.name: absent(f) for f in fields if f.required})
     wrong_type = _names_where(
-        {f.name: ~absent(f) & ~_has_accepted_type(kind(f), f) for f in fields}
+        {
+            # Either the JSON type is wrong, or it cannot hold the value (3000000000 for
+            # an int field): both would otherwise land as a silent null.
+            f.name: ~absent(f)
+            & (
+                ~_has_accepted_type(kind(f), f)
+                | (value(f).isNull() & F.lit(f.type is not FieldType.TIMESTAMP))
+            )
+            for f in fields
+        }
     )
     bad_timestamps = _names_where(
         {f.name: ~absent(f) & value(f).isNull() for f in fields if f.type is FieldType.TIMESTAMP}

@@ -63,6 +63,12 @@ def test_closed_hours_become_one_file_with_identical_rows(lake) -> None:
         "gps_fixes/event_date=2026-06-02/event_hour=12": 5,  # open hour: untouched
     }
     assert not list((root / "_landing" / "compaction").iterdir())
+    (compacted,) = (root / "raw/gps_fixes/event_date=2026-06-01/event_hour=8").glob("*.parquet")
+    columns = duckdb.execute(
+        f"describe select * from read_parquet('{compacted}', hive_partitioning = false)"
+    ).fetchall()
+    # The partition values stay in the path, as in the landed files.
+    assert [c[0] for c in columns] == ["event_id", "speed_kmh", "event_at"]
 
 
 def test_a_partition_with_an_uncommitted_batch_waits(lake) -> None:
