@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,6 +44,8 @@ EXPECTED_DEAD_LETTERS = {
         "event_time_out_of_range": 1,
     },
     "camera_sightings": {"value_not_allowed": 1},
+    # A JSON integer too large for the int field: caught, not landed as a null.
+    "weather_readings": {"wrong_type": 1},
 }
 
 
@@ -87,6 +90,11 @@ def run(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> dict:
         # Every bad record has a key but one: the key check has its own record.
         key = None if value == b'{"event_id": "only-an-id"}' else b"junk"
         junk.produce(gps_topic, value=value, key=key)
+    junk.produce(
+        settings.topic(weather[0].source),
+        value=tampered(*weather, event_id="huge-aqi", air_quality_index=3_000_000_000),
+        key=b"junk",
+    )
     junk.produce(
         settings.topic(camera[0].source),
         value=tampered(*camera, event_id="up", direction="up"),
@@ -224,3 +232,11 @@ def test_mart_row_agrees_with_a_hand_computed_value(run: dict) -> None:
     # Every unique fix is counted once across the mart, duplicates included nowhere.
     assert total_fixes == (sum(len(v) for v in fixes.values()),)
     assert busiest[1] >= START.replace(tzinfo=None) - timedelta(hours=1)
+
+
+def test_a_new_checkpoint_over_a_lake_with_landed_batches_is_refused(run: dict) -> None:
+    settings = run["settings"]
+    elsewhere = replace(settings, checkpoint_uri=str(Path(settings.data_dir) / "new-checkpoints"))
+    with pytest.raises(RuntimeError, match=r"checkpoint .* is new"):
+        pipeline.land(elsewhere)
+    assert pipeline.landed_rows(settings) == pipeline.landed_rows(elsewhere)
