@@ -101,14 +101,14 @@ def run(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> dict:
         key=b"junk",
     )
     assert junk.flush(30) == 0
-    read = pipeline.land(settings)
+    totals = pipeline.land(settings)
     pipeline.run_dbt(settings, "build")
     return {
         "settings": settings,
         "events": events,
         "resent": resent,
         "report": report,
-        "read": read,
+        "totals": totals,
     }
 
 
@@ -240,3 +240,11 @@ def test_a_new_checkpoint_over_a_lake_with_landed_batches_is_refused(run: dict) 
     with pytest.raises(RuntimeError, match=r"checkpoint .* is new"):
         pipeline.land(elsewhere)
     assert pipeline.landed_rows(settings) == pipeline.landed_rows(elsewhere)
+
+
+def test_the_landing_totals_report_every_record_read(run: dict) -> None:
+    totals = run["totals"]
+    dead = sum(sum(codes.values()) for codes in EXPECTED_DEAD_LETTERS.values())
+    assert totals["landed_rows"] == len(run["events"]) + len(run["resent"])
+    assert totals["dead_lettered_rows"] == dead
+    assert totals["input_rows"] == totals["landed_rows"] + dead
