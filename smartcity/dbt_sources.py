@@ -44,17 +44,38 @@ LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("event_hour", "bigint", "Partition: UTC hour of event_at."),
 )
 
+# What the landing job writes for a record that failed validation (streaming/job.py).
+DEAD_LETTER_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("source", "varchar", "Source whose topic the record was read from."),
+    ("reason_code", "varchar", "Why the record was refused; one of the landing job's codes."),
+    ("reason_message", "varchar", "The refusal in words, naming the field at fault."),
+    ("raw_key", "varchar", "The Kafka key as text."),
+    ("raw_value", "varchar", "The Kafka value as text."),
+    ("raw_value_bytes", "blob", "The Kafka value's exact bytes, for payloads that are not UTF-8."),
+    ("kafka_topic", "varchar", "Kafka topic the record was read from."),
+    ("kafka_partition", "integer", "Kafka partition the record was read from."),
+    ("kafka_offset", "bigint", "Offset of the record in its Kafka partition."),
+    ("kafka_published_at", "timestamp", "When Kafka received the record, UTC."),
+    ("dead_lettered_at", "timestamp", "When the landing job refused the record, UTC."),
+    ("dead_letter_date", "date", "Partition: UTC date of dead_lettered_at."),
+)
+# Where the raw tables live on engines that do not read the lake directly: the Glue
+# database (Athena), a Spectrum external schema over it (Redshift), or the schema that
+# `smartcity load-postgres` fills. One name, the same default as the Glue database.
+RAW_SCHEMA = "{{ env_var('SMARTCITY_RAW_SCHEMA', 'smartcity_raw') }}"
 
-def external_location(source: str, columns: list[dict]) -> str:
-    """How DuckDB reads a raw dataset: its Parquet files, with hive partitions.
+
+def external_location(dataset: str, columns: list[dict]) -> str:
+    """How DuckDB reads a lake dataset (``raw/<source>``, ``dead_letter/<source>``).
 
     The typed empty row set joined by name keeps a source that has not landed any file
     yet readable, with the declared columns, instead of failing the whole build.
     """
     lake = '{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}'
     typed_empty = ", ".join(f"cast(null as {c['data_type']}) as {c['name']}" for c in columns)
+    partitions = "/*" * sum(1 for c in columns if c["description"].startswith("Partition:"))
     return (
-        f"(select * from read_parquet('{lake}/raw/{source}/*/*/*.parquet', "
+        f"(select * from read_parquet('{lake}/{dataset}{partitions}/*.parquet', "
         "hive_partitioning = true, allow_empty = true) "
         f"union all by name (select {typed_empty} limit 0))"
     )
@@ -76,7 +97,25 @@ def _table(contract: Contract) -> dict:
     return {
         "name": contract.source,
         "description": f"{contract.description} Raw, as landed; may hold duplicates.",
-        "config": {"external_location": external_location(contract.source, columns)},
+        "config": {"external_location": external_location(f"raw/{contract.source}", columns)},
+        "columns": columns,
+    }
+
+
+def _dead_letter_table(contract: Contract) -> dict:
+    columns = [
+        {"name": name, "description": text, "data_type": kind}
+        for name, kind, text in DEAD_LETTER_COLUMNS
+    ]
+    location = external_location(f"dead_letter/{contract.source}", columns)
+    return {
+        "name": f"dead_letter_{contract.source}",
+        "description": (
+            f"Records read from the {contract.source} topic that failed validation, each with"
+            " the reason and the original bytes. Nothing refused is dropped: it lands here."
+        ),
+        # No freshness: a quiet dead-letter table is the good case.
+        "config": {"external_location": location, "freshness": None},
         "columns": columns,
     }
 
@@ -87,9 +126,11 @@ def render() -> str:
         "sources": [
             {
                 "name": "smartcity",
+                "schema": RAW_SCHEMA,
                 "description": (
                     "Raw city sensor events landed by the Spark job as Parquet in the lake, "
-                    "partitioned by event_date and event_hour. Generated from "
+                    "partitioned by event_date and event_hour, and the records that failed "
+                    "validation (dead letters). Generated from "
                     "ingestion/contracts.py by `smartcity dbt-sources --write`."
                 ),
                 "config": {
@@ -99,7 +140,8 @@ def render() -> str:
                         "error_after": {"count": 24, "period": "hour"},
                     },
                 },
-                "tables": [_table(contract) for contract in CONTRACTS],
+                "tables": [_table(contract) for contract in CONTRACTS]
+                + [_dead_letter_table(contract) for contract in CONTRACTS],
             }
         ],
     }

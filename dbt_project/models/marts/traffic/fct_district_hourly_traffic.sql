@@ -5,8 +5,8 @@ fixes as (
     where district_id is not null
 ),
 
-weather as (
-    select * from {{ ref('int_weather_readings_located') }}
+districts as (
+    select * from {{ ref('districts') }}
 ),
 
 traffic_per_hour as (
@@ -21,17 +21,6 @@ traffic_per_hour as (
     group by district_id, event_hour_at
 ),
 
-weather_per_hour as (
-    select
-        district_id,
-        event_hour_at,
-        avg(temperature_c) as avg_temperature_c,
-        sum(precipitation_mm) as precipitation_mm,
-        min(visibility_m) as min_visibility_m
-    from weather
-    group by district_id, event_hour_at
-),
-
 final as (
     select
         {{ dbt.concat([
@@ -41,18 +30,17 @@ final as (
         ]) }} as district_hour_id,
         traffic_per_hour.district_id,
         traffic_per_hour.event_hour_at,
-        traffic_per_hour.vehicles_seen,
-        traffic_per_hour.gps_fixes,
-        traffic_per_hour.avg_speed_kmh,
-        traffic_per_hour.stationary_fixes,
-        weather_per_hour.avg_temperature_c,
-        weather_per_hour.precipitation_mm,
-        weather_per_hour.min_visibility_m
+        cast(traffic_per_hour.vehicles_seen as {{ dbt.type_bigint() }}) as vehicles_seen,
+        cast(traffic_per_hour.gps_fixes as {{ dbt.type_bigint() }}) as gps_fixes,
+        {{ round_double('traffic_per_hour.avg_speed_kmh', 2) }} as avg_speed_kmh,
+        cast(traffic_per_hour.stationary_fixes as {{ dbt.type_bigint() }}) as stationary_fixes,
+        cast(districts.free_flow_speed_kmh as {{ type_double() }}) as free_flow_speed_kmh,
+        {{ congestion_index(
+            'traffic_per_hour.avg_speed_kmh', 'districts.free_flow_speed_kmh'
+        ) }} as congestion_index
     from traffic_per_hour
-    left join weather_per_hour
-        on
-            traffic_per_hour.district_id = weather_per_hour.district_id
-            and traffic_per_hour.event_hour_at = weather_per_hour.event_hour_at
+    inner join districts
+        on traffic_per_hour.district_id = districts.district_id
 )
 
 select * from final

@@ -15,7 +15,8 @@ renamed as (
         incident_type,
         severity,
         status as incident_status,
-        units as assigned_units,
+        {{ array_size('units') }} as assigned_units_count,
+        {{ array_to_text('units', ',') }} as assigned_units,
 
         -- position
         latitude,

@@ -20,6 +20,7 @@ renamed as (
 
         -- measures
         speed_over_ground_kmh as speed_kmh,
+        speed_over_ground_kmh / 3.6 as speed_mps,
 
         {{ landing_metadata() }}
     from source

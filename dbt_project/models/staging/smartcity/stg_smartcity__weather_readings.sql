@@ -22,6 +22,7 @@ renamed as (
         wind_direction_deg,
         humidity_pct,
         visibility_m,
+        visibility_m / 1000.0 as visibility_km,
         air_quality_index,
 
         {{ landing_metadata() }}

@@ -13,7 +13,8 @@ final as (
         min_longitude,
         max_longitude,
         (min_latitude + max_latitude) / 2 as centroid_latitude,
-        (min_longitude + max_longitude) / 2 as centroid_longitude
+        (min_longitude + max_longitude) / 2 as centroid_longitude,
+        free_flow_speed_kmh
     from districts
 )
 

@@ -15,7 +15,10 @@ located as (
         districts.district_id,
         weather_readings.temperature_c,
         weather_readings.precipitation_mm,
+        weather_readings.wind_speed_kmh,
+        weather_readings.humidity_pct,
         weather_readings.visibility_m,
+        weather_readings.air_quality_index,
         weather_readings.event_at,
         {{ dbt.date_trunc('hour', 'weather_readings.event_at') }} as event_hour_at
     from weather_readings

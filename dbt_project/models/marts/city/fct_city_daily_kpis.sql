@@ -1,0 +1,147 @@
+{#-
+    One row per UTC day with the city's headline figures side by side, so that a
+    dashboard tile reads one table with no joins. A day appears when any source has
+    an event on it; a figure with nothing to measure that day is null (or 0 for counts).
+-#}
+with
+
+fixes as (
+    select * from {{ ref('int_gps_fixes_located') }}
+),
+
+trips as (
+    select * from {{ ref('fct_trips') }}
+),
+
+sightings as (
+    select * from {{ ref('stg_smartcity__camera_sightings') }}
+),
+
+incidents as (
+    select * from {{ ref('fct_emergency_incidents') }}
+),
+
+weather as (
+    select * from {{ ref('int_weather_readings_located') }}
+),
+
+dead_letters as (
+    select * from {{ ref('int_dead_letters_unioned') }}
+),
+
+traffic_per_day as (
+    select
+        cast(event_at as date) as kpi_date,
+        count(distinct vehicle_id) as vehicles_active,
+        count(*) as gps_fixes,
+        avg(speed_kmh) as avg_speed_kmh
+    from fixes
+    group by cast(event_at as date)
+),
+
+trips_per_day as (
+    select
+        started_on as kpi_date,
+        count(*) as trips_started,
+        sum(distance_km) as trip_distance_km
+    from trips
+    group by started_on
+),
+
+sightings_per_day as (
+    select
+        cast(event_at as date) as kpi_date,
+        count(*) as camera_sightings
+    from sightings
+    group by cast(event_at as date)
+),
+
+incidents_per_day as (
+    select
+        reported_on as kpi_date,
+        count(*) as incidents_reported,
+        sum(case when resolved_at is not null then 1 else 0 end) as incidents_resolved,
+        avg(cast(response_seconds as {{ type_double() }})) as avg_response_seconds,
+        sum(case when met_response_target then 1 else 0 end) as responses_within_target,
+        count(response_seconds) as responses
+    from incidents
+    group by reported_on
+),
+
+weather_per_day as (
+    select
+        cast(event_at as date) as kpi_date,
+        avg(temperature_c) as avg_temperature_c,
+        sum(precipitation_mm) as precipitation_mm
+    from weather
+    group by cast(event_at as date)
+),
+
+dead_letters_per_day as (
+    select
+        cast(dead_lettered_at as date) as kpi_date,
+        count(*) as dead_letters
+    from dead_letters
+    group by cast(dead_lettered_at as date)
+),
+
+days as (
+    select kpi_date from traffic_per_day
+    union
+    select kpi_date from trips_per_day
+    union
+    select kpi_date from sightings_per_day
+    union
+    select kpi_date from incidents_per_day
+    union
+    select kpi_date from weather_per_day
+    union
+    select kpi_date from dead_letters_per_day
+),
+
+final as (
+    select
+        days.kpi_date,
+
+        -- traffic
+        cast(coalesce(traffic_per_day.vehicles_active, 0) as {{ dbt.type_bigint() }})
+            as vehicles_active,
+        cast(coalesce(traffic_per_day.gps_fixes, 0) as {{ dbt.type_bigint() }}) as gps_fixes,
+        {{ round_double('traffic_per_day.avg_speed_kmh', 2) }} as avg_speed_kmh,
+        cast(coalesce(trips_per_day.trips_started, 0) as {{ dbt.type_bigint() }})
+            as trips_started,
+        {{ round_double('trips_per_day.trip_distance_km', 3) }} as trip_distance_km,
+        cast(coalesce(sightings_per_day.camera_sightings, 0) as {{ dbt.type_bigint() }})
+            as camera_sightings,
+
+        -- emergency
+        cast(coalesce(incidents_per_day.incidents_reported, 0) as {{ dbt.type_bigint() }})
+            as incidents_reported,
+        cast(coalesce(incidents_per_day.incidents_resolved, 0) as {{ dbt.type_bigint() }})
+            as incidents_resolved,
+        {{ round_double('incidents_per_day.avg_response_seconds', 1) }} as avg_response_seconds,
+        case
+            when incidents_per_day.responses > 0
+                then {{ round_double(
+                    '100.0 * incidents_per_day.responses_within_target'
+                    ~ ' / incidents_per_day.responses', 1
+                ) }}
+        end as response_within_target_pct,
+
+        -- weather
+        {{ round_double('weather_per_day.avg_temperature_c', 2) }} as avg_temperature_c,
+        {{ round_double('weather_per_day.precipitation_mm', 2) }} as precipitation_mm,
+
+        -- data quality
+        cast(coalesce(dead_letters_per_day.dead_letters, 0) as {{ dbt.type_bigint() }})
+            as dead_letters
+    from days
+    left join traffic_per_day on days.kpi_date = traffic_per_day.kpi_date
+    left join trips_per_day on days.kpi_date = trips_per_day.kpi_date
+    left join sightings_per_day on days.kpi_date = sightings_per_day.kpi_date
+    left join incidents_per_day on days.kpi_date = incidents_per_day.kpi_date
+    left join weather_per_day on days.kpi_date = weather_per_day.kpi_date
+    left join dead_letters_per_day on days.kpi_date = dead_letters_per_day.kpi_date
+)
+
+select * from final

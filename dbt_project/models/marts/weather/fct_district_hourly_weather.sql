@@ -1,0 +1,28 @@
+with
+
+hourly as (
+    select * from {{ ref('int_weather_readings_aggregated_to_hour') }}
+),
+
+final as (
+    select
+        {{ dbt.concat([
+            'district_id',
+            "'@'",
+            'cast(event_hour_at as ' ~ dbt.type_string() ~ ')',
+        ]) }} as district_hour_id,
+        district_id,
+        event_hour_at,
+        cast(readings as {{ dbt.type_bigint() }}) as readings,
+        {{ round_double('avg_temperature_c', 2) }} as avg_temperature_c,
+        min_temperature_c,
+        max_temperature_c,
+        {{ round_double('precipitation_mm', 2) }} as precipitation_mm,
+        max_wind_speed_kmh,
+        {{ round_double('avg_humidity_pct', 1) }} as avg_humidity_pct,
+        min_visibility_m,
+        cast(max_air_quality_index as integer) as max_air_quality_index
+    from hourly
+)
+
+select * from final

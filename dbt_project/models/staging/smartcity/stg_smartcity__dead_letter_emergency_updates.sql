@@ -1,0 +1,1 @@
+{{ stage_dead_letters(source('smartcity', 'dead_letter_emergency_updates')) }}
