@@ -198,6 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     dbt.add_argument("arguments", nargs=argparse.REMAINDER, help="arguments passed to dbt")
 
+    commands.add_parser(
+        "load-postgres",
+        help="copy the lake's raw and dead-letter tables into PostgreSQL for the postgres target",
+        description=(
+            "Read every dbt source table from the lake (as the local target does) and "
+            "replace its copy in the SMARTCITY_RAW_SCHEMA schema of the PostgreSQL server "
+            "named by SMARTCITY_POSTGRES_*; then `smartcity dbt build --target postgres`."
+        ),
+    )
+
     dbt_sources = commands.add_parser(
         "dbt-sources",
         help="print or write the dbt sources generated from the event contracts",
@@ -319,6 +329,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "dbt":
         pipeline.run_dbt(settings, *args.arguments, on_line=say)
+        return 0
+    if args.command == "load-postgres":
+        from smartcity.postgres_loader import connect, load_lake
+
+        loaded = load_lake(
+            settings.lake_uri,
+            lambda: connect(settings.postgres),
+            schema=settings.raw_schema,
+            on_table=lambda name, rows: say(f"{settings.raw_schema}.{name}: {rows:,} rows"),
+        )
+        say(f"loaded {sum(loaded.values()):,} rows into {len(loaded)} tables")
         return 0
     if args.command == "dbt-sources":
         from smartcity import dbt_sources

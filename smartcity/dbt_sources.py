@@ -62,6 +62,7 @@ DEAD_LETTER_COLUMNS: tuple[tuple[str, str, str], ...] = (
 # Where the raw tables live on engines that do not read the lake directly: the Glue
 # database (Athena), a Spectrum external schema over it (Redshift), or the schema that
 # `smartcity load-postgres` fills. One name, the same default as the Glue database.
+LAKE_PLACEHOLDER = '{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}'
 RAW_SCHEMA = "{{ env_var('SMARTCITY_RAW_SCHEMA', 'smartcity_raw') }}"
 
 
@@ -71,7 +72,7 @@ def external_location(dataset: str, columns: list[dict]) -> str:
     The typed empty row set joined by name keeps a source that has not landed any file
     yet readable, with the declared columns, instead of failing the whole build.
     """
-    lake = '{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}'
+    lake = LAKE_PLACEHOLDER
     typed_empty = ", ".join(f"cast(null as {c['data_type']}) as {c['name']}" for c in columns)
     partitions = "/*" * sum(1 for c in columns if c["description"].startswith("Partition:"))
     return (
@@ -120,6 +121,18 @@ def _dead_letter_table(contract: Contract) -> dict:
     }
 
 
+def tables() -> list[dict]:
+    """Every source table: the five raw datasets, then their dead letters."""
+    return [_table(contract) for contract in CONTRACTS] + [
+        _dead_letter_table(contract) for contract in CONTRACTS
+    ]
+
+
+def duckdb_relation(table: dict, lake_uri: str) -> str:
+    """A table's DuckDB read expression with the lake filled in, as dbt renders it."""
+    return table["config"]["external_location"].replace(LAKE_PLACEHOLDER, lake_uri.rstrip("/"))
+
+
 def render() -> str:
     document = {
         "version": 2,
@@ -140,8 +153,7 @@ def render() -> str:
                         "error_after": {"count": 24, "period": "hour"},
                     },
                 },
-                "tables": [_table(contract) for contract in CONTRACTS]
-                + [_dead_letter_table(contract) for contract in CONTRACTS],
+                "tables": tables(),
             }
         ],
     }

@@ -25,7 +25,33 @@ ENVIRONMENT = {
     "SMARTCITY_S3_ENDPOINT_URL": "S3-compatible endpoint for an s3:// lake (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS itself)",
     "SMARTCITY_GLUE_DATABASE": "Glue database that `smartcity catalog` registers the lake in",
     "SMARTCITY_CHECKPOINT_URI": "where the landing job keeps its checkpoints (never inside the lake)",
+    "SMARTCITY_DBT_TARGET": "dbt target: local (DuckDB, default), postgres, athena or redshift",
+    "SMARTCITY_RAW_SCHEMA": "schema holding the raw tables on Athena (the Glue database), Redshift (the Spectrum schema) and PostgreSQL (default smartcity_raw)",
+    "SMARTCITY_POSTGRES_HOST": "PostgreSQL host of the `postgres` target and `smartcity load-postgres` (default 127.0.0.1)",
+    "SMARTCITY_POSTGRES_PORT": "its port (default 5432)",
+    "SMARTCITY_POSTGRES_USER": "its user (default smartcity)",
+    "SMARTCITY_POSTGRES_PASSWORD": "its password (default empty)",
+    "SMARTCITY_POSTGRES_DATABASE": "its database (default smartcity)",
 }
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PostgresSettings:
+        return cls(
+            host=env.get("SMARTCITY_POSTGRES_HOST", "127.0.0.1"),
+            port=int(env.get("SMARTCITY_POSTGRES_PORT", "5432")),
+            user=env.get("SMARTCITY_POSTGRES_USER", "smartcity"),
+            password=env.get("SMARTCITY_POSTGRES_PASSWORD", ""),
+            database=env.get("SMARTCITY_POSTGRES_DATABASE", "smartcity"),
+        )
 
 
 @dataclass(frozen=True)
@@ -41,6 +67,8 @@ class Settings:
     checkpoint_uri: str
     s3_endpoint_url: str | None
     glue_database: str
+    raw_schema: str
+    postgres: PostgresSettings
 
     @staticmethod
     def _local_or_uri(value: str) -> str:
@@ -70,6 +98,8 @@ class Settings:
                 or env.get("AWS_ENDPOINT_URL")
             ),
             glue_database=env.get("SMARTCITY_GLUE_DATABASE", "smartcity_raw"),
+            raw_schema=env.get("SMARTCITY_RAW_SCHEMA", "smartcity_raw"),
+            postgres=PostgresSettings.from_env(env),
             checkpoint_uri=cls._local_or_uri(
                 env.get("SMARTCITY_CHECKPOINT_URI", str(data_dir / "checkpoints"))
             ),
