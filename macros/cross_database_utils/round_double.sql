@@ -1,5 +1,6 @@
 {#-
-    Round a double to a number of decimals and keep it a double. PostgreSQL has no
+    Round to a number of decimals and return a double, whatever the input: a decimal
+    literal in the expression makes a decimal on Trino (Athena). PostgreSQL has no
     round(double precision, integer), only the numeric one.
 -#}
 {% macro round_double(expression, decimals) -%}
@@ -7,7 +8,7 @@
 {%- endmacro %}
 
 {% macro default__round_double(expression, decimals) -%}
-    round({{ expression }}, {{ decimals }})
+    round(cast({{ expression }} as {{ type_double() }}), {{ decimals }})
 {%- endmacro %}
 
 {% macro postgres__round_double(expression, decimals) -%}

@@ -1,0 +1,190 @@
+"""The dbt project compiles for Athena and Redshift, and what it compiles is their SQL.
+
+Neither warehouse runs here. Athena's compile talks to the Glue API served by moto over
+HTTP; Redshift's is compiled offline (tests/dbt_offline_compile.py). Each model is
+compiled twice, as for a first build and as for an incremental run, and every compiled
+statement must parse in the engine's dialect (sqlglot: Trino for Athena, Redshift) and
+call only functions that engine has.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+import sqlglot
+from sqlglot import exp
+
+from smartcity.settings import PROJECT_ROOT
+
+INCREMENTAL_MODELS = ("fct_camera_sightings", "fct_dead_letters")
+ANALYTICS_SCHEMA = "smartcity_analytics"
+# Functions sqlglot does not model itself but the engine has; anything else it cannot
+# name is reported, so that a DuckDB-only function (len, list_*, strftime...) fails here.
+ENGINE_FUNCTIONS = {
+    "trino": {"cardinality", "array_join", "to_milliseconds"},
+    "redshift": {"get_array_length", "json_serialize"},
+}
+DIALECT_OF_TARGET = {"athena": "trino", "redshift": "redshift"}
+
+
+def dbt_environment(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
+        "DO_NOT_TRACK": "1",
+        **extra,
+    }
+
+
+def compile_athena(target_path: Path, aws_server: str, incremental: bool) -> Path:
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    environment = dbt_environment(AWS_ENDPOINT_URL=aws_server, **aws)
+    if incremental:
+        glue = boto3.client(
+            "glue",
+            endpoint_url=aws_server,
+            region_name=aws["AWS_REGION"],
+            aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
+        )
+        existing = {d["Name"] for d in glue.get_databases()["DatabaseList"]}
+        if ANALYTICS_SCHEMA not in existing:
+            glue.create_database(DatabaseInput={"Name": ANALYTICS_SCHEMA})
+        for name in INCREMENTAL_MODELS:
+            glue.create_table(
+                DatabaseName=ANALYTICS_SCHEMA,
+                TableInput={
+                    "Name": name,
+                    "TableType": "EXTERNAL_TABLE",
+                    "StorageDescriptor": {"Columns": [], "Location": f"s3://lake/{name}/"},
+                },
+            )
+    command = [str(Path(sys.executable).with_name("dbt")), "compile", "--target", "athena"]
+    return run_compile(command, target_path, environment)
+
+
+def compile_redshift(target_path: Path, incremental: bool) -> Path:
+    script = PROJECT_ROOT / "tests" / "dbt_offline_compile.py"
+    existing = list(INCREMENTAL_MODELS) if incremental else []
+    command = [
+        sys.executable,
+        str(script),
+        "dbt.adapters.redshift.RedshiftAdapter",
+        "--existing",
+        *existing,
+        "--",
+        "compile",
+        "--no-populate-cache",
+        "--target",
+        "redshift",
+    ]
+    return run_compile(command, target_path, dbt_environment())
+
+
+def run_compile(command: list[str], target_path: Path, environment: dict[str, str]) -> Path:
+    command += [
+        "--target-path",
+        str(target_path),
+        "--select",
+        "resource_type:model",
+        "resource_type:snapshot",
+    ]
+    result = subprocess.run(
+        command, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    return target_path
+
+
+def compiled_statements(target_path: Path) -> dict[str, str | None]:
+    """Compiled SQL of every model and snapshot; None where dbt compiled nothing."""
+    manifest = json.loads((target_path / "manifest.json").read_text())
+    return {
+        node["name"]: node.get("compiled_code")
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in ("model", "snapshot")
+    }
+
+
+def dialect_problems(statement: str, dialect: str) -> list[str]:
+    if "::" in statement:
+        return ["uses a `::` cast, which this engine does not have"]
+    try:
+        trees = sqlglot.parse(statement, read=dialect)
+    except sqlglot.errors.ParseError as error:
+        return [f"does not parse: {error}"]
+    trees = [tree for tree in trees if tree is not None]
+    unknown = {
+        node.name.lower() for tree in trees for node in tree.find_all(exp.Anonymous)
+    } - ENGINE_FUNCTIONS[dialect]
+    # sqlglot understands many engines' names for one function (len, length...). Written
+    # back in the target dialect, a function the engine spells differently is renamed:
+    # a name that does not survive the round trip is not the engine's own.
+    regenerated = " ".join(tree.sql(dialect=dialect) for tree in trees)
+    renamed = function_names(statement) - function_names(regenerated) - unknown
+    return [f"calls {name}(), unknown to {dialect}" for name in sorted(unknown | renamed)]
+
+
+def function_names(statement: str) -> set[str]:
+    return {name.lower() for name in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", statement)}
+
+
+@pytest.fixture(scope="module")
+def compiled(aws_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    runs = {}
+    for incremental in (False, True):
+        label = "incremental" if incremental else "first build"
+        root = tmp_path_factory.mktemp("compiled")
+        runs[("athena", label)] = compiled_statements(
+            compile_athena(root / "athena", aws_server, incremental)
+        )
+        runs[("redshift", label)] = compiled_statements(
+            compile_redshift(root / "redshift", incremental)
+        )
+    return runs
+
+
+@pytest.mark.parametrize("target", ["athena", "redshift"])
+@pytest.mark.parametrize("label", ["first build", "incremental"])
+def test_every_model_compiles_to_the_engine_dialect(
+    compiled: dict, target: str, label: str
+) -> None:
+    statements = compiled[(target, label)]
+    models = {path.stem for path in (PROJECT_ROOT / "dbt_project").rglob("*.sql")}
+    assert set(statements) >= models - {"vehicles_snapshot"}
+    assert [name for name, statement in statements.items() if not statement] == []
+    problems = {
+        name: found
+        for name, statement in statements.items()
+        if (found := dialect_problems(statement, DIALECT_OF_TARGET[target]))
+    }
+    assert problems == {}
+
+
+def test_the_incremental_run_filters_on_the_watermark(compiled: dict) -> None:
+    for target in ("athena", "redshift"):
+        first = compiled[(target, "first build")]["fct_camera_sightings"]
+        later = compiled[(target, "incremental")]["fct_camera_sightings"]
+        assert "landed_at >" not in first
+        assert "landed_at >" in later
+
+
+def test_the_check_catches_what_these_engines_reject() -> None:
+    assert dialect_problems("select len(units) from t", "trino")
+    assert dialect_problems("select x::int from t", "redshift")
+    assert dialect_problems("select list_transform(a, x -> x) from t", "redshift")
+    assert dialect_problems("select array_to_string(units, ',') from t", "trino")
+    assert dialect_problems("select cardinality(units) from t", "trino") == []
+    assert dialect_problems("select array_join(units, ',') from t", "trino") == []
