@@ -27,7 +27,7 @@ def main() -> int:
     module_name, class_name = args.adapter_class.rsplit(".", 1)
     adapter_class = getattr(importlib.import_module(module_name), class_name)
 
-    def list_relations_without_caching(self, schema_relation):  # noqa: ANN001, ANN202
+    def list_relations_without_caching(self, schema_relation):
         return [
             self.Relation.create(
                 database=schema_relation.database,

@@ -22,10 +22,10 @@ pivoted as (
         min(longitude) as longitude,
         max(assigned_units_count) as assigned_units_count,
         count(*) as updates,
-        {% for status in ['reported', 'dispatched', 'on_scene', 'resolved'] -%}
-        min(case when incident_status = '{{ status }}' then event_at end) as {{ status }}_at
-        {%- if not loop.last %},{% endif %}
-        {% endfor %}
+        {%- for status in ['reported', 'dispatched', 'on_scene', 'resolved'] %}
+            min(case when incident_status = '{{ status }}' then event_at end)
+                as {{ status }}_at{% if not loop.last %},{% endif %}
+        {%- endfor %}
     from updates
     group by incident_id
 ),

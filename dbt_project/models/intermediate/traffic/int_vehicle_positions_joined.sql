@@ -44,7 +44,7 @@ fixes_numbered as (
         event_id,
         sum(is_telemetry) over (
             partition by vehicle_id
-            order by event_at, is_telemetry desc, event_id
+            order by event_at asc, is_telemetry desc, event_id asc
             rows between unbounded preceding and current row
         ) as telemetry_number
     from timeline

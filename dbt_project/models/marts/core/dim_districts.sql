@@ -12,9 +12,9 @@ final as (
         max_latitude,
         min_longitude,
         max_longitude,
+        free_flow_speed_kmh,
         (min_latitude + max_latitude) / 2 as centroid_latitude,
-        (min_longitude + max_longitude) / 2 as centroid_longitude,
-        free_flow_speed_kmh
+        (min_longitude + max_longitude) / 2 as centroid_longitude
     from districts
 )
 

@@ -11,13 +11,13 @@ dead_letters as (
 ),
 
 {% if is_incremental() -%}
-watermarks as (
-    select
-        source_name,
-        max(dead_lettered_at) as watermark_at
-    from {{ this }}
-    group by source_name
-),
+    watermarks as (
+        select
+            source_name,
+            max(dead_lettered_at) as watermark_at
+        from {{ this }}
+        group by source_name
+    ),
 
 {% endif -%}
 
@@ -25,11 +25,11 @@ new_dead_letters as (
     select dead_letters.*
     from dead_letters
     {% if is_incremental() -%}
-    left join watermarks
-        on dead_letters.source_name = watermarks.source_name
-    where
-        watermarks.watermark_at is null
-        or dead_letters.dead_lettered_at > watermarks.watermark_at
+        left join watermarks
+            on dead_letters.source_name = watermarks.source_name
+        where
+            watermarks.watermark_at is null
+            or dead_letters.dead_lettered_at > watermarks.watermark_at
     {%- endif %}
 ),
 

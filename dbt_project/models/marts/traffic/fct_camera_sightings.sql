@@ -5,7 +5,7 @@ with
 sightings as (
     select * from {{ ref('stg_smartcity__camera_sightings') }}
     {% if is_incremental() -%}
-    where {{ landed_after_watermark('landed_at') }}
+        where {{ landed_after_watermark('landed_at') }}
     {%- endif %}
 ),
 
