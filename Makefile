@@ -15,13 +15,15 @@ demo: setup  ## run the whole pipeline once: Kafka, producer, Spark, dbt on Duck
 test: setup  ## every test suite; ends with pytest's summary line
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: setup
+lint: setup  ## ruff on the Python, sqlfluff on the dbt SQL
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/sqlfluff lint dbt_project tests/dbt
 
 format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/sqlfluff fix dbt_project tests/dbt
 
 docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:8080
 	$(PY) -m smartcity dbt docs generate

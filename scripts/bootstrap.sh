@@ -24,6 +24,8 @@ if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
   apt_install openjdk-17-jre-headless
 fi
 command -v mvn >/dev/null 2>&1 || apt_install maven
+# The tests run the dbt project on a real PostgreSQL server as well as on DuckDB.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_install postgresql
 
 PYTHON=${PYTHON:-python3}
 "$PYTHON" - <<'PY' || { echo "error: Python 3.11 or newer is needed (set PYTHON=...)" >&2; exit 1; }

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import psycopg2
 
+from smartcity.settings import PostgresSettings
+
 INSTALL_HINT = (
     "PostgreSQL's server is not installed: run `make setup` (it installs the Debian "
     "package `postgresql`), or `apt-get install postgresql`."
@@ -148,12 +150,9 @@ class LocalPostgres:
                 "stop",
             )
 
-    def environment(self) -> dict[str, str]:
-        """The variables that point the `postgres` dbt target and the loader here."""
-        return {
-            "SMARTCITY_POSTGRES_HOST": "127.0.0.1",
-            "SMARTCITY_POSTGRES_PORT": str(self.port),
-            "SMARTCITY_POSTGRES_USER": self.user,
-            "SMARTCITY_POSTGRES_PASSWORD": "",
-            "SMARTCITY_POSTGRES_DATABASE": self.database,
-        }
+    @property
+    def settings(self) -> PostgresSettings:
+        """How the `postgres` dbt target and the loader reach this server."""
+        return PostgresSettings(
+            host="127.0.0.1", port=self.port, user=self.user, password="", database=self.database
+        )

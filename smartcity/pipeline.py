@@ -99,6 +99,12 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         **os.environ,
         "SMARTCITY_LAKE_URI": settings.lake_uri,
         "SMARTCITY_DUCKDB_PATH": str(settings.duckdb_path),
+        "SMARTCITY_RAW_SCHEMA": settings.raw_schema,
+        "SMARTCITY_POSTGRES_HOST": settings.postgres.host,
+        "SMARTCITY_POSTGRES_PORT": str(settings.postgres.port),
+        "SMARTCITY_POSTGRES_USER": settings.postgres.user,
+        "SMARTCITY_POSTGRES_PASSWORD": settings.postgres.password,
+        "SMARTCITY_POSTGRES_DATABASE": settings.postgres.database,
         "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
         "DO_NOT_TRACK": "1",
     }

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from smartcity.kafka_broker import LocalKafkaBroker, free_port, port_is_open
+from smartcity.local_postgres import LocalPostgres
 from smartcity.settings import Settings
 
 
@@ -37,6 +40,24 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafk
         yield broker
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[LocalPostgres]:
+    """A real PostgreSQL server on a free loopback port, for the whole session.
+
+    Its state lives in a folder of its own under the system's temporary directory: as
+    root, the server runs as the `postgres` user, who cannot enter pytest's folders.
+    """
+    state = Path(tempfile.mkdtemp(prefix="smartcity-postgres-"))
+    state.chmod(0o755)
+    server = LocalPostgres(state, port=free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,14 @@ import duckdb
 import yaml
 
 from ingestion.contracts import CONTRACTS
-from smartcity.dbt_sources import DUCKDB_TYPES, LANDING_COLUMNS, SOURCES_FILE, render
+from smartcity.dbt_sources import (
+    DUCKDB_TYPES,
+    LANDING_COLUMNS,
+    SOURCES_FILE,
+    duckdb_relation,
+    render,
+)
+from streaming.job import DEAD_LETTER_COLUMNS as LANDING_DEAD_LETTER_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -17,8 +24,15 @@ def declared_tables() -> dict[str, dict]:
     return {table["name"]: table for table in source["tables"]}
 
 
-def test_every_contract_has_a_source_table_and_no_other() -> None:
-    assert set(declared_tables()) == {c.source for c in CONTRACTS}
+def test_every_contract_has_a_source_table_and_a_dead_letter_table_and_no_other() -> None:
+    expected = {c.source for c in CONTRACTS} | {f"dead_letter_{c.source}" for c in CONTRACTS}
+    assert set(declared_tables()) == expected
+
+
+def test_declared_dead_letter_columns_are_what_the_landing_job_writes() -> None:
+    for contract in CONTRACTS:
+        table = declared_tables()[f"dead_letter_{contract.source}"]
+        assert tuple(c["name"] for c in table["columns"]) == LANDING_DEAD_LETTER_COLUMNS
 
 
 def test_declared_columns_match_the_contracts_in_name_type_and_order() -> None:
@@ -38,15 +52,14 @@ def test_committed_sources_file_is_the_generated_one() -> None:
 
 def test_every_source_table_has_one_staging_model() -> None:
     staging = ROOT / "dbt_project" / "models" / "staging" / "smartcity"
-    for contract in CONTRACTS:
-        model = staging / f"stg_smartcity__{contract.source}.sql"
+    for table in declared_tables():
+        model = staging / f"stg_smartcity__{table}.sql"
         assert model.exists(), model
-        assert f"source('smartcity', '{contract.source}')" in model.read_text()
+        assert f"source('smartcity', '{table}')" in model.read_text()
 
 
 def lake_relation(table: dict, lake: Path) -> str:
-    location = table["config"]["external_location"]
-    return location.replace('{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}', str(lake))
+    return duckdb_relation(table, str(lake))
 
 
 def test_a_source_with_no_files_yet_reads_as_empty_with_the_declared_types(tmp_path: Path) -> None:
