@@ -98,7 +98,10 @@ def _table(contract: Contract) -> dict:
     return {
         "name": contract.source,
         "description": f"{contract.description} Raw, as landed; may hold duplicates.",
-        "config": {"external_location": external_location(f"raw/{contract.source}", columns)},
+        # Under meta: only dbt-duckdb reads it; other adapters find the table by schema.
+        "config": {
+            "meta": {"external_location": external_location(f"raw/{contract.source}", columns)}
+        },
         "columns": columns,
     }
 
@@ -116,7 +119,7 @@ def _dead_letter_table(contract: Contract) -> dict:
             " the reason and the original bytes. Nothing refused is dropped: it lands here."
         ),
         # No freshness: a quiet dead-letter table is the good case.
-        "config": {"external_location": location, "freshness": None},
+        "config": {"meta": {"external_location": location}, "freshness": None},
         "columns": columns,
     }
 
@@ -130,7 +133,8 @@ def tables() -> list[dict]:
 
 def duckdb_relation(table: dict, lake_uri: str) -> str:
     """A table's DuckDB read expression with the lake filled in, as dbt renders it."""
-    return table["config"]["external_location"].replace(LAKE_PLACEHOLDER, lake_uri.rstrip("/"))
+    location = table["config"]["meta"]["external_location"]
+    return location.replace(LAKE_PLACEHOLDER, lake_uri.rstrip("/"))
 
 
 def render() -> str:
