@@ -17,7 +17,18 @@ from ingestion.topics import admin_client, check_broker, ensure_topics
 from smartcity.jars import SPARK_KAFKA, SPARK_S3, ensure_jars
 from smartcity.settings import PROJECT_ROOT, Settings
 
-MARTS = ("dim_districts", "fct_district_hourly_traffic")
+MARTS = (
+    "dim_districts",
+    "dim_vehicles",
+    "dim_cameras",
+    "fct_trips",
+    "fct_district_hourly_traffic",
+    "fct_camera_sightings",
+    "fct_emergency_incidents",
+    "fct_district_hourly_weather",
+    "fct_dead_letters",
+    "fct_city_daily_kpis",
+)
 
 
 def topic_namer(settings: Settings) -> Callable[[Contract], str]:

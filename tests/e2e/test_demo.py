@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from smartcity import pipeline
 from smartcity.kafka_broker import free_port, port_is_open
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +51,8 @@ def test_demo_runs_end_to_end_prints_a_reconciled_summary_and_stops_its_broker(
     for step in range(1, 7):
         assert f"[{step}/6]" in output
     assert "reconciliation: produced = landed + dead-lettered holds" in output
-    assert "mart fct_district_hourly_traffic:" in output
+    for mart in pipeline.MARTS:
+        assert f"mart {mart}:" in output
     assert (tmp_path / "smartcity.duckdb").exists()
     assert list(
         (tmp_path / "lake" / "raw" / "gps_fixes").glob(
