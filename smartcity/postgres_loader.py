@@ -82,7 +82,8 @@ def _load_table(cursor, table: dict, lake_uri: str, schema: str) -> int:
         )
         for column in table["columns"]
     )
-    cursor.execute(sql.SQL("drop table if exists {}").format(target))
+    # cascade: the views dbt built on the last load go too; the next build remakes them.
+    cursor.execute(sql.SQL("drop table if exists {} cascade").format(target))
     cursor.execute(sql.SQL("create table {} ({})").format(target, definitions))
     insert = (
         sql.SQL("insert into {} ({}) values %s")

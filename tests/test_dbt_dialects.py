@@ -173,12 +173,15 @@ def test_every_model_compiles_to_the_engine_dialect(
     assert problems == {}
 
 
-def test_the_incremental_run_filters_on_the_watermark(compiled: dict) -> None:
+@pytest.mark.parametrize("model", INCREMENTAL_MODELS)
+def test_the_incremental_run_reads_a_window_and_skips_what_is_loaded(
+    compiled: dict, model: str
+) -> None:
     for target in ("athena", "redshift"):
-        first = compiled[(target, "first build")]["fct_camera_sightings"]
-        later = compiled[(target, "incremental")]["fct_camera_sightings"]
-        assert "landed_at >" not in first
-        assert "landed_at >" in later
+        first = compiled[(target, "first build")][model]
+        later = compiled[(target, "incremental")][model]
+        assert "since_at" not in first and "not exists" not in first
+        assert "since_at" in later and "not exists" in later
 
 
 def test_the_check_catches_what_these_engines_reject() -> None:

@@ -102,7 +102,7 @@ def test_every_source_table_has_exactly_one_staging_model(manifest: dict) -> Non
     assert violations("staging_one_to_one_with_sources", wrong) == set()
 
 
-def test_no_model_skips_a_layer_or_depends_on_a_later_one(manifest: dict) -> None:
+def test_no_model_depends_on_a_later_layer_nor_staging_on_staging(manifest: dict) -> None:
     order = {"staging": 0, "intermediate": 1, "marts": 2}
     all_models = models(manifest)
     wrong = set()
@@ -220,6 +220,15 @@ def test_every_dispatched_macro_has_a_fallback_athena_can_use(manifest: dict) ->
     }
     assert dispatched, "the cross-database macros dispatch per adapter"
     assert violations("dispatch_without_default", wrong) == set()
+
+
+def test_views_are_late_binding_for_redshift_spectrum(manifest: dict) -> None:
+    bound = {
+        key
+        for key, node in models(manifest).items()
+        if node["config"]["materialized"] == "view" and node["config"].get("bind") is not False
+    }
+    assert violations("views_bound_to_spectrum", bound) == set()
 
 
 def test_every_exception_names_a_real_resource(manifest: dict) -> None:

@@ -65,16 +65,35 @@ incidents_per_day as (
         sum(case when met_response_target then 1 else 0 end) as responses_within_target,
         count(response_seconds) as responses
     from incidents
+    -- an incident whose report was refused into the dead letters has no report day
+    where reported_on is not null
     group by reported_on
 ),
 
-weather_per_day as (
+temperature_per_day as (
     select
         cast(event_at as date) as kpi_date,
-        avg(temperature_c) as avg_temperature_c,
-        sum(precipitation_mm) as precipitation_mm
+        avg(temperature_c) as avg_temperature_c
     from weather
     group by cast(event_at as date)
+),
+
+station_days as (
+    select
+        station_id,
+        cast(event_at as date) as kpi_date,
+        sum(precipitation_mm) as precipitation_mm
+    from weather
+    group by station_id, cast(event_at as date)
+),
+
+-- rain that fell on the city: the mean of the stations' daily totals
+precipitation_per_day as (
+    select
+        kpi_date,
+        avg(precipitation_mm) as precipitation_mm
+    from station_days
+    group by kpi_date
 ),
 
 dead_letters_per_day as (
@@ -94,7 +113,7 @@ days as (
     union
     select kpi_date from incidents_per_day
     union
-    select kpi_date from weather_per_day
+    select kpi_date from temperature_per_day
     union
     select kpi_date from dead_letters_per_day
 ),
@@ -129,8 +148,8 @@ final as (
         end as response_within_target_pct,
 
         -- weather
-        {{ round_double('weather_per_day.avg_temperature_c', 2) }} as avg_temperature_c,
-        {{ round_double('weather_per_day.precipitation_mm', 2) }} as precipitation_mm,
+        {{ round_double('temperature_per_day.avg_temperature_c', 2) }} as avg_temperature_c,
+        {{ round_double('precipitation_per_day.precipitation_mm', 2) }} as precipitation_mm,
 
         -- data quality
         cast(coalesce(dead_letters_per_day.dead_letters, 0) as {{ dbt.type_bigint() }})
@@ -140,7 +159,8 @@ final as (
     left join trips_per_day on days.kpi_date = trips_per_day.kpi_date
     left join sightings_per_day on days.kpi_date = sightings_per_day.kpi_date
     left join incidents_per_day on days.kpi_date = incidents_per_day.kpi_date
-    left join weather_per_day on days.kpi_date = weather_per_day.kpi_date
+    left join temperature_per_day on days.kpi_date = temperature_per_day.kpi_date
+    left join precipitation_per_day on days.kpi_date = precipitation_per_day.kpi_date
     left join dead_letters_per_day on days.kpi_date = dead_letters_per_day.kpi_date
 )
 

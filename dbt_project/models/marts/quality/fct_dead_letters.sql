@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
 
 {#-
-    Append-only, with a watermark per source: the five sources land independently, so
+    Append-only, with a window per source: the five sources land independently, so
     one source's newest dead letter says nothing about another's.
 -#}
 with
@@ -11,27 +11,15 @@ dead_letters as (
 ),
 
 {% if is_incremental() -%}
-    watermarks as (
+    window_starts as (
         select
             source_name,
-            max(dead_lettered_at) as watermark_at
+            {{ incremental_window_start('dead_lettered_at') }} as since_at
         from {{ this }}
         group by source_name
     ),
 
 {% endif -%}
-
-new_dead_letters as (
-    select dead_letters.*
-    from dead_letters
-    {% if is_incremental() -%}
-        left join watermarks
-            on dead_letters.source_name = watermarks.source_name
-        where
-            watermarks.watermark_at is null
-            or dead_letters.dead_lettered_at > watermarks.watermark_at
-    {%- endif %}
-),
 
 final as (
     select
@@ -45,7 +33,15 @@ final as (
         kafka_published_at,
         dead_lettered_at,
         cast(dead_lettered_at as date) as dead_lettered_on
-    from new_dead_letters
+    from dead_letters
 )
 
-select * from final
+select final.*
+from final
+{% if is_incremental() -%}
+    left join window_starts
+        on final.source_name = window_starts.source_name
+    where
+        (window_starts.since_at is null or final.dead_lettered_at >= window_starts.since_at)
+        and {{ not_loaded_yet('final', 'dead_letter_id') }}
+{%- endif %}

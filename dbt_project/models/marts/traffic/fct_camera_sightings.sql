@@ -4,14 +4,19 @@ with
 
 sightings as (
     select * from {{ ref('stg_smartcity__camera_sightings') }}
-    {% if is_incremental() -%}
-        where {{ landed_after_watermark('landed_at') }}
-    {%- endif %}
 ),
 
 cameras as (
     select * from {{ ref('camera_registry') }}
 ),
+
+{% if is_incremental() -%}
+    window_start as (
+        select {{ incremental_window_start('landed_at') }} as since_at
+        from {{ this }}
+    ),
+
+{% endif -%}
 
 final as (
     select
@@ -29,4 +34,11 @@ final as (
         on sightings.camera_id = cameras.camera_id
 )
 
-select * from final
+select final.*
+from final
+{% if is_incremental() -%}
+    cross join window_start
+    where
+        (window_start.since_at is null or final.landed_at >= window_start.since_at)
+        and {{ not_loaded_yet('final', 'sighting_id') }}
+{%- endif %}

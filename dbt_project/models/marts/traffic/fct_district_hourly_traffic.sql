@@ -26,7 +26,7 @@ final as (
         {{ dbt.concat([
             'traffic_per_hour.district_id',
             "'@'",
-            'cast(traffic_per_hour.event_hour_at as ' ~ dbt.type_string() ~ ')',
+            hour_key('traffic_per_hour.event_hour_at'),
         ]) }} as district_hour_id,
         traffic_per_hour.district_id,
         traffic_per_hour.event_hour_at,

@@ -9,7 +9,7 @@ final as (
         {{ dbt.concat([
             'district_id',
             "'@'",
-            'cast(event_hour_at as ' ~ dbt.type_string() ~ ')',
+            hour_key('event_hour_at'),
         ]) }} as district_hour_id,
         district_id,
         event_hour_at,
