@@ -459,3 +459,43 @@ def test_docs_generate_and_every_built_column_is_documented(run: dict, tmp_path:
             problems[key] = {"undocumented": built - documented, "stale": documented - built}
     assert problems == {}
     assert len(catalog["nodes"]) >= 30
+
+
+def test_source_freshness_passes_on_a_lake_that_just_landed(run: dict) -> None:
+    output = pipeline.run_dbt(run["settings"], "source", "freshness")
+    verdicts = Counter(
+        line.split(" freshness of ")[0].split()[-1]
+        for line in output.splitlines()
+        if " freshness of smartcity." in line and "START" not in line
+    )
+    # Five raw tables have freshness; the dead-letter tables have none, on purpose.
+    assert verdicts == {"PASS": 5}, output[-2000:]
+
+
+def test_the_vehicle_snapshot_keeps_history_when_a_vehicle_changes(
+    run: dict, tmp_path: Path
+) -> None:
+    """SCD2: a change in what a vehicle is closes its row and opens a new one."""
+    settings = replace(run["settings"], duckdb_path=tmp_path / "snapshot.duckdb")
+    pipeline.run_dbt(settings, "build", "--select", "+int_vehicles_described")
+    pipeline.run_dbt(settings, "snapshot")
+    with duckdb.connect(str(settings.duckdb_path)) as connection:
+        vehicles = connection.execute("select count(*) from int_vehicles_described").fetchone()[0]
+        # The registry says one vehicle is now another model: replace the view's data.
+        connection.execute(
+            "create table changed as select * replace (case when vehicle_id = "
+            "(select min(vehicle_id) from int_vehicles_described) then 'Rebuilt' "
+            "else vehicle_model end as vehicle_model) from int_vehicles_described"
+        )
+        connection.execute("drop view int_vehicles_described")
+        connection.execute("alter table changed rename to int_vehicles_described")
+    pipeline.run_dbt(settings, "snapshot")
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        rows = connection.execute(
+            "select vehicle_id, vehicle_model, dbt_valid_to is null "
+            "from main_snapshots.vehicles_snapshot order by vehicle_id, dbt_valid_from"
+        ).fetchall()
+    changed = [row for row in rows if row[0] == rows[0][0]]
+    assert len(rows) == vehicles + 1
+    assert [row[2] for row in changed] == [False, True]
+    assert changed[-1][1] == "Rebuilt" and changed[0][1] != "Rebuilt"
