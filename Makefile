@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test lint format docs lock clean
+.PHONY: setup demo test bench lint format docs lock clean
 
 setup: $(VENV)/.installed
 
@@ -14,6 +14,9 @@ demo: setup  ## run the whole pipeline once: Kafka, producer, Spark, dbt on Duck
 
 test: setup  ## every test suite; ends with pytest's summary line
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup  ## measure the pipeline on this machine; figures to stdout and a JSON file
+	$(PY) -m bench run $(ARGS)
 
 lint: setup  ## ruff on the Python, sqlfluff on the dbt SQL
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,200 @@
+"""Freshness in continuous mode, measured from outside as a reader sees it.
+
+The landing job runs with an interval trigger in a process of its own while events
+are produced at a fixed rate, each stamped with the moment it is sent. A watcher lists
+the lake every half second; the first time it sees a file, every row in it gets a
+delay (seen - event_at). Meanwhile an incremental dbt run of the camera sightings mart
+runs on a schedule; a sighting's delay to the mart is the end of the first run that
+holds it, less its event_at. The landing job's own metrics give the Kafka lag per
+micro-batch, which says whether the job keeps up with the rate.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from bench.results import Results
+from ingestion.contracts import Contract
+from ingestion.producer import produce
+from ingestion.simulators.world import SimulationOptions, simulate
+from smartcity import pipeline
+from smartcity.settings import PROJECT_ROOT, Settings
+
+WATCH_EVERY_S = 0.5
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
+
+
+def stamped_now(events: Iterator[tuple[Contract, dict]]) -> Iterator[tuple[Contract, dict]]:
+    """Each event's time is the moment it is handed to the producer, as a sensor's is."""
+    for contract, event in events:
+        yield contract, {**event, "event_at": datetime.now(UTC)}
+
+
+class LakeWatcher(threading.Thread):
+    """Notes when each raw Parquet file first appears, and the event times in it."""
+
+    def __init__(self, lake: Path) -> None:
+        super().__init__(daemon=True)
+        self.lake = lake
+        self.seen: set[Path] = set()
+        self.delays_s: list[float] = []
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            self.scan()
+            self.stop_event.wait(WATCH_EVERY_S)
+
+    def scan(self) -> None:
+        now = datetime.now(UTC).replace(tzinfo=None)
+        for path in self.lake.glob("raw/*/*/*/*.parquet"):
+            if path in self.seen:
+                continue
+            self.seen.add(path)
+            rows = duckdb.execute(f"select event_at from read_parquet('{path}')").fetchall()
+            self.delays_s += [(now - event_at).total_seconds() for (event_at,) in rows]
+
+
+def measure(
+    settings: Settings,
+    simulation: SimulationOptions,
+    rate_per_s: float,
+    duration_s: float,
+    trigger_s: int,
+    dbt_every_s: float,
+    results: Results,
+    say: Callable[[str], None],
+) -> None:
+    events = int(rate_per_s * duration_s)
+    say(
+        f"freshness: landing every {trigger_s} s while {events:,} events arrive at "
+        f"{rate_per_s:,.0f}/s; dbt every {dbt_every_s:.0f} s"
+    )
+    metrics_file = settings.metrics_dir / "landing.jsonl"
+    environment = {
+        **pipeline.dbt_environment(settings),
+        "SMARTCITY_DATA_DIR": str(settings.data_dir),
+        "SMARTCITY_TOPIC_PREFIX": settings.topic_prefix,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+    }
+    lander = subprocess.Popen(
+        [sys.executable, "-m", "smartcity", "land", "--trigger", f"{trigger_s} seconds"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    watcher = LakeWatcher(Path(settings.lake_uri))
+    watcher.scan()  # what landed before this part is not measured
+    watcher.delays_s.clear()
+    watcher.start()
+    mart_delays: list[float] = []
+    known: set[str] = set(_sightings(settings))
+    stop = threading.Event()
+
+    def dbt_schedule() -> None:
+        while not stop.wait(dbt_every_s):
+            pipeline.run_dbt(settings, "run", "--select", "fct_camera_sightings")
+            finished = datetime.now(UTC).replace(tzinfo=None)
+            for sighting_id, event_at in _sightings(settings).items():
+                if sighting_id not in known:
+                    known.add(sighting_id)
+                    mart_delays.append((finished - event_at).total_seconds())
+
+    scheduler = threading.Thread(target=dbt_schedule, daemon=True)
+    try:
+        # Spark takes a while to start: a few warm-up events go through first, and the
+        # measurement starts once they have landed.
+        warm_up = replace(simulation, events=200, seed=simulation.seed + 2)
+        produce(
+            stamped_now(simulate(warm_up)),
+            settings.bootstrap_servers,
+            pipeline.topic_namer(settings),
+        )
+        _wait_for(lambda: len(watcher.delays_s) >= 200, 300, "the landing job to start")
+        watcher.delays_s.clear()
+        batches_before = _batches(metrics_file)
+        scheduler.start()
+        later = replace(simulation, events=events, seed=simulation.seed + 3)
+        report = produce(
+            stamped_now(simulate(later)),
+            settings.bootstrap_servers,
+            pipeline.topic_namer(settings),
+            rate_per_s=rate_per_s,
+        )
+        if not report.ok:
+            raise RuntimeError(f"delivery failed during the freshness run: {report.errors}")
+        target = report.total_acknowledged
+        _wait_for(lambda: len(watcher.delays_s) >= target, 300, "every event to reach the lake")
+    finally:
+        stop.set()
+        watcher.stop_event.set()
+        os.killpg(lander.pid, signal.SIGTERM)
+        lander.wait(timeout=360)
+        if scheduler.is_alive():
+            scheduler.join(timeout=120)
+    lags = [b["kafka_lag"] for b in _batch_lines(metrics_file)[batches_before:] if b["kafka_lag"]]
+    third = max(len(lags) // 3, 1)
+    growing = (
+        bool(lags) and statistics.mean(lags[-third:]) > 2 * statistics.mean(lags[:third]) + 1000
+    )
+    delays = watcher.delays_s
+    results.add("freshness.input_rate", rate_per_s, "events/s", None)
+    results.add("freshness.trigger_seconds", trigger_s, "s", None)
+    results.add("freshness.parquet_p50_s", percentile(delays, 0.50), "s", False)
+    results.add("freshness.parquet_p95_s", percentile(delays, 0.95), "s", False)
+    results.add("freshness.parquet_max_s", max(delays, default=None), "s", False)
+    results.add("freshness.mart_p50_s", percentile(mart_delays, 0.50), "s", False)
+    results.add("freshness.mart_p95_s", percentile(mart_delays, 0.95), "s", False)
+    results.add("freshness.mart_max_s", max(mart_delays, default=None), "s", False)
+    results.add("freshness.lag_growing", 1.0 if growing else 0.0, "1 = lag grew", False)
+    results.add("freshness.lag_last_batch", lags[-1] if lags else None, "records", False)
+
+
+def _sightings(settings: Settings) -> dict[str, datetime]:
+    try:
+        with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+            rows = connection.execute(
+                "select sighting_id, event_at from fct_camera_sightings"
+            ).fetchall()
+    except duckdb.Error:
+        return {}
+    return dict(rows)
+
+
+def _batch_lines(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _batches(path: Path) -> int:
+    return len(_batch_lines(path))
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+        time.sleep(0.5)

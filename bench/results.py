@@ -1,0 +1,67 @@
+"""A benchmark's results file: every figure with its unit, and the run's conditions."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+PACKAGES = ("pyspark", "confluent-kafka", "duckdb", "dbt-core", "dbt-duckdb")
+
+
+@dataclass
+class Figure:
+    value: float | None
+    unit: str
+    # Whether more is better; None where neither is (a count of files, say).
+    higher_is_better: bool | None = None
+
+
+@dataclass
+class Results:
+    conditions: dict[str, Any]
+    figures: dict[str, Figure] = field(default_factory=dict)
+
+    def add(self, name: str, value: float | None, unit: str, higher: bool | None = None) -> None:
+        self.figures[name] = Figure(value, unit, higher)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "conditions": self.conditions,
+                "figures": {name: vars(figure) for name, figure in self.figures.items()},
+            },
+            indent=2,
+            default=str,
+        )
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_json() + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> Results:
+        document = json.loads(path.read_text())
+        return cls(
+            conditions=document["conditions"],
+            figures={name: Figure(**figure) for name, figure in document["figures"].items()},
+        )
+
+
+def machine_conditions() -> dict[str, Any]:
+    versions = {}
+    for package in PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = None
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }

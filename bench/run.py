@@ -1,0 +1,211 @@
+"""One benchmark run on the embedded stack: producer, landing, files, dbt.
+
+Everything runs under a folder of its own (``data/bench/<stamp>``) with a broker of its
+own on free loopback ports, so a run never touches the demo's state. A lost event or a
+failed delivery ends the run with an error: figures from a lossy run mean nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.freshness import measure
+from bench.results import Results, machine_conditions
+from ingestion.contracts import CONTRACTS, serialize
+from ingestion.producer import produce
+from ingestion.simulators.world import SimulationOptions, simulate
+from smartcity import pipeline
+from smartcity.kafka_broker import LocalKafkaBroker, free_port
+from smartcity.settings import PROJECT_ROOT, Settings
+from streaming.compaction import compact, partitions
+
+
+class BenchmarkFailed(RuntimeError):
+    """The run lost or failed to deliver events; its figures are not valid."""
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    events: int = 200_000
+    vehicles: int = 200
+    seed: int = 5
+    # Share of the events added after the full build, for the incremental dbt run.
+    increment: float = 0.01
+    # Continuous mode: input rate, how long, the landing trigger and the dbt schedule.
+    rate: float = 2_000.0
+    duration_s: float = 60.0
+    trigger_s: int = 5
+    dbt_every_s: float = 20.0
+    root: Path = PROJECT_ROOT / "data" / "bench"
+
+
+def _settings(root: Path, broker: LocalKafkaBroker) -> Settings:
+    return Settings.from_env(
+        {
+            "SMARTCITY_DATA_DIR": str(root),
+            "SMARTCITY_TOPIC_PREFIX": "bench",
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        }
+    )
+
+
+def _timed(work: Callable[[], object]) -> tuple[object, float]:
+    started = time.perf_counter()
+    result = work()
+    return result, time.perf_counter() - started
+
+
+def run(options: BenchOptions, say: Callable[[str], None]) -> Results:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    root = options.root / stamp
+    # Two hours back: every hour the events fall in is closed, so compaction can run.
+    start_at = (datetime.now(UTC) - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
+    simulation = SimulationOptions(
+        events=options.events, seed=options.seed, vehicles=options.vehicles, start_at=start_at
+    )
+    results = Results(
+        conditions={
+            **machine_conditions(),
+            "started_at": stamp,
+            "events": options.events,
+            "vehicles": options.vehicles,
+            "seed": options.seed,
+            "increment": options.increment,
+            "rate": options.rate,
+            "duration_s": options.duration_s,
+            "trigger_s": options.trigger_s,
+            "dbt_every_s": options.dbt_every_s,
+            "state": str(root),
+        }
+    )
+    broker = LocalKafkaBroker(
+        root / "kafka",
+        Settings.from_env().cache_dir,
+        port=free_port(),
+        controller_port=free_port(),
+    )
+    say(f"starting a broker for the run on {broker.bootstrap_servers} (state in {root})")
+    broker.start()
+    try:
+        settings = _settings(root, broker)
+        pipeline.create_topics(settings)
+        _producer(settings, simulation, results, say)
+        _landing(settings, options.events, results, say)
+        _files(settings, results, say)
+        _dbt(settings, simulation, options, results, say)
+        measure(
+            settings,
+            simulation,
+            options.rate,
+            options.duration_s,
+            options.trigger_s,
+            options.dbt_every_s,
+            results,
+            say,
+        )
+        results.conditions["landed_total"] = sum(pipeline.landed_rows(settings).values())
+    finally:
+        broker.stop()
+    return results
+
+
+def _producer(
+    settings: Settings, simulation: SimulationOptions, results: Results, say: Callable
+) -> None:
+    say(f"producer: building {simulation.events:,} events")
+    events, build_s = _timed(lambda: list(simulate(simulation)))
+    payloads, serialize_s = _timed(lambda: [serialize(c, e) for c, e in events])
+    megabytes = sum(len(p) for p in payloads) / 1e6
+    say("producer: sending them (idempotent, acks=all, zstd)")
+    report, _ = _timed(
+        lambda: produce(events, settings.bootstrap_servers, pipeline.topic_namer(settings))
+    )
+    if not report.ok or report.total_acknowledged != len(events):
+        raise BenchmarkFailed(
+            f"delivery failed: {report.total_acknowledged:,} of {len(events):,} acknowledged, "
+            f"{dict(report.failed)} failed, {report.unflushed} unflushed, {report.errors}"
+        )
+    count = len(events)
+    results.add("producer.events_per_s", count / report.seconds, "events/s", True)
+    results.add("producer.mb_per_s", megabytes / report.seconds, "MB/s (JSON payload)", True)
+    results.add("producer.delivery_errors", 0, "count", False)
+    results.add("producer.build_events_per_s", count / build_s, "events/s (simulate only)", True)
+    results.add(
+        "producer.serialize_events_per_s", count / serialize_s, "events/s (serialize only)", True
+    )
+    results.add("producer.send_seconds", report.seconds, "s", False)
+
+
+def _landing(settings: Settings, expected: int, results: Results, say: Callable) -> None:
+    say("landing: Kafka -> validated Parquet, availableNow over the backlog")
+    totals, seconds = _timed(lambda: pipeline.land(settings))
+    landed = sum(pipeline.landed_rows(settings).values())
+    dead = sum(pipeline.dead_lettered_rows(settings).values())
+    if landed != expected or dead != 0:
+        raise BenchmarkFailed(f"landed {landed:,} and dead-lettered {dead:,} of {expected:,}")
+    results.add("landing.events_per_s", landed / seconds, "events/s (incl. Spark start)", True)
+    results.add("landing.seconds", seconds, "s", False)
+    results.add("landing.batches", totals["batches"], "micro-batches", None)
+
+
+def _partition_figures(settings: Settings, prefix: str, results: Results) -> None:
+    found = partitions(Path(settings.lake_uri), [c.source for c in CONTRACTS])
+    files = [f for p in found for f in p.files]
+    rows = [r for p in found for r in p.rows_per_file]
+    sizes = [f.stat().st_size for f in files]
+    results.add(f"{prefix}.partitions", len(found), "partitions", None)
+    results.add(f"{prefix}.files_per_partition", len(files) / max(len(found), 1), "files", False)
+    results.add(f"{prefix}.rows_per_file", sum(rows) / max(len(files), 1), "rows (mean)", True)
+    results.add(f"{prefix}.mb_per_file", sum(sizes) / 1e6 / max(len(files), 1), "MB (mean)", True)
+
+
+def _files(settings: Settings, results: Results, say: Callable) -> None:
+    say("files: per partition before and after compaction")
+    _partition_figures(settings, "files.landed", results)
+    compacted, seconds = _timed(
+        lambda: compact(
+            settings.lake_uri,
+            Path(settings.checkpoint_uri),
+            [c.source for c in CONTRACTS],
+            grace=timedelta(0),
+        )
+    )
+    _partition_figures(settings, "files.compacted", results)
+    results.add("files.compaction_seconds", seconds, "s", False)
+    results.add("files.partitions_compacted", len(compacted), "partitions", None)
+
+
+def _dbt(
+    settings: Settings,
+    simulation: SimulationOptions,
+    options: BenchOptions,
+    results: Results,
+    say: Callable,
+) -> None:
+    say("dbt: full build of the models")
+    _, full_s = _timed(lambda: pipeline.run_dbt(settings, "run"))
+    extra = max(int(options.events * options.increment), 1)
+    later = replace(
+        simulation,
+        events=extra,
+        seed=simulation.seed + 1,
+        start_at=simulation.start_at + timedelta(minutes=30),
+    )
+    say(f"dbt: {extra:,} more events ({options.increment:.0%}), landed, then an incremental run")
+    report = pipeline.produce_simulation(settings, later)
+    if not report.ok:
+        raise BenchmarkFailed(f"delivery failed in the increment: {report.errors}")
+    pipeline.land(settings)
+    _, incremental_s = _timed(lambda: pipeline.run_dbt(settings, "run"))
+    landed = sum(pipeline.landed_rows(settings).values())
+    if landed != options.events + extra:
+        raise BenchmarkFailed(
+            f"landed {landed:,} of {options.events + extra:,} after the increment"
+        )
+    results.add("dbt.full_run_seconds", full_s, "s", False)
+    results.add("dbt.incremental_run_seconds", incremental_s, "s", False)
+    results.add("dbt.incremental_share_of_full", 100 * incremental_s / full_s, "%", False)

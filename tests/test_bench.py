@@ -1,0 +1,70 @@
+"""The benchmark's bookkeeping: results files, the comparison, the exit status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bench import cli
+from bench.freshness import percentile, stamped_now
+from bench.report import comparison, table
+from bench.results import Results
+from bench.run import BenchmarkFailed
+from ingestion.simulators.world import SimulationOptions, simulate
+
+
+def results(**figures: tuple[float | None, bool | None]) -> Results:
+    made = Results(conditions={"cores": 2})
+    for name, (value, higher) in figures.items():
+        made.add(name, value, "unit", higher)
+    return made
+
+
+def test_a_results_file_reads_back_as_written(tmp_path: Path) -> None:
+    written = results(events_per_s=(1000.0, True), files=(3.0, None))
+    written.write(tmp_path / "r.json")
+    read = Results.read(tmp_path / "r.json")
+    assert read.conditions == {"cores": 2}
+    assert read.figures == written.figures
+
+
+def test_comparison_gives_ratios_and_says_which_way_a_figure_moved() -> None:
+    before = results(events_per_s=(1000.0, True), p95_s=(4.0, False), files=(3.0, None))
+    after = results(events_per_s=(500.0, True), p95_s=(2.0, False), files=(6.0, None))
+    lines = {line.split()[0]: line for line in comparison(before, after).splitlines()[2:]}
+    assert "0.50x" in lines["events_per_s"] and lines["events_per_s"].endswith("worse")
+    assert "0.50x" in lines["p95_s"] and lines["p95_s"].endswith("better")
+    assert "2.00x" in lines["files"] and not lines["files"].endswith(("better", "worse"))
+
+
+def test_comparison_shows_figures_only_one_run_has() -> None:
+    text = comparison(results(a=(1.0, True)), results(b=(2.0, True)))
+    assert "a " in text and "b " in text
+
+
+def test_table_lists_every_figure() -> None:
+    text = table(results(events_per_s=(123456.0, True), p95_s=(None, False)))
+    assert "123,456" in text and "p95_s" in text
+
+
+def test_percentiles() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert percentile(values, 0.5) == 51.0
+    assert percentile(values, 0.95) == 96.0
+    assert percentile([], 0.5) is None
+
+
+def test_events_are_stamped_when_they_are_handed_over() -> None:
+    before = datetime.now(UTC)
+    stamped = list(stamped_now(simulate(SimulationOptions(events=50))))
+    assert all(before <= event["event_at"] <= datetime.now(UTC) for _, event in stamped)
+
+
+def test_a_run_that_loses_events_exits_non_zero(monkeypatch: pytest.MonkeyPatch) -> None:
+    def lossy(*_: object) -> Results:
+        raise BenchmarkFailed("landed 9 of 10")
+
+    monkeypatch.setattr(cli, "run", lossy)
+    assert cli.main(["run", "--events", "10"]) == 1
