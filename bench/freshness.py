@@ -153,7 +153,11 @@ def measure(
         lander.wait(timeout=360)
         if scheduler.is_alive():
             scheduler.join(timeout=120)
-    lags = [b["kafka_lag"] for b in _batch_lines(metrics_file)[batches_before:] if b["kafka_lag"]]
+    lags = [
+        b["kafka_lag"]
+        for b in batch_lines(metrics_file)[batches_before:]
+        if b.get("kafka_lag") is not None
+    ]
     third = max(len(lags) // 3, 1)
     growing = (
         bool(lags) and statistics.mean(lags[-third:]) > 2 * statistics.mean(lags[:third]) + 1000
@@ -182,14 +186,14 @@ def _sightings(settings: Settings) -> dict[str, datetime]:
     return dict(rows)
 
 
-def _batch_lines(path: Path) -> list[dict]:
+def batch_lines(path: Path) -> list[dict]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def _batches(path: Path) -> int:
-    return len(_batch_lines(path))
+    return len(batch_lines(path))
 
 
 def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
