@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from bench.results import Results
+from bench.results import Results, add_phases
 from ingestion.contracts import Contract
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
@@ -153,11 +153,9 @@ def measure(
         lander.wait(timeout=360)
         if scheduler.is_alive():
             scheduler.join(timeout=120)
-    lags = [
-        b["kafka_lag"]
-        for b in batch_lines(metrics_file)[batches_before:]
-        if b.get("kafka_lag") is not None
-    ]
+    measured = batch_lines(metrics_file)[batches_before:]
+    add_phases(results, "freshness.phase", measured)
+    lags = [b["kafka_lag"] for b in measured if b.get("kafka_lag") is not None]
     third = max(len(lags) // 3, 1)
     growing = (
         bool(lags) and statistics.mean(lags[-third:]) > 2 * statistics.mean(lags[:third]) + 1000

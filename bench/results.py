@@ -52,6 +52,25 @@ class Results:
         )
 
 
+PHASES = (
+    "read_and_validate",
+    "publish",
+    "spark_latestOffset",
+    "spark_queryPlanning",
+    "spark_walCommit",
+    "spark_commitOffsets",
+    "spark_triggerExecution",
+)
+
+
+def add_phases(results: Results, prefix: str, batches: list[dict]) -> None:
+    """Mean milliseconds per micro-batch of each step, from the landing job's metrics."""
+    for phase in PHASES:
+        values = [b["phases_ms"][phase] for b in batches if phase in b.get("phases_ms", {})]
+        mean = sum(values) / len(values) if values else None
+        results.add(f"{prefix}.{phase}_ms", mean, "ms per micro-batch (mean)", False)
+
+
 def machine_conditions() -> dict[str, Any]:
     versions = {}
     for package in PACKAGES:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.freshness import batch_lines, measure
-from bench.results import Results, machine_conditions
+from bench.results import Results, add_phases, machine_conditions
 from ingestion.contracts import CONTRACTS, serialize
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
@@ -165,6 +165,7 @@ def _landing(settings: Settings, expected: int, results: Results, say: Callable)
         True,
     )
     results.add("landing.seconds", seconds, "s", False)
+    add_phases(results, "landing.phase", batches)
     results.add("landing.batches", totals["batches"], "micro-batches", None)
 
 

@@ -150,6 +150,7 @@ class BatchLander:
                 .agg(F.count(F.lit(1)).alias("rows"))
                 .collect()
             }
+            validated = time.monotonic()
             # A table with no rows in this batch is still cleared of what an earlier
             # attempt of the batch may have published there.
             raw, dead = raw_table(self.contract.source), dead_letter_table(self.contract.source)
@@ -178,6 +179,11 @@ class BatchLander:
                 landed_rows=verdicts.get(True, 0),
                 dead_lettered_rows=verdicts.get(False, 0),
                 duration_ms=int((time.monotonic() - started) * 1000),
+                phases_ms={
+                    # Reading the batch from Kafka happens here too: Spark reads lazily.
+                    "read_and_validate": int((validated - started) * 1000),
+                    "publish": int((time.monotonic() - validated) * 1000),
+                },
             )
         )
 

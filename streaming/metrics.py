@@ -11,7 +11,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ class BatchMetrics:
     duration_ms: int
     kafka_lag: int | None = None
     trigger_duration_ms: int | None = None
+    # Where the time went: the landing job's own steps, and Spark's durationMs of the
+    # trigger (prefixed spark_), such as latestOffset, queryPlanning and walCommit.
+    phases_ms: dict[str, int] = field(default_factory=dict)
 
 
 def kafka_lag(progress: Any) -> int | None:
@@ -59,7 +62,12 @@ class MetricsLog:
             self._pending[(f"land_{metrics.source}", metrics.batch_id)] = metrics
 
     def record_progress(
-        self, query_name: str, batch_id: int, lag: int | None, duration_ms: int
+        self,
+        query_name: str,
+        batch_id: int,
+        lag: int | None,
+        duration_ms: int,
+        spark_phases_ms: dict[str, int] | None = None,
     ) -> None:
         with self._lock:
             metrics = self._pending.pop((query_name, batch_id), None)
@@ -67,6 +75,8 @@ class MetricsLog:
                 return
             metrics.kafka_lag = lag
             metrics.trigger_duration_ms = duration_ms
+            for phase, ms in (spark_phases_ms or {}).items():
+                metrics.phases_ms[f"spark_{phase}"] = ms
             self.batches.append(metrics)
             line = json.dumps({"event": "landing_batch", **asdict(metrics)})
             LOG.info(line)
@@ -107,8 +117,14 @@ class ProgressListener(StreamingQueryListener):
 
     def onQueryProgress(self, event: Any) -> None:  # noqa: N802
         progress = event.progress
-        duration = int(progress.durationMs.get("triggerExecution", 0))
-        self.metrics.record_progress(progress.name, progress.batchId, kafka_lag(progress), duration)
+        phases = {str(name): int(ms) for name, ms in progress.durationMs.items()}
+        self.metrics.record_progress(
+            progress.name,
+            progress.batchId,
+            kafka_lag(progress),
+            phases.get("triggerExecution", 0),
+            phases,
+        )
 
     def onQueryIdle(self, event: Any) -> None:  # noqa: N802
         pass

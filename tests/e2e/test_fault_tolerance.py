@@ -165,6 +165,9 @@ def test_every_batch_reports_one_structured_line_that_adds_up(backlog) -> None:
         assert line["input_rows"] == line["landed_rows"] + line["dead_lettered_rows"]
         assert line["duration_ms"] >= 0
         assert line["kafka_lag"] is not None and line["kafka_lag"] >= 0
+        phases = line["phases_ms"]
+        assert phases["read_and_validate"] + phases["publish"] <= line["duration_ms"] + 1
+        assert phases["spark_triggerExecution"] >= phases["spark_addBatch"] >= 0
     assert (
         sum(line["landed_rows"] for line in lines)
         == totals["landed_rows"]
