@@ -1,0 +1,95 @@
+"""Where the landing job's time goes for one source, step by step, on one machine.
+
+`python -m bench.profile_landing [--events N]` produces N GPS fixes to a broker of its
+own, then times Spark batch jobs over the same topic that stop at successive steps of
+the landing job: read the records from Kafka; parse the payload as a VARIANT; the full
+validation (every field typed and checked). The differences say what each step costs;
+nothing else runs meanwhile. The publishing step is timed by the landing job itself
+(`phases_ms.publish` in its metrics), so it is not repeated here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from pyspark.sql import functions as F
+
+from ingestion.contracts import GPS_FIXES
+from ingestion.producer import produce
+from ingestion.simulators.world import SimulationOptions, simulate
+from ingestion.topics import ensure_topics
+from smartcity.jars import SPARK_KAFKA, ensure_jars
+from smartcity.kafka_broker import LocalKafkaBroker, free_port
+from smartcity.settings import Settings
+from streaming.job import check
+from streaming.session import build_session
+from streaming.validation import ValidationLimits, Verdict
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="GPS fixes to produce")
+    args = parser.parse_args()
+    settings = Settings.from_env()
+    state = Path(tempfile.mkdtemp(prefix="smartcity-profile-"))
+    broker = LocalKafkaBroker(
+        state / "kafka", settings.cache_dir, port=free_port(), controller_port=free_port()
+    )
+    broker.start()
+    try:
+        fixes = (
+            (c, e)
+            for c, e in simulate(SimulationOptions(events=args.events * 3, vehicles=300))
+            if c is GPS_FIXES
+        )
+        ensure_topics(broker.bootstrap_servers, ["profile.gps_fixes"])
+        report = produce(fixes, broker.bootstrap_servers, lambda _: "profile.gps_fixes")
+        print(f"produced {report.total_acknowledged:,} GPS fixes")
+        spark = build_session(ensure_jars(SPARK_KAFKA, settings.cache_dir), "local[2]")
+        records = (
+            spark.read.format("kafka")
+            .option("kafka.bootstrap.servers", broker.bootstrap_servers)
+            .option("subscribe", "profile.gps_fixes")
+            .option("startingOffsets", "earliest")
+            .load()
+        )
+        verdict = Verdict(GPS_FIXES, ValidationLimits())
+        checked = check(records, verdict)
+        steps = {
+            "read from Kafka": lambda: records.count(),
+            "+ parse as VARIANT": lambda: (
+                records.select(F.try_parse_json(F.col("value").cast("string")).alias("p"))
+                .where(F.col("p").isNotNull())
+                .count()
+            ),
+            "+ validate every field": lambda: (
+                checked.groupBy(F.col("reason_code").isNull()).count().collect()
+            ),
+            "+ write Parquet": lambda: (
+                valid_rows(checked, __import__("datetime").datetime(2026, 1, 1))
+                .write.mode("overwrite")
+                .partitionBy("event_date", "event_hour")
+                .parquet(str(state / "out"))
+            ),
+        }
+        steps["read from Kafka"]()  # warm-up: JVM, connector, code generation
+        for name, step in steps.items():
+            started = time.perf_counter()
+            step()
+            seconds = time.perf_counter() - started
+            print(
+                f"{name:<26} {seconds:7.2f} s  {report.total_acknowledged / seconds:>10,.0f} rows/s"
+            )
+        spark.stop()
+    finally:
+        broker.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
