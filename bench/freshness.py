@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -47,6 +48,14 @@ def stamped_now(events: Iterator[tuple[Contract, dict]]) -> Iterator[tuple[Contr
     """Each event's time is the moment it is handed to the producer, as a sensor's is."""
     for contract, event in events:
         yield contract, {**event, "event_at": datetime.now(UTC)}
+
+
+def counted(
+    events: Iterator[tuple[Contract, dict]], tally: Counter[str]
+) -> Iterator[tuple[Contract, dict]]:
+    for contract, event in events:
+        tally[contract.source] += 1
+        yield contract, event
 
 
 class LakeWatcher(threading.Thread):
@@ -136,8 +145,9 @@ def measure(
         batches_before = _batches(metrics_file)
         scheduler.start()
         later = replace(simulation, events=events, seed=simulation.seed + 3)
+        sent = Counter()
         report = produce(
-            stamped_now(simulate(later)),
+            counted(stamped_now(simulate(later)), sent),
             settings.bootstrap_servers,
             pipeline.topic_namer(settings),
             rate_per_s=rate_per_s,
