@@ -68,3 +68,33 @@ def test_a_run_that_loses_events_exits_non_zero(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(cli, "run", lossy)
     assert cli.main(["run", "--events", "10"]) == 1
+
+
+def test_landing_fewer_events_than_were_produced_fails_the_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import run as bench_run
+    from smartcity.settings import Settings
+
+    settings = Settings.from_env({"SMARTCITY_DATA_DIR": str(tmp_path)})
+    monkeypatch.setattr(bench_run.pipeline, "land", lambda _: {"batches": 1})
+    monkeypatch.setattr(bench_run.pipeline, "landed_rows", lambda _: {"gps_fixes": 9})
+    monkeypatch.setattr(bench_run.pipeline, "dead_lettered_rows", lambda _: {})
+    with pytest.raises(BenchmarkFailed, match="landed 9"):
+        bench_run._landing(settings, 10, Results(conditions={}), lambda _: None)
+
+
+def test_a_failed_delivery_fails_the_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from collections import Counter
+
+    from bench import run as bench_run
+    from ingestion.producer import ProduceReport
+    from smartcity.settings import Settings
+
+    settings = Settings.from_env({"SMARTCITY_DATA_DIR": str(tmp_path)})
+    lost = ProduceReport(acknowledged=Counter({"t": 19}), failed=Counter({"t": 1}))
+    monkeypatch.setattr(bench_run, "produce", lambda *_, **__: lost)
+    with pytest.raises(BenchmarkFailed, match="delivery failed"):
+        bench_run._producer(
+            settings, SimulationOptions(events=20), Results(conditions={}), lambda _: None
+        )
