@@ -24,6 +24,9 @@ class FieldType(StrEnum):
     DOUBLE = "double"
     TIMESTAMP = "timestamp"
     STRING_ARRAY = "array<string>"
+    # Lake-only types: partition keys and the dead letters' exact bytes, never an event field.
+    DATE = "date"
+    BINARY = "binary"
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,12 @@ class Field:
     # Inclusive bounds for numbers; the producer and the landing job both enforce them.
     minimum: float | None = None
     maximum: float | None = None
+    # The column's name from staging on, where dbt renames it; None drops it there.
+    staged_as: str | None = ""
+
+    @property
+    def staged_name(self) -> str | None:
+        return self.name if self.staged_as == "" else self.staged_as
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ class ContractViolation(ValueError):
 
 COMMON_FIELDS: tuple[Field, ...] = (
     Field("event_id", FieldType.STRING, "UUID of the event; the idempotency key."),
-    Field("event_type", FieldType.STRING, "Kind of event; one value per source."),
+    Field("event_type", FieldType.STRING, "Kind of event; one value per source.", staged_as=None),
     Field(
         "schema_version",
         FieldType.INT,
@@ -71,7 +80,7 @@ COMMON_FIELDS: tuple[Field, ...] = (
         minimum=1,
         maximum=1000,
     ),
-    Field("source_id", FieldType.STRING, "Device that emitted the event."),
+    Field("source_id", FieldType.STRING, "Device that emitted the event.", staged_as="device_id"),
     Field("event_at", FieldType.TIMESTAMP, "When the event happened, UTC."),
 )
 
@@ -108,9 +117,16 @@ VEHICLE_TELEMETRY = Contract(
             "Engine state.",
             allowed=("running", "idle", "off"),
         ),
-        Field("make", FieldType.STRING, "Manufacturer."),
-        Field("model", FieldType.STRING, "Model name."),
-        Field("model_year", FieldType.INT, "Model year.", minimum=1950, maximum=2100),
+        Field("make", FieldType.STRING, "Manufacturer.", staged_as="vehicle_make"),
+        Field("model", FieldType.STRING, "Model name.", staged_as="vehicle_model"),
+        Field(
+            "model_year",
+            FieldType.INT,
+            "Model year.",
+            minimum=1950,
+            maximum=2100,
+            staged_as="vehicle_model_year",
+        ),
         Field(
             "fuel_type",
             FieldType.STRING,
@@ -146,6 +162,7 @@ GPS_FIXES = Contract(
             "Speed over ground, km/h.",
             minimum=0,
             maximum=300,
+            staged_as="speed_kmh",
         ),
     ),
 )
@@ -239,10 +256,12 @@ EMERGENCY_UPDATES = Contract(
             FieldType.STRING,
             "Lifecycle status.",
             allowed=("reported", "dispatched", "on_scene", "resolved"),
+            staged_as="incident_status",
         ),
         _LAT,
         _LON,
-        Field("units", FieldType.STRING_ARRAY, "Response units assigned so far."),
+        # Staged as a count and a list (assigned_units_count, assigned_units).
+        Field("units", FieldType.STRING_ARRAY, "Response units assigned so far.", staged_as=None),
     ),
 )
 
@@ -276,8 +295,10 @@ def _check_value(field: Field, value: Any) -> None:
         ok = ok and math.isfinite(value)
     elif kind is FieldType.TIMESTAMP:
         ok = isinstance(value, datetime) and value.tzinfo is not None
-    else:
+    elif kind is FieldType.STRING_ARRAY:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    else:
+        raise ContractViolation(f"{field.name}: {kind.value} is not an event field type")
     if not ok:
         raise ContractViolation(f"{field.name}: expected {kind.value}, got {value!r}")
     if field.allowed and value not in field.allowed:

@@ -1,7 +1,8 @@
 {#-
     The columns every staging model carries through from the landing job: when the
-    event happened and where in Kafka it came from. One list, so that a change in what
-    the landing job writes is made once.
+    event happened, where in Kafka it came from, and the raw partition it lies in (for
+    filters that prune). One list, so that a change in what the landing job writes is
+    made once.
 -#}
 {% macro landing_metadata() -%}
         -- timestamps
@@ -12,5 +13,9 @@
         -- lineage
         kafka_topic,
         kafka_partition,
-        kafka_offset
+        kafka_offset,
+
+        -- partition
+        event_date,
+        event_hour
 {%- endmacro %}

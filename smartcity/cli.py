@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +15,7 @@ from ingestion.simulators.world import SimulationOptions
 from ingestion.topics import KafkaUnavailable
 from smartcity import pipeline
 from smartcity.console import fail, say
-from smartcity.settings import ENVIRONMENT, Settings
+from smartcity.settings import ENVIRONMENT, PROJECT_ROOT, Settings
 
 
 def _utc(text: str) -> datetime:
@@ -130,18 +129,21 @@ def build_parser() -> argparse.ArgumentParser:
         "catalog",
         help="register the lake's datasets as tables in the AWS Glue Data Catalog",
         description=(
-            "Create or update, idempotently, one Glue table per raw dataset and per "
-            "dead-letter dataset of the s3:// lake in SMARTCITY_LAKE_URI, in the database "
-            "SMARTCITY_GLUE_DATABASE. Credentials, region and endpoint come from the "
-            "standard AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...)."
+            "Create or update, idempotently, one Glue table per raw dataset and the "
+            "dead-letter table of the s3:// lake in SMARTCITY_LAKE_URI, in the database "
+            "SMARTCITY_GLUE_DATABASE, with Athena partition projection, and add the "
+            "partitions present in the lake that Glue does not list yet (Redshift Spectrum "
+            "reads only those): run it after landing, or on a schedule. Credentials, region "
+            "and endpoint come from the standard AWS configuration (AWS_PROFILE, AWS_REGION, "
+            "AWS_ENDPOINT_URL, ...)."
         ),
     )
     catalog.add_argument("action", choices=["register"], help="register or update the tables")
     catalog.add_argument(
         "--no-projection",
         action="store_true",
-        help="register the partitions found in the lake instead of using Athena partition "
-        "projection (run again to add new ones)",
+        help="turn Athena partition projection off: Athena then reads the registered "
+        "partitions only, as Spectrum does",
     )
 
     compact = commands.add_parser(
@@ -187,6 +189,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="for maintainers: rewrite infra/jars/*/jars.sha256 after changing a version",
     )
 
+    trino = commands.add_parser(
+        "trino",
+        help="fetch and verify the Trino server that the tests of the `trino` dbt target run",
+        description=(
+            "Fetch the Trino server tarball (about 820 MB) once with Maven into the cache, "
+            "verify its SHA-256, unpack it, and find a Java 24+ runtime for it. When either "
+            "cannot be had, say why and record it in <cache>/trino/UNAVAILABLE: the Trino "
+            "tests then skip with that reason, until a later fetch succeeds."
+        ),
+    )
+    trino.add_argument("action", choices=["fetch"], help="fetch, verify and unpack the server")
+    trino.add_argument(
+        "--update-lock",
+        action="store_true",
+        help="for maintainers: rewrite infra/jars/trino-server/jars.sha256 after changing a version",
+    )
+
     dbt = commands.add_parser(
         "dbt",
         help="run dbt on this project with the configured lake and database",
@@ -210,11 +229,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     dbt_sources = commands.add_parser(
         "dbt-sources",
-        help="print or write the dbt sources generated from the event contracts",
+        help="check or write the dbt sources and staging tests generated from the contracts",
+        description=(
+            "The dbt source definitions and the staging models' columns and tests are "
+            "generated from ingestion/schema.py and the event contracts. Without --write, "
+            "list the committed files that differ from what they would generate (exit 1 "
+            "if any)."
+        ),
     )
-    dbt_sources.add_argument(
-        "--write", action="store_true", help="write the file instead of printing it"
-    )
+    dbt_sources.add_argument("--write", action="store_true", help="write the generated files")
     return parser
 
 
@@ -327,6 +350,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             found = ensure_jars(jar_set, settings.cache_dir, update_lock=args.update_lock)
             say(f"{jar_set.name}: {len(found)} jars verified")
         return 0
+    if args.command == "trino":
+        from smartcity.local_trino import fetch_trino
+
+        home, java = fetch_trino(settings.cache_dir, update_lock=args.update_lock)
+        say(f"Trino server verified in {home}; it runs on {java}")
+        return 0
     if args.command == "dbt":
         pipeline.run_dbt(settings, *args.arguments, on_line=say)
         return 0
@@ -345,10 +374,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         from smartcity import dbt_sources
 
         if args.write:
-            say(f"wrote {dbt_sources.write()}")
-        else:
-            sys.stdout.write(dbt_sources.render())
-        return 0
+            for path in dbt_sources.write():
+                say(f"wrote {path.relative_to(PROJECT_ROOT)}")
+            return 0
+        stale = dbt_sources.stale_files()
+        for path in stale:
+            say(
+                f"out of date: {path.relative_to(PROJECT_ROOT)} (run `smartcity dbt-sources --write`)"
+            )
+        return 1 if stale else 0
     raise AssertionError(args.command)
 
 

@@ -137,7 +137,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     say(
         f"  lake (raw Parquet):  {_relative(settings.lake_uri)}/raw/<source>/event_date=*/event_hour=*/"
     )
-    say(f"  dead letters:        {_relative(settings.lake_uri)}/dead_letter/<source>/")
+    say(
+        f"  dead letters:        {_relative(settings.lake_uri)}/dead_letters/source=*/dead_letter_date=*/"
+    )
     say(f"  DuckDB database:     {_relative(settings.duckdb_path)}")
     say("\nNext")
     say(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
 
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.producer import ProduceReport, produce
+from ingestion.schema import DEAD_LETTERS
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import admin_client, check_broker, ensure_topics
 from smartcity.jars import SPARK_KAFKA, SPARK_S3, ensure_jars
@@ -125,11 +126,13 @@ def run_dbt(
     settings: Settings,
     *arguments: str,
     on_line: Callable[[str], None] | None = None,
+    environment: Mapping[str, str] | None = None,
 ) -> str:
     """Run dbt in the project with the settings' lake and database; return its output.
 
-    ``on_line`` sees each line of dbt's output as it comes, for progress. A failed run
-    raises with the end of the output, so the reason is in the error itself.
+    ``on_line`` sees each line of dbt's output as it comes, for progress;
+    ``environment`` adds variables (a target's host and port). A failed run raises with
+    the end of the output, so the reason is in the error itself.
     """
     settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     dbt = Path(sys.executable).with_name("dbt")
@@ -138,7 +141,7 @@ def run_dbt(
     with subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,
-        env=dbt_environment(settings),
+        env={**dbt_environment(settings), **(environment or {})},
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -173,9 +176,11 @@ def landed_rows(settings: Settings) -> dict[str, int]:
 
 
 def dead_lettered_rows(settings: Settings) -> dict[str, int]:
+    """Dead letters per source, read from the shared table's source partitions."""
     lake = settings.lake_uri.rstrip("/")
+    table = DEAD_LETTERS.folder
     return {
-        c.source: _parquet_count(f"{lake}/dead_letter/{c.source}/*/*.parquet") for c in CONTRACTS
+        c.source: _parquet_count(f"{lake}/{table}/source={c.source}/*/*.parquet") for c in CONTRACTS
     }
 
 

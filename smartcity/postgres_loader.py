@@ -1,6 +1,6 @@
 """Copy the lake's raw and dead-letter tables into PostgreSQL, for the second engine.
 
-The tables and their types are the dbt source declarations (smartcity/dbt_sources.py),
+The tables and their PostgreSQL types come from ingestion/schema.py, and the rows are
 read through DuckDB exactly as the `local` target reads them; each load replaces the
 schema's tables whole, so a load can be repeated.
 """
@@ -14,19 +14,10 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, LakeTable
 from smartcity import dbt_sources
 from smartcity.settings import PostgresSettings
 
-POSTGRES_TYPES = {
-    "varchar": "text",
-    "integer": "integer",
-    "bigint": "bigint",
-    "double": "double precision",
-    "timestamp": "timestamp",
-    "date": "date",
-    "varchar[]": "text[]",
-    "blob": "bytea",
-}
 BATCH_ROWS = 5_000
 
 
@@ -64,23 +55,23 @@ def load_lake(
     try:
         with connection, connection.cursor() as cursor:
             cursor.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-            for table in dbt_sources.tables():
-                loaded[table["name"]] = _load_table(cursor, table, lake_uri, schema)
+            for table in LAKE_TABLES:
+                loaded[table.name] = _load_table(cursor, table, lake_uri, schema)
                 if on_table:
-                    on_table(table["name"], loaded[table["name"]])
+                    on_table(table.name, loaded[table.name])
     finally:
         connection.close()
     return loaded
 
 
-def _load_table(cursor, table: dict, lake_uri: str, schema: str) -> int:
-    target = sql.Identifier(schema, table["name"])
-    names = [column["name"] for column in table["columns"]]
+def _load_table(cursor, table: LakeTable, lake_uri: str, schema: str) -> int:
+    target = sql.Identifier(schema, table.name)
+    names = table.column_names()
     definitions = sql.SQL(", ").join(
         sql.SQL("{} {}").format(
-            sql.Identifier(column["name"]), sql.SQL(POSTGRES_TYPES[column["data_type"]])
+            sql.Identifier(column.name), sql.SQL(ENGINE_TYPES[column.type].postgres)
         )
-        for column in table["columns"]
+        for column in table.all_columns
     )
     # cascade: the views dbt built on the last load go too; the next build remakes them.
     cursor.execute(sql.SQL("drop table if exists {} cascade").format(target))

@@ -1,11 +1,12 @@
-"""Registering the lake's datasets as tables in the AWS Glue Data Catalog.
+"""Registering the lake's tables in the AWS Glue Data Catalog, for Athena and Spectrum.
 
-Each raw dataset and each dead-letter dataset becomes an external Parquet table whose
-columns come from the event contracts, the same definitions the dbt sources come from.
-Partitions are found by Athena through partition projection on ``event_date`` and
-``event_hour`` (nothing to register as hours pass); with projection off, the
-partitions present in the lake are added explicitly. Registering again updates the
-tables in place, so the command is safe to repeat.
+Each raw table and the dead-letter table become external Parquet tables whose columns,
+types and partition keys come from :mod:`ingestion.schema`, as the dbt sources do.
+Athena finds partitions through partition projection (nothing to register as hours
+pass); Redshift Spectrum ignores projection and reads only partitions registered in
+the catalog, so every run also adds the partitions present in the lake that the catalog
+does not list yet. Registering again updates the tables in place: run it after each
+landing run (or on a schedule) to keep Spectrum's view of the lake current.
 """
 
 from __future__ import annotations
@@ -16,42 +17,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ingestion.contracts import CONTRACTS, Contract, FieldType
-from streaming.schemas import LANDING_COLUMNS as SPARK_LANDING_COLUMNS
+from ingestion.contracts import CONTRACTS, Contract
+from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, FieldType, LakeTable, raw_table
 
-GLUE_TYPES: dict[FieldType, str] = {
-    FieldType.STRING: "string",
-    FieldType.INT: "int",
-    FieldType.LONG: "bigint",
-    FieldType.DOUBLE: "double",
-    FieldType.TIMESTAMP: "timestamp",
-    FieldType.STRING_ARRAY: "array<string>",
-}
-# Hive's names for the Spark types of the landing columns.
-_HIVE_OF_SPARK = {
-    "string": "string",
-    "int": "int",
-    "bigint": "bigint",
-    "timestamp_ntz": "timestamp",
-}
-LANDING_COLUMNS: tuple[tuple[str, str, str], ...] = tuple(
-    (name, _HIVE_OF_SPARK[kind.simpleString()], text) for name, kind, text in SPARK_LANDING_COLUMNS
-)
-RAW_PARTITION_KEYS = (("event_date", "string"), ("event_hour", "int"))
-DEAD_LETTER_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("source", "string"),
-    ("reason_code", "string"),
-    ("reason_message", "string"),
-    ("raw_key", "string"),
-    ("raw_value", "string"),
-    ("raw_value_bytes", "binary"),
-    ("kafka_topic", "string"),
-    ("kafka_partition", "int"),
-    ("kafka_offset", "bigint"),
-    ("kafka_published_at", "timestamp"),
-    ("dead_lettered_at", "timestamp"),
-)
-DEAD_LETTER_PARTITION_KEYS = (("dead_letter_date", "string"),)
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
     "OutputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
@@ -67,45 +35,40 @@ class CatalogError(RuntimeError):
 
 @dataclass(frozen=True)
 class TableSpec:
-    name: str
+    table: LakeTable
     location: str
-    columns: list[dict[str, str]]
-    partition_keys: tuple[tuple[str, str], ...]
-    description: str
+
+    @property
+    def name(self) -> str:
+        return self.table.name
+
+    @property
+    def columns(self) -> list[dict[str, str]]:
+        return [
+            {"Name": c.name, "Type": ENGINE_TYPES[c.type].hive, "Comment": c.description}
+            for c in self.table.columns
+        ]
+
+    @property
+    def partition_keys(self) -> list[dict[str, str]]:
+        return [
+            {"Name": c.name, "Type": ENGINE_TYPES[c.type].hive, "Comment": c.description}
+            for c in self.table.partition_keys
+        ]
 
 
-def raw_table(contract: Contract, lake_uri: str) -> TableSpec:
-    columns = [
-        {"Name": f.name, "Type": GLUE_TYPES[f.type], "Comment": f.description}
-        for f in contract.fields
-    ]
-    columns += [{"Name": n, "Type": t, "Comment": c} for n, t, c in LANDING_COLUMNS]
-    return TableSpec(
-        name=contract.source,
-        location=f"{lake_uri.rstrip('/')}/raw/{contract.source}",
-        columns=columns,
-        partition_keys=RAW_PARTITION_KEYS,
-        description=f"{contract.description} Raw, as landed; may hold duplicates.",
-    )
-
-
-def dead_letter_table(contract: Contract, lake_uri: str) -> TableSpec:
-    return TableSpec(
-        name=f"dead_letter_{contract.source}",
-        location=f"{lake_uri.rstrip('/')}/dead_letter/{contract.source}",
-        columns=[{"Name": n, "Type": t} for n, t in DEAD_LETTER_COLUMNS],
-        partition_keys=DEAD_LETTER_PARTITION_KEYS,
-        description=f"Records of {contract.source} that failed validation, with the reason.",
-    )
+def table_spec(table: LakeTable, lake_uri: str) -> TableSpec:
+    return TableSpec(table=table, location=f"{lake_uri.rstrip('/')}/{table.folder}")
 
 
 def projection_parameters(spec: TableSpec) -> dict[str, str]:
     """Athena partition projection: partitions are computed, never registered."""
     parameters = {"projection.enabled": "true"}
     template = spec.location
-    for key, _ in spec.partition_keys:
+    for column in spec.table.partition_keys:
+        key = column.name
         template += f"/{key}=${{{key}}}"
-        if key.endswith("_date"):
+        if column.type is FieldType.DATE:
             parameters |= {
                 f"projection.{key}.type": "date",
                 f"projection.{key}.format": "yyyy-MM-dd",
@@ -114,8 +77,11 @@ def projection_parameters(spec: TableSpec) -> dict[str, str]:
                 f"projection.{key}.interval": "1",
                 f"projection.{key}.interval.unit": "DAYS",
             }
-        else:
+        elif column.type is FieldType.INT:  # the hour of the day
             parameters |= {f"projection.{key}.type": "integer", f"projection.{key}.range": "0,23"}
+        else:  # the source of a dead letter
+            sources = ",".join(c.source for c in CONTRACTS)
+            parameters |= {f"projection.{key}.type": "enum", f"projection.{key}.values": sources}
     parameters["storage.location.template"] = template
     return parameters
 
@@ -126,19 +92,17 @@ def table_input(spec: TableSpec, projection: bool) -> dict[str, Any]:
         parameters |= projection_parameters(spec)
     return {
         "Name": spec.name,
-        "Description": spec.description,
+        "Description": spec.table.description,
         "TableType": "EXTERNAL_TABLE",
         "Parameters": parameters,
-        "PartitionKeys": [{"Name": n, "Type": t} for n, t in spec.partition_keys],
+        "PartitionKeys": spec.partition_keys,
         "StorageDescriptor": {"Columns": spec.columns, "Location": spec.location, **PARQUET},
     }
 
 
 def table_specs(lake_uri: str, contracts: Iterable[Contract] = CONTRACTS) -> list[TableSpec]:
-    specs = []
-    for contract in contracts:
-        specs += [raw_table(contract, lake_uri), dead_letter_table(contract, lake_uri)]
-    return specs
+    tables = [raw_table(contract) for contract in contracts] + [DEAD_LETTERS]
+    return [table_spec(table, lake_uri) for table in tables]
 
 
 def list_partitions(spec: TableSpec, s3_client: Any | None = None) -> list[list[str]]:
@@ -176,11 +140,13 @@ def register(
     glue: Any,
     database: str,
     lake_uri: str,
+    s3_client: Any,
     projection: bool = True,
-    s3_client: Any | None = None,
     contracts: Iterable[Contract] = CONTRACTS,
 ) -> RegistrationReport:
-    """Create or update the database and every table; add partitions without projection."""
+    """Create or update the database and every table, and add the partitions present in
+    the lake that the catalog does not list yet (Spectrum reads only those; Athena
+    projects them unless ``projection`` is off)."""
     if urlparse(lake_uri).scheme not in ("s3", "s3a"):
         raise CatalogError(
             f"Glue tables point at S3, and the lake is {lake_uri}: set SMARTCITY_LAKE_URI "
@@ -204,8 +170,7 @@ def register(
         else:
             glue.update_table(DatabaseName=database, TableInput=definition)
             report.updated.append(spec.name)
-        if not projection:
-            report.partitions_added += _add_partitions(glue, database, spec, s3_client)
+        report.partitions_added += _add_partitions(glue, database, spec, s3_client)
     return report
 
 
@@ -223,8 +188,8 @@ def _add_partitions(glue: Any, database: str, spec: TableSpec, s3_client: Any | 
         inputs = []
         for values in chunk:
             suffix = "/".join(
-                f"{key}={value}"
-                for (key, _), value in zip(spec.partition_keys, values, strict=True)
+                f"{key.name}={value}"
+                for key, value in zip(spec.table.partition_keys, values, strict=True)
             )
             inputs.append(
                 {

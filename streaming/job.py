@@ -3,7 +3,7 @@
 Each micro-batch is parsed and checked against the source's contract once; valid records
 are published to ``<lake>/raw/<source>`` (partitioned by ``event_date``/``event_hour``
 of their event time, so late events land in the partition they belong to), the rest to
-``<lake>/dead_letter/<source>`` with a reason. Publishing is idempotent per batch id
+the one dead-letter table, ``<lake>/dead_letters/source=<source>``, with a reason. Publishing is idempotent per batch id
 (:mod:`streaming.publish`), which with Spark's checkpoint makes landing exactly-once
 across crashes and restarts, for every reader of the lake.
 """
@@ -19,28 +19,21 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from pyspark.errors import StreamingQueryException
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from ingestion.contracts import Contract
+from ingestion.contracts import CONTRACTS_BY_SOURCE, Contract
+from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, LakeTable
+from ingestion.schema import raw_table as raw_lake_table
 from streaming.metrics import BatchMetrics, MetricsLog
 from streaming.publish import LakePublisher
-from streaming.schemas import LANDING_COLUMNS
 from streaming.validation import ValidationLimits, Verdict
 
-KAFKA_COLUMNS = tuple(name for name, _, _ in LANDING_COLUMNS if name.startswith("kafka_"))
-DEAD_LETTER_COLUMNS = (
-    "source",
-    "reason_code",
-    "reason_message",
-    "raw_key",
-    "raw_value",
-    "raw_value_bytes",
-    *KAFKA_COLUMNS,
-    "dead_lettered_at",
-    "dead_letter_date",
-)
+KAFKA_COLUMNS = tuple(c.name for c in LANDING_COLUMNS if c.name.startswith("kafka_"))
+# The dead letters of one source are published under its `source=` folder, so the
+# source is in the path and not in the files.
+SOURCE_PARTITION = DEAD_LETTERS.partition_keys[0].name
 
 
 class LandingFailed(RuntimeError):
@@ -60,11 +53,33 @@ class LandingOptions:
 
 
 def raw_table(source: str) -> str:
-    return f"raw/{source}"
+    return raw_lake_table(CONTRACTS_BY_SOURCE[source]).folder
 
 
 def dead_letter_table(source: str) -> str:
-    return f"dead_letter/{source}"
+    """The folder one source's dead letters are published to: its partition of the
+    shared table."""
+    return f"{DEAD_LETTERS.folder}/{SOURCE_PARTITION}={source}"
+
+
+def _partition_names(table: LakeTable) -> tuple[str, ...]:
+    return tuple(c.name for c in table.partition_keys)
+
+
+def as_text(raw: Column) -> Column:
+    """Bytes as text where they are valid UTF-8 without NUL characters, else null.
+
+    Such text is what every engine can hold and select (DuckDB refuses invalid UTF-8 in a
+    string column; PostgreSQL and Redshift text cannot hold NUL); the exact bytes are
+    always kept beside it.
+    """
+    text = raw.cast("string")
+    return F.when(F.is_valid_utf8(text) & ~F.contains(text, F.lit("\u0000")), text)
+
+
+def readable(message: Column) -> Column:
+    """A message that may quote the payload, made valid text for every engine."""
+    return F.replace(F.make_valid_utf8(message), F.lit("\u0000"), F.lit("\ufffd"))
 
 
 def read_topic(spark: SparkSession, options: LandingOptions, topic: str) -> DataFrame:
@@ -97,28 +112,35 @@ def check(records: DataFrame, verdict: Verdict) -> DataFrame:
     return verdict.apply(framed)
 
 
-def valid_rows(checked: DataFrame, landed_at: datetime) -> DataFrame:
+def _timestamp(moment: datetime) -> Column:
+    return F.lit(moment.isoformat(sep=" ")).cast("timestamp_ntz")
+
+
+def valid_rows(checked: DataFrame, contract: Contract, landed_at: datetime) -> DataFrame:
+    """The valid records as the raw table's columns, in its order."""
     return (
         checked.where(F.col("reason_code").isNull())
         .select("fields.*", *KAFKA_COLUMNS)
-        .withColumn("landed_at", F.lit(landed_at.isoformat(sep=" ")).cast("timestamp_ntz"))
-        .withColumn("event_date", F.date_format("event_at", "yyyy-MM-dd"))
+        .withColumn("landed_at", _timestamp(landed_at))
+        .withColumn("event_date", F.to_date("event_at"))
         .withColumn("event_hour", F.hour("event_at"))
+        .select(*raw_lake_table(contract).column_names())
     )
 
 
-def dead_letters(checked: DataFrame, contract: Contract, landed_at: datetime) -> DataFrame:
+def dead_letters(checked: DataFrame, landed_at: datetime) -> DataFrame:
+    """The refused records as the dead-letter table's columns, less the source, which
+    their folder names."""
     return (
         checked.where(F.col("reason_code").isNotNull())
-        .withColumn("landed_at", F.lit(landed_at.isoformat(sep=" ")).cast("timestamp_ntz"))
-        .withColumn("source", F.lit(contract.source))
-        .withColumn("raw_key", F.col("key").cast("string"))
-        .withColumn("raw_value", F.col("value").cast("string"))
-        # The exact bytes too: the text form cannot hold a payload that is not UTF-8.
+        .withColumn("reason_message", readable(F.col("reason_message")))
+        .withColumn("raw_key", as_text(F.col("key")))
+        .withColumn("raw_key_bytes", F.col("key"))
+        .withColumn("raw_value", as_text(F.col("value")))
         .withColumn("raw_value_bytes", F.col("value"))
-        .withColumn("dead_lettered_at", F.col("landed_at"))
-        .withColumn("dead_letter_date", F.date_format("landed_at", "yyyy-MM-dd"))
-        .select(*DEAD_LETTER_COLUMNS)
+        .withColumn("dead_lettered_at", _timestamp(landed_at))
+        .withColumn("dead_letter_date", F.to_date("dead_lettered_at"))
+        .select(*[name for name in DEAD_LETTERS.column_names() if name != SOURCE_PARTITION])
     )
 
 
@@ -156,15 +178,18 @@ class BatchLander:
             raw, dead = raw_table(self.contract.source), dead_letter_table(self.contract.source)
             if verdicts.get(True):
                 self.publisher.publish(
-                    valid_rows(checked, landed_at), raw, ("event_date", "event_hour"), batch_id
+                    valid_rows(checked, self.contract, landed_at),
+                    raw,
+                    _partition_names(raw_lake_table(self.contract)),
+                    batch_id,
                 )
             else:
                 self.publisher.clear(raw, batch_id)
             if verdicts.get(False):
                 self.publisher.publish(
-                    dead_letters(checked, self.contract, landed_at),
+                    dead_letters(checked, landed_at),
                     dead,
-                    ("dead_letter_date",),
+                    _partition_names(DEAD_LETTERS)[1:],
                     batch_id,
                 )
             else:

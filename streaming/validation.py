@@ -14,26 +14,10 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from ingestion.contracts import CONTRACTS, Contract, Field, FieldType
-from streaming.schemas import LANDED_TYPES
+from ingestion.schema import REASON_CODES
+from streaming.schemas import spark_type
 
 TIMESTAMP_FORMAT = "yyyy-MM-dd'T'HH:mm:ss[.SSSSSS]'Z'"
-
-REASON_CODES = (
-    "empty_payload",
-    "payload_too_large",
-    "not_json",
-    "not_an_object",
-    "null_key",
-    "unknown_event_type",
-    "wrong_topic",
-    "unknown_schema_version",
-    "missing_required_field",
-    "wrong_type",
-    "bad_timestamp",
-    "value_not_allowed",
-    "out_of_range",
-    "event_time_out_of_range",
-)
 
 # JSON value types (as schema_of_variant names them) that each field type accepts.
 _ACCEPTED_JSON_TYPES: dict[FieldType, tuple[str, ...]] = {
@@ -68,8 +52,7 @@ def field_value(payload: Column, field: Field) -> Column:
     """The field as its contract type, or null when it is missing or not convertible."""
     if field.type is FieldType.TIMESTAMP:
         return parse_timestamp(F.try_variant_get(payload, f"$.{field.name}", "string"))
-    spark_type = LANDED_TYPES[field.type].simpleString()
-    return F.try_variant_get(payload, f"$.{field.name}", spark_type)
+    return F.try_variant_get(payload, f"$.{field.name}", spark_type(field.type).simpleString())
 
 
 def _has_accepted_type(json_kind: Column, field: Field) -> Column:
@@ -242,7 +225,7 @@ def _verdict_steps(contract: Contract, limits: ValidationLimits) -> list[list[Co
             ),
         ),
     }
-    assert list(checks) == list(REASON_CODES)
+    assert tuple(checks) == REASON_CODES, "checks must follow ingestion.schema.REASON_CODES"
     step2 = [
         F.coalesce(test, F.lit(False)).alias(f"_fails_{code}") for code, (test, _) in checks.items()
     ]

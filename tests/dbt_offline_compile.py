@@ -1,10 +1,12 @@
 """Compile the dbt project for a warehouse that cannot run here, without connecting.
 
 dbt asks the warehouse which relations exist while it compiles (``is_incremental()``
-does). For a target with no local stand-in (Redshift), this script answers that one
-question itself, then runs ``dbt compile`` in-process: either no relation exists (the
-SQL of a first build) or the named incremental models exist as tables (the SQL of an
-incremental run). Nothing else of the adapter is replaced, and it never connects.
+does), and an incremental model asks its own table for its newest row (the start of its
+window, macros/incremental_window.sql). For a target with no local stand-in (Redshift),
+this script answers those two questions itself, then runs ``dbt compile`` in-process:
+either no relation exists (the SQL of a first build) or the named incremental models
+exist as tables whose newest row is NEWEST_ROW (the SQL of an incremental run). Nothing
+else of the adapter is replaced, and it never connects.
 
 Usage: python tests/dbt_offline_compile.py ADAPTER_CLASS [--existing NAME ...] -- DBT_ARGS
 """
@@ -14,6 +16,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+
+# What an incremental model's window query gets back: a source, and its newest time.
+NEWEST_ROW = ("gps_fixes", "2026-05-04 07:12:00")
 
 
 def main() -> int:
@@ -38,7 +43,16 @@ def main() -> int:
             for name in args.existing
         ]
 
+    def execute(self, sql, auto_begin=False, fetch=False, limit=None):
+        import agate
+        from dbt.adapters.contracts.connection import AdapterResponse
+
+        # Every query compile sends is a window query: (group, newest time) rows.
+        table = agate.Table([NEWEST_ROW], ["group_value", "newest_at"])
+        return AdapterResponse(_message="OK"), table
+
     adapter_class.list_relations_without_caching = list_relations_without_caching
+    adapter_class.execute = execute
 
     from dbt.cli.main import dbtRunner
 

@@ -1,4 +1,4 @@
-"""The dbt sources must say exactly what the contracts and the landing job write."""
+"""The dbt sources and staging tests must say exactly what the lake's schema says."""
 
 from pathlib import Path
 
@@ -6,14 +6,15 @@ import duckdb
 import yaml
 
 from ingestion.contracts import CONTRACTS
+from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES, REASON_CODES
 from smartcity.dbt_sources import (
-    DUCKDB_TYPES,
-    LANDING_COLUMNS,
     SOURCES_FILE,
+    STAGING_MODELS_FILE,
     duckdb_relation,
-    render,
+    render_sources,
+    render_staging_models,
+    stale_files,
 )
-from streaming.job import DEAD_LETTER_COLUMNS as LANDING_DEAD_LETTER_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,30 +25,35 @@ def declared_tables() -> dict[str, dict]:
     return {table["name"]: table for table in source["tables"]}
 
 
-def test_every_contract_has_a_source_table_and_a_dead_letter_table_and_no_other() -> None:
-    expected = {c.source for c in CONTRACTS} | {f"dead_letter_{c.source}" for c in CONTRACTS}
-    assert set(declared_tables()) == expected
+def staging_models() -> dict[str, dict]:
+    document = yaml.safe_load(STAGING_MODELS_FILE.read_text())
+    return {model["name"]: model for model in document["models"]}
 
 
-def test_declared_dead_letter_columns_are_what_the_landing_job_writes() -> None:
-    for contract in CONTRACTS:
-        table = declared_tables()[f"dead_letter_{contract.source}"]
-        assert tuple(c["name"] for c in table["columns"]) == LANDING_DEAD_LETTER_COLUMNS
+def test_every_lake_table_is_a_source_table_and_nothing_else() -> None:
+    assert list(declared_tables()) == [t.name for t in LAKE_TABLES]
+    assert set(declared_tables()) == {c.source for c in CONTRACTS} | {"dead_letters"}
 
 
-def test_declared_columns_match_the_contracts_in_name_type_and_order() -> None:
+def test_declared_columns_are_the_lake_tables_in_name_type_and_order() -> None:
     tables = declared_tables()
-    for contract in CONTRACTS:
-        declared = [(c["name"], c["data_type"]) for c in tables[contract.source]["columns"]]
-        expected = [(f.name, DUCKDB_TYPES[f.type]) for f in contract.fields]
-        expected += [(name, kind) for name, kind, _ in LANDING_COLUMNS]
-        assert declared == expected, f"{contract.source} drifted from its contract"
+    for table in LAKE_TABLES:
+        declared = [(c["name"], c["data_type"]) for c in tables[table.name]["columns"]]
+        expected = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
+        assert declared == expected, f"{table.name} drifted from ingestion/schema.py"
 
 
-def test_committed_sources_file_is_the_generated_one() -> None:
-    assert SOURCES_FILE.read_text() == render(), (
-        "run `smartcity dbt-sources --write` after changing ingestion/contracts.py"
-    )
+def test_committed_files_are_the_generated_ones() -> None:
+    assert SOURCES_FILE.read_text() == render_sources()
+    assert STAGING_MODELS_FILE.read_text() == render_staging_models()
+    assert stale_files() == [], "run `smartcity dbt-sources --write`"
+
+
+def test_no_partition_key_is_found_by_reading_a_description() -> None:
+    # The DuckDB read expression names the partition keys from the schema itself.
+    dead = declared_tables()["dead_letters"]["config"]["meta"]["external_location"]
+    assert "struct_pack(source := 'varchar', dead_letter_date := 'date')" in dead
+    assert "/dead_letters/*/*/*.parquet" in dead
 
 
 def test_every_source_table_has_one_staging_model() -> None:
@@ -56,32 +62,63 @@ def test_every_source_table_has_one_staging_model() -> None:
         model = staging / f"stg_smartcity__{table}.sql"
         assert model.exists(), model
         assert f"source('smartcity', '{table}')" in model.read_text()
-
-
-def lake_relation(table: dict, lake: Path) -> str:
-    return duckdb_relation(table, str(lake))
+    assert sorted(p.stem for p in staging.glob("*.sql")) == sorted(
+        f"stg_smartcity__{t}" for t in declared_tables()
+    )
 
 
 def test_a_source_with_no_files_yet_reads_as_empty_with_the_declared_types(tmp_path: Path) -> None:
-    for name, table in declared_tables().items():
-        result = duckdb.execute(f"select * from {lake_relation(table, tmp_path)}")
-        found = {column[0]: str(column[1]).lower() for column in result.description}
-        declared = {c["name"]: c["data_type"] for c in table["columns"]}
-        assert {k: v for k, v in found.items() if k in declared} == declared, name
+    for table in LAKE_TABLES:
+        result = duckdb.execute(f"select * from {duckdb_relation(table, str(tmp_path))}")
+        found = [(column[0], str(column[1]).lower()) for column in result.description]
+        declared = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
+        assert found == declared, table.name
         assert result.fetchall() == []
 
 
-def test_accepted_values_in_staging_are_the_contract_enumerations() -> None:
-    models = yaml.safe_load((SOURCES_FILE.parent / "_smartcity__models.yml").read_text())
-    by_model = {m["name"]: m for m in models["models"]}
-    renames = {"status": "incident_status"}
+def _tests_of(model: dict, column: str) -> list:
+    (found,) = [c for c in model["columns"] if c["name"] == column]
+    return found.get("data_tests", [])
+
+
+def _accepted(tests: list) -> list:
+    (values,) = [
+        t["accepted_values"]["arguments"]["values"] for t in tests if "accepted_values" in t
+    ]
+    return values
+
+
+def test_staging_tests_are_the_contract_rules() -> None:
+    models = staging_models()
     for contract in CONTRACTS:
-        model = by_model[f"stg_smartcity__{contract.source}"]
-        columns = {c["name"]: c for c in model.get("columns", [])}
+        model = models[f"stg_smartcity__{contract.source}"]
         for field in contract.fields:
-            if not field.allowed:
+            if field.staged_name is None:
                 continue
-            column = columns.get(renames.get(field.name, field.name))
-            assert column is not None, f"{model['name']} does not test {field.name}"
-            (test,) = [t["accepted_values"] for t in column["data_tests"] if "accepted_values" in t]
-            assert test["arguments"]["values"] == list(field.allowed), field.name
+            tests = _tests_of(model, field.staged_name)
+            if field.allowed:
+                assert _accepted(tests) == list(field.allowed), field.name
+            if field.minimum is not None:
+                (between,) = [
+                    t["value_between"]["arguments"] for t in tests if "value_between" in t
+                ]
+                assert between["min_value"] == field.minimum
+                assert between["max_value"] == field.maximum
+            assert ("not_null" in tests) == field.required, field.name
+        assert "unique" in _tests_of(model, "event_id")
+
+
+def test_dead_letter_staging_accepts_exactly_the_reason_codes_and_sources() -> None:
+    model = staging_models()["stg_smartcity__dead_letters"]
+    assert _accepted(_tests_of(model, "reason_code")) == list(REASON_CODES)
+    assert _accepted(_tests_of(model, "source_name")) == [c.source for c in CONTRACTS]
+    columns = [c["name"] for c in model["columns"]]
+    stored = [c.name for c in DEAD_LETTERS.all_columns if c.name != "source"]
+    assert set(stored) <= set(columns)
+
+
+def test_staging_models_are_documented_for_every_column_they_build() -> None:
+    docs = "".join(p.read_text() for p in (ROOT / "dbt_project" / "models").rglob("*.md"))
+    for model in staging_models().values():
+        for column in model["columns"]:
+            assert f"{{% docs {column['name']} %}}" in docs, (model["name"], column["name"])

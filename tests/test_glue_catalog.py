@@ -6,7 +6,8 @@ import boto3
 import pytest
 
 from ingestion.contracts import CONTRACTS, GPS_FIXES
-from streaming.catalog import GLUE_TYPES, CatalogError, register
+from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES
+from streaming.catalog import CatalogError, register
 
 LAKE = "s3://city-lake/lake"
 
@@ -24,16 +25,14 @@ def s3(aws_env: str):
     return client
 
 
-def test_register_creates_every_table_with_contract_columns_and_projection(glue) -> None:
+def test_register_creates_every_table_with_contract_columns_and_projection(glue, s3) -> None:
     database = "smartcity_raw_projection"
-    report = register(glue, database, LAKE)
-    assert sorted(report.created) == sorted(
-        [c.source for c in CONTRACTS] + [f"dead_letter_{c.source}" for c in CONTRACTS]
-    )
+    report = register(glue, database, LAKE, s3)
+    assert sorted(report.created) == sorted([c.source for c in CONTRACTS] + ["dead_letters"])
     table = glue.get_table(DatabaseName=database, Name="gps_fixes")["Table"]
     columns = [(c["Name"], c["Type"]) for c in table["StorageDescriptor"]["Columns"]]
     assert columns[: len(GPS_FIXES.fields)] == [
-        (f.name, GLUE_TYPES[f.type]) for f in GPS_FIXES.fields
+        (f.name, ENGINE_TYPES[f.type].hive) for f in GPS_FIXES.fields
     ]
     assert [c[0] for c in columns[len(GPS_FIXES.fields) :]] == [
         "kafka_topic",
@@ -43,7 +42,7 @@ def test_register_creates_every_table_with_contract_columns_and_projection(glue)
         "landed_at",
     ]
     assert [(k["Name"], k["Type"]) for k in table["PartitionKeys"]] == [
-        ("event_date", "string"),
+        ("event_date", "date"),
         ("event_hour", "int"),
     ]
     descriptor = table["StorageDescriptor"]
@@ -56,31 +55,49 @@ def test_register_creates_every_table_with_contract_columns_and_projection(glue)
     assert parameters["storage.location.template"] == (
         "s3://city-lake/lake/raw/gps_fixes/event_date=${event_date}/event_hour=${event_hour}"
     )
-    dead = glue.get_table(DatabaseName=database, Name="dead_letter_gps_fixes")["Table"]
-    assert [k["Name"] for k in dead["PartitionKeys"]] == ["dead_letter_date"]
-    assert "reason_code" in [c["Name"] for c in dead["StorageDescriptor"]["Columns"]]
+    dead = glue.get_table(DatabaseName=database, Name="dead_letters")["Table"]
+    assert [(k["Name"], k["Type"]) for k in dead["PartitionKeys"]] == [
+        ("source", "string"),
+        ("dead_letter_date", "date"),
+    ]
+    columns = [(c["Name"], c["Type"]) for c in dead["StorageDescriptor"]["Columns"]]
+    assert columns == [(c.name, ENGINE_TYPES[c.type].hive) for c in DEAD_LETTERS.columns]
+    assert ("raw_value_bytes", "binary") in columns
+    assert dead["Parameters"]["projection.source.type"] == "enum"
+    assert dead["Parameters"]["projection.source.values"].split(",") == [
+        c.source for c in CONTRACTS
+    ]
+    assert dead["Parameters"]["storage.location.template"] == (
+        "s3://city-lake/lake/dead_letters/source=${source}/dead_letter_date=${dead_letter_date}"
+    )
 
 
-def test_registering_again_updates_in_place(glue) -> None:
+def test_registering_again_updates_in_place(glue, s3) -> None:
     database = "smartcity_raw_again"
-    register(glue, database, LAKE)
-    second = register(glue, database, LAKE)
-    assert second.created == [] and len(second.updated) == 2 * len(CONTRACTS)
+    register(glue, database, LAKE, s3)
+    second = register(glue, database, LAKE, s3)
+    assert second.created == [] and len(second.updated) == len(CONTRACTS) + 1
     tables = glue.get_tables(DatabaseName=database)["TableList"]
-    assert len(tables) == 2 * len(CONTRACTS)
+    assert len(tables) == len(CONTRACTS) + 1
 
 
-def test_without_projection_the_partitions_in_the_lake_are_added_once(glue, s3) -> None:
-    database = "smartcity_raw_partitions"
-    for key in (
-        "lake/raw/gps_fixes/event_date=2026-01-01/event_hour=8/part-b000000000000-00000.parquet",
-        "lake/raw/gps_fixes/event_date=2026-01-01/event_hour=9/part-b000000000001-00000.parquet",
-        "lake/raw/gps_fixes/event_date=2026-01-02/event_hour=0/part-b000000000002-00000.parquet",
-        "lake/_landing/manifests/raw/gps_fixes/batch-000000000000.json",
-    ):
+@pytest.mark.parametrize("projection", [True, False])
+def test_partitions_in_the_lake_are_registered_once_for_spectrum(glue, s3, projection) -> None:
+    """Spectrum ignores projection: present partitions are registered either way."""
+    database = f"smartcity_raw_partitions_{projection}".lower()
+    prefix = f"lake-{database}"  # each case has a lake of its own
+    lake = f"s3://city-lake/{prefix}"
+    keys = [
+        f"{prefix}/raw/gps_fixes/event_date=2026-01-01/event_hour=8/part-b000000000000-00000.parquet",
+        f"{prefix}/raw/gps_fixes/event_date=2026-01-01/event_hour=9/part-b000000000001-00000.parquet",
+        f"{prefix}/raw/gps_fixes/event_date=2026-01-02/event_hour=0/part-b000000000002-00000.parquet",
+        f"{prefix}/dead_letters/source=gps_fixes/dead_letter_date=2026-01-02/part-b000000000002-00000.parquet",
+        f"{prefix}/_landing/manifests/raw/gps_fixes/batch-000000000000.json",
+    ]
+    for key in keys:
         s3.put_object(Bucket="city-lake", Key=key, Body=b"x")
-    report = register(glue, database, LAKE, projection=False, s3_client=s3)
-    assert report.partitions_added == 3
+    report = register(glue, database, lake, s3, projection=projection)
+    assert report.partitions_added == 4
     partitions = glue.get_partitions(DatabaseName=database, TableName="gps_fixes")["Partitions"]
     assert sorted(p["Values"] for p in partitions) == [
         ["2026-01-01", "8"],
@@ -88,13 +105,22 @@ def test_without_projection_the_partitions_in_the_lake_are_added_once(glue, s3) 
         ["2026-01-02", "0"],
     ]
     assert {p["StorageDescriptor"]["Location"] for p in partitions} >= {
-        "s3://city-lake/lake/raw/gps_fixes/event_date=2026-01-01/event_hour=8"
+        f"s3://city-lake/{prefix}/raw/gps_fixes/event_date=2026-01-01/event_hour=8"
     }
+    dead = glue.get_partitions(DatabaseName=database, TableName="dead_letters")["Partitions"]
+    assert [p["Values"] for p in dead] == [["gps_fixes", "2026-01-02"]]
     table = glue.get_table(DatabaseName=database, Name="gps_fixes")["Table"]
-    assert "projection.enabled" not in table["Parameters"]
-    assert register(glue, database, LAKE, projection=False, s3_client=s3).partitions_added == 0
+    assert ("projection.enabled" in table["Parameters"]) is projection
+    assert register(glue, database, lake, s3, projection=projection).partitions_added == 0
+    # A new hour lands: the next run adds it, and only it.
+    s3.put_object(
+        Bucket="city-lake",
+        Key=f"{prefix}/raw/gps_fixes/event_date=2026-01-02/event_hour=1/part-b000000000003-00000.parquet",
+        Body=b"x",
+    )
+    assert register(glue, database, lake, s3, projection=projection).partitions_added == 1
 
 
 def test_a_local_lake_cannot_be_registered(glue, tmp_path) -> None:
     with pytest.raises(CatalogError, match="s3://"):
-        register(glue, "smartcity_raw_local", str(tmp_path))
+        register(glue, "smartcity_raw_local", str(tmp_path), s3_client=None)

@@ -36,3 +36,8 @@
     {#- SUPER has no join; its JSON text is the closest readable form. -#}
     json_serialize({{ array }})
 {%- endmacro %}
+
+{#- Trino is Athena's engine: the same SQL. -#}
+{% macro trino__array_to_text(array, separator) -%}
+    {{ athena__array_to_text(array, separator) }}
+{%- endmacro %}

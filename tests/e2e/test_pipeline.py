@@ -5,112 +5,25 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pytest
-import yaml
-from confluent_kafka import Producer
 
-from ingestion.contracts import CONTRACTS, GPS_FIXES, serialize
-from ingestion.producer import produce
+from ingestion.contracts import CONTRACTS
+from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
 from ingestion.simulators.city import build_city
-from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
-from smartcity.dbt_sources import SOURCES_FILE
 from smartcity.postgres_loader import connect, load_lake
-from tests.conftest import settings_for
+from tests.e2e.landed_lake import EXPECTED_DEAD_LETTERS, HOSTILE_BYTES, START
 
 pytestmark = pytest.mark.e2e
 
-START = datetime(2026, 5, 4, 6, 55, tzinfo=UTC)  # the run crosses an hour
-OPTIONS = SimulationOptions(events=4_000, seed=11, vehicles=20, start_at=START)
-DUPLICATES = 60
-# Reason codes the bad records sent in `run` must get, per source.
-EXPECTED_DEAD_LETTERS = {
-    "gps_fixes": {
-        "empty_payload": 1,
-        "payload_too_large": 1,
-        "not_json": 1,
-        "not_an_object": 1,
-        "null_key": 1,
-        "unknown_event_type": 1,
-        "wrong_topic": 1,
-        "unknown_schema_version": 1,
-        "missing_required_field": 1,
-        "wrong_type": 1,
-        "bad_timestamp": 1,
-        "out_of_range": 1,
-        "event_time_out_of_range": 1,
-    },
-    "camera_sightings": {"value_not_allowed": 1},
-    # A JSON integer too large for the int field: caught, not landed as a null.
-    "weather_readings": {"wrong_type": 1},
-}
-
-
-def tampered(contract, event: dict, **changes: object) -> bytes:
-    """A valid event's JSON with some fields overwritten, past the producer's own checks."""
-    wire = json.loads(serialize(contract, event))
-    wire.update(changes)
-    return json.dumps(wire).encode()
-
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> dict:
-    """Produce, land and build once; the tests below read what it left."""
-    root = tmp_path_factory.mktemp("pipeline")
-    settings = settings_for(root, kafka_broker, topic_prefix="e2e")
-    pipeline.create_topics(settings)
-    events = list(simulate(OPTIONS))
-    # The same events sent twice, as a producer retry after a lost ack would.
-    resent = events[100 : 100 + DUPLICATES]
-    report = produce(events + resent, settings.bootstrap_servers, pipeline.topic_namer(settings))
-    junk = Producer({"bootstrap.servers": settings.bootstrap_servers})
-    weather = next((c, e) for c, e in events if c.source == "weather_readings")
-    gps = next((c, e) for c, e in events if c is GPS_FIXES)
-    camera = next((c, e) for c, e in events if c.source == "camera_sightings")
-    gps_topic = settings.topic(GPS_FIXES.source)
-    bad_gps = [
-        b"",
-        tampered(*gps, event_id="huge", padding="x" * 70_000),
-        b"not json at all",
-        b"[1, 2, 3]",
-        b'{"event_id": "only-an-id"}',
-        tampered(*gps, event_id="ufo", event_type="ufo_sighting"),
-        serialize(*weather),  # a valid event, on the wrong topic
-        tampered(*gps, event_id="v2", schema_version=2),
-        tampered(*gps, event_id="no-vehicle", vehicle_id=None),
-        tampered(*gps, event_id="numeric-id", vehicle_id=123),
-        tampered(*gps, event_id="bad-ts", event_at="yesterday"),
-        tampered(*gps, event_id="north-pole-plus", latitude=123.0),
-        tampered(*gps, event_id="y2k", event_at="2001-01-01T00:00:00.000000Z"),
-    ]
-    for value in bad_gps:
-        # Every bad record has a key but one: the key check has its own record.
-        key = None if value == b'{"event_id": "only-an-id"}' else b"junk"
-        junk.produce(gps_topic, value=value, key=key)
-    junk.produce(
-        settings.topic(weather[0].source),
-        value=tampered(*weather, event_id="huge-aqi", air_quality_index=3_000_000_000),
-        key=b"junk",
-    )
-    junk.produce(
-        settings.topic(camera[0].source),
-        value=tampered(*camera, event_id="up", direction="up"),
-        key=b"junk",
-    )
-    assert junk.flush(30) == 0
-    totals = pipeline.land(settings)
-    pipeline.run_dbt(settings, "build")
-    return {
-        "settings": settings,
-        "events": events,
-        "resent": resent,
-        "report": report,
-        "totals": totals,
-    }
+def run(landed_lake: dict) -> dict:
+    return landed_lake
 
 
 def test_every_produced_event_was_acknowledged(run: dict) -> None:
@@ -147,38 +60,61 @@ def test_dead_letters_carry_reason_payload_and_kafka_coordinates(run: dict) -> N
     for source, expected in EXPECTED_DEAD_LETTERS.items():
         rows = duckdb.execute(
             f"select reason_code, reason_message, raw_value, kafka_topic, kafka_offset "
-            f"from read_parquet('{lake}/dead_letter/{source}/*/*.parquet')"
+            f"from read_parquet('{lake}/dead_letters/source={source}/*/*.parquet')"
         ).fetchall()
         assert Counter(row[0] for row in rows) == expected, source
         assert {row[3] for row in rows} == {f"e2e.{source}"}
         assert all(row[1] and row[4] is not None for row in rows)
     gps_payloads = duckdb.execute(
-        f"select raw_value from read_parquet('{lake}/dead_letter/gps_fixes/*/*.parquet')"
+        f"select raw_value from read_parquet('{lake}/dead_letters/source=gps_fixes/*/*.parquet')"
     ).fetchall()
     assert ("not json at all",) in gps_payloads
 
 
-def test_the_lake_has_exactly_the_columns_the_dbt_sources_declare(run: dict) -> None:
-    document = yaml.safe_load(SOURCES_FILE.read_text())
+def hostile_rows(rows: list[tuple]) -> dict[bytes, tuple]:
+    """(key bytes, value bytes, key text, value text, message) by key, for the records of
+    HOSTILE_BYTES; every column of every dead letter was selected to get here."""
+    found = {}
+    for key_bytes, value_bytes, key, value, message in rows:
+        assert message, "every dead letter says why"
+        if key_bytes is not None and bytes(key_bytes) in HOSTILE_BYTES:
+            found[bytes(key_bytes)] = (bytes(key_bytes), bytes(value_bytes), key, value)
+    return found
+
+
+EXPECTED_HOSTILE = {key: (key, value, None, None) for key, value in HOSTILE_BYTES.items()}
+HOSTILE_QUERY = (
+    "select raw_key_bytes, raw_value_bytes, raw_key, raw_value, reason_message "
+    "from (select * from {schema}stg_smartcity__dead_letters) as every_column"
+)
+
+
+def test_a_dead_letter_of_any_bytes_is_read_back_exactly_on_duckdb(run: dict) -> None:
+    with duckdb.connect(str(run["settings"].duckdb_path), read_only=True) as connection:
+        rows = connection.execute(HOSTILE_QUERY.format(schema="")).fetchall()
+    assert hostile_rows(rows) == EXPECTED_HOSTILE
+
+
+def test_the_lake_has_exactly_the_columns_and_types_of_its_schema(run: dict) -> None:
+    """What Spark wrote, read as a plain reader reads it, is what ingestion/schema.py says."""
     lake = run["settings"].lake_uri
-    checked = set()
-    for table in document["sources"][0]["tables"]:
-        name = table["name"]
-        files = (
-            f"{lake}/dead_letter/{name.removeprefix('dead_letter_')}/*/*.parquet"
-            if name.startswith("dead_letter_")
-            else f"{lake}/raw/{name}/*/*/*.parquet"
-        )
-        if name.startswith("dead_letter_") and not list(Path(lake).glob(files[len(lake) + 1 :])):
-            continue  # no record of this source was refused
-        checked.add(name)
+    for table in LAKE_TABLES:
+        folders = "/*" * len(table.partition_keys)
         described = duckdb.execute(
-            f"describe select * from read_parquet('{files}', hive_partitioning = true)"
+            f"describe select * from read_parquet('{lake}/{table.folder}{folders}/*.parquet', "
+            "hive_partitioning = false)"
         ).fetchall()
         landed = [(row[0], row[1].lower()) for row in described]
-        declared = [(c["name"], c["data_type"]) for c in table["columns"]]
-        assert landed == declared, table["name"]
-    assert {f"dead_letter_{source}" for source in EXPECTED_DEAD_LETTERS} <= checked
+        stored = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.columns]
+        assert landed == stored, table.name
+        partition_folders = {
+            tuple(
+                part.split("=")[0]
+                for part in path.relative_to(Path(lake) / table.folder).parts[:-1]
+            )
+            for path in Path(lake, table.folder).rglob("*.parquet")
+        }
+        assert partition_folders == {tuple(c.name for c in table.partition_keys)}, table.name
 
 
 def test_partitions_follow_event_time(run: dict) -> None:
@@ -290,7 +226,7 @@ def expected_daily_kpis(run: dict) -> dict[object, dict[str, object]]:
     # Dead letters count on the day they were refused, which the landing job recorded.
     lake = run["settings"].lake_uri
     for (refused_at,) in duckdb.execute(
-        f"select dead_lettered_at from read_parquet('{lake}/dead_letter/*/*/*.parquet')"
+        f"select dead_lettered_at from read_parquet('{lake}/dead_letters/*/*/*.parquet')"
     ).fetchall():
         days[refused_at.date()]["dead_letters"] += 1
     return {
@@ -347,7 +283,7 @@ def test_the_loader_copies_every_landed_row_into_postgres(run: dict, on_postgres
     landed = pipeline.landed_rows(run["settings"])
     dead = pipeline.dead_lettered_rows(run["settings"])
     expected = {source: rows for source, rows in landed.items()}
-    expected |= {f"dead_letter_{source}": rows for source, rows in dead.items()}
+    expected[DEAD_LETTERS.name] = sum(dead.values())
     assert on_postgres["loaded"] == expected
 
 
@@ -368,6 +304,17 @@ def test_daily_kpis_on_postgres_reconcile_with_the_events(run: dict, on_postgres
     finally:
         connection.close()
     assert kpis_by_day(rows) == expected_daily_kpis(run)
+
+
+def test_a_dead_letter_of_any_bytes_is_read_back_exactly_on_postgres(on_postgres: dict) -> None:
+    connection = connect(on_postgres["settings"].postgres)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(HOSTILE_QUERY.format(schema="analytics."))
+            rows = cursor.fetchall()
+    finally:
+        connection.close()
+    assert hostile_rows(rows) == EXPECTED_HOSTILE
 
 
 def same_row(got: tuple, want: tuple) -> bool:
@@ -412,7 +359,7 @@ def test_duckdb_and_postgres_build_the_same_marts(run: dict, on_postgres: dict) 
 @pytest.mark.parametrize(
     ("mart", "key", "landed"),
     [
-        ("fct_camera_sightings", "sighting_id", "landed_at"),
+        ("fct_camera_sightings", "sighting_id", "event_at"),
         ("fct_dead_letters", "dead_letter_id", "dead_lettered_at"),
     ],
 )
@@ -458,7 +405,7 @@ def test_docs_generate_and_every_built_column_is_documented(run: dict, tmp_path:
         if built != documented:
             problems[key] = {"undocumented": built - documented, "stale": documented - built}
     assert problems == {}
-    assert len(catalog["nodes"]) >= 30
+    assert len(catalog["nodes"]) >= 25
 
 
 def test_source_freshness_passes_on_a_lake_that_just_landed(run: dict) -> None:

@@ -81,6 +81,6 @@ def test_the_job_lands_exactly_the_events_in_s3_and_glue_points_at_them(
     assert landed == Counter(e["event_id"] for _, e in events)
 
     glue = boto3.client("glue", region_name="us-east-1")
-    register(glue, "smartcity_s3_e2e", settings.lake_uri, projection=False, s3_client=s3)
+    register(glue, "smartcity_s3_e2e", settings.lake_uri, s3, projection=False)
     partitions = glue.get_partitions(DatabaseName="smartcity_s3_e2e", TableName="gps_fixes")
     assert [p["Values"] for p in partitions["Partitions"]] == [["2026-03-03", "3"]]

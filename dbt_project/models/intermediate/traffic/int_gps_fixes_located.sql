@@ -17,7 +17,10 @@ located as (
         gps_fixes.longitude,
         gps_fixes.speed_kmh,
         gps_fixes.event_at,
-        {{ dbt.date_trunc('hour', 'gps_fixes.event_at') }} as event_hour_at
+        {{ dbt.date_trunc('hour', 'gps_fixes.event_at') }} as event_hour_at,
+        -- the raw partition, for filters that prune
+        gps_fixes.event_date,
+        gps_fixes.event_hour
     from gps_fixes
     left join districts
         on {{ within_district('gps_fixes.latitude', 'gps_fixes.longitude', 'districts') }}

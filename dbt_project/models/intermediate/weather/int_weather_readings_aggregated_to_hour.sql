@@ -9,6 +9,9 @@ hourly as (
     select
         district_id,
         event_hour_at,
+        -- the hour's raw partition: grouped by too, so that a filter on it prunes
+        event_date,
+        event_hour,
         count(*) as readings,
         avg(temperature_c) as avg_temperature_c,
         min(temperature_c) as min_temperature_c,
@@ -19,7 +22,7 @@ hourly as (
         min(visibility_m) as min_visibility_m,
         max(air_quality_index) as max_air_quality_index
     from readings
-    group by district_id, event_hour_at
+    group by district_id, event_hour_at, event_date, event_hour
 )
 
 select * from hourly

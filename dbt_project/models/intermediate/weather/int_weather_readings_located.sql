@@ -20,7 +20,10 @@ located as (
         weather_readings.visibility_m,
         weather_readings.air_quality_index,
         weather_readings.event_at,
-        {{ dbt.date_trunc('hour', 'weather_readings.event_at') }} as event_hour_at
+        {{ dbt.date_trunc('hour', 'weather_readings.event_at') }} as event_hour_at,
+        -- the raw partition, for filters that prune
+        weather_readings.event_date,
+        weather_readings.event_hour
     from weather_readings
     left join districts
         on {{ within_district('weather_readings.latitude', 'weather_readings.longitude', 'districts') }}

@@ -1,32 +1,50 @@
+{{ config(
+    materialized='incremental',
+    unique_key='kpi_date',
+    on_schema_change='fail',
+    sort=['kpi_date'],
+) }}
+
 {#-
     One row per UTC day with the city's headline figures side by side, so that a
     dashboard tile reads one table with no joins. A day appears when any source has
     an event on it; a figure with nothing to measure that day is null (or 0 for counts).
+
+    Incremental by a window of whole days: each run recomputes every day from the one
+    the look-back window starts in, reading only those days' partitions.
 -#}
+{%- set since = incremental_window_start('kpi_date') %}
+
 with
 
 fixes as (
     select * from {{ ref('int_gps_fixes_located') }}
+    {{- where_days_from(since, 'event_date') }}
 ),
 
 trips as (
     select * from {{ ref('fct_trips') }}
+    {{- where_days_from(since, 'started_on') }}
 ),
 
 sightings as (
     select * from {{ ref('stg_smartcity__camera_sightings') }}
+    {{- where_days_from(since, 'event_date') }}
 ),
 
 incidents as (
     select * from {{ ref('fct_emergency_incidents') }}
+    {{- where_days_from(since, 'reported_on') }}
 ),
 
 weather as (
     select * from {{ ref('int_weather_readings_located') }}
+    {{- where_days_from(since, 'event_date') }}
 ),
 
 dead_letters as (
-    select * from {{ ref('int_dead_letters_unioned') }}
+    select * from {{ ref('stg_smartcity__dead_letters') }}
+    {{- where_days_from(since, 'dead_letter_date') }}
 ),
 
 traffic_per_day as (

@@ -1,25 +1,35 @@
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    partitioned_by=['dead_lettered_on'],
+    properties={'partitioning': "ARRAY['dead_lettered_on']"},
+    sort=['dead_lettered_at'],
+) }}
 
 {#-
     Append-only, with a window per source: the five sources land independently, so
-    one source's newest dead letter says nothing about another's.
+    one source's newest dead letter says nothing about another's. A source with no dead
+    letter in the model yet is read whole.
 -#}
+{%- set since = incremental_window_start('dead_lettered_at', 'source_name') %}
+
 with
 
 dead_letters as (
-    select * from {{ ref('int_dead_letters_unioned') }}
+    select * from {{ ref('stg_smartcity__dead_letters') }}
+    {%- if since is not none %}
+        where
+            source_name not in ('{{ since.keys() | sort | join("', '") }}')
+            {%- for source_name, start in since.items() | sort %}
+                or (
+                    source_name = '{{ source_name }}'
+                    and {{ day_partitions_from(start, 'dead_letter_date') }}
+                    and dead_lettered_at >= {{ timestamp_literal(start) }}
+                )
+            {%- endfor %}
+    {%- endif %}
 ),
-
-{% if is_incremental() -%}
-    window_starts as (
-        select
-            source_name,
-            {{ incremental_window_start('dead_lettered_at') }} as since_at
-        from {{ this }}
-        group by source_name
-    ),
-
-{% endif -%}
 
 final as (
     select
@@ -32,16 +42,12 @@ final as (
         kafka_offset,
         kafka_published_at,
         dead_lettered_at,
-        cast(dead_lettered_at as date) as dead_lettered_on
+        dead_letter_date as dead_lettered_on
     from dead_letters
 )
 
 select final.*
 from final
-{% if is_incremental() -%}
-    left join window_starts
-        on final.source_name = window_starts.source_name
-    where
-        (window_starts.since_at is null or final.dead_lettered_at >= window_starts.since_at)
-        and {{ not_loaded_yet('final', 'dead_letter_id') }}
+{%- if since is not none %}
+    where {{ not_loaded_yet('final', 'dead_letter_id', 'dead_lettered_at', since.values() | min) }}
 {%- endif %}

@@ -1,22 +1,31 @@
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    partitioned_by=['event_date'],
+    properties={'partitioning': "ARRAY['event_date']"},
+    dist='camera_id',
+    sort=['event_at'],
+) }}
+
+{#-
+    Append-only: each run reads again the raw partitions of the look-back window and
+    appends the sightings it does not hold yet.
+-#}
+{%- set since = incremental_window_start('event_at') %}
 
 with
 
 sightings as (
     select * from {{ ref('stg_smartcity__camera_sightings') }}
+    {%- if since is not none %}
+        where {{ hour_partitions_from(since) }}
+    {%- endif %}
 ),
 
 cameras as (
     select * from {{ ref('camera_registry') }}
 ),
-
-{% if is_incremental() -%}
-    window_start as (
-        select {{ incremental_window_start('landed_at') }} as since_at
-        from {{ this }}
-    ),
-
-{% endif -%}
 
 final as (
     select
@@ -27,7 +36,7 @@ final as (
         sightings.direction,
         sightings.snapshot_ref,
         sightings.event_at,
-        cast(sightings.event_at as date) as event_date,
+        sightings.event_date,
         sightings.landed_at
     from sightings
     left join cameras
@@ -36,9 +45,6 @@ final as (
 
 select final.*
 from final
-{% if is_incremental() -%}
-    cross join window_start
-    where
-        (window_start.since_at is null or final.landed_at >= window_start.since_at)
-        and {{ not_loaded_yet('final', 'sighting_id') }}
+{%- if since is not none %}
+    where {{ not_loaded_yet('final', 'sighting_id', 'event_at', since) }}
 {%- endif %}

@@ -1,8 +1,27 @@
+{{ config(
+    materialized='incremental',
+    unique_key='district_hour_id',
+    on_schema_change='fail',
+    dist='district_id',
+    sort=['event_hour_at'],
+) }}
+
+{#-
+    Incremental by a window of hours: each run recomputes every hour from the start of
+    the look-back window on, from all of those hours' raw partitions, and replaces
+    those rows (merge on Iceberg, delete+insert elsewhere); hours before it are closed.
+-#}
+{%- set since = incremental_window_start('event_hour_at') %}
+
 with
 
 fixes as (
     select * from {{ ref('int_gps_fixes_located') }}
-    where district_id is not null
+    where
+        district_id is not null
+        {%- if since is not none %}
+            and {{ hour_partitions_from(since) }}
+        {%- endif %}
 ),
 
 districts as (

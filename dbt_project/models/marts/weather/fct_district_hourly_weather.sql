@@ -1,7 +1,21 @@
+{{ config(
+    materialized='incremental',
+    unique_key='district_hour_id',
+    on_schema_change='fail',
+    dist='district_id',
+    sort=['event_hour_at'],
+) }}
+
+{#- Incremental by a window of hours, as fct_district_hourly_traffic. -#}
+{%- set since = incremental_window_start('event_hour_at') %}
+
 with
 
 hourly as (
     select * from {{ ref('int_weather_readings_aggregated_to_hour') }}
+    {%- if since is not none %}
+        where {{ hour_partitions_from(since) }}
+    {%- endif %}
 ),
 
 final as (

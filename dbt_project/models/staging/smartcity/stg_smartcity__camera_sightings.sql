@@ -9,6 +9,7 @@ renamed as (
         -- ids
         event_id,
         camera_id,
+        source_id as device_id,
         plate_hash,
         schema_version,
 

@@ -9,6 +9,7 @@ renamed as (
         -- ids
         event_id,
         station_id,
+        source_id as device_id,
         schema_version,
 
         -- position

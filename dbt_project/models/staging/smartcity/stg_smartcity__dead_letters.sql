@@ -1,13 +1,7 @@
-{#-
-    The staging model of one source's dead letters. The five dead-letter tables share
-    one layout, so their staging models share this body; each model still names its own
-    source, one staging model per source table.
--#}
-{% macro stage_dead_letters(dead_letter_source) -%}
 with
 
 source as (
-    select * from {{ dead_letter_source }}
+    select * from {{ source('smartcity', 'dead_letters') }}
 ),
 
 renamed as (
@@ -25,8 +19,12 @@ renamed as (
         -- refusal
         reason_code,
         reason_message,
+
+        -- the record as sent: text where it is text, and always the exact bytes
         raw_key,
+        raw_key_bytes,
         raw_value,
+        raw_value_bytes,
 
         -- timestamps
         kafka_published_at,
@@ -35,9 +33,11 @@ renamed as (
         -- lineage
         kafka_topic,
         kafka_partition,
-        kafka_offset
+        kafka_offset,
+
+        -- partition
+        dead_letter_date
     from source
 )
 
 select * from renamed
-{%- endmacro %}

@@ -1,1 +1,0 @@
-{{ stage_dead_letters(source('smartcity', 'dead_letter_weather_readings')) }}
