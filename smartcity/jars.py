@@ -1,9 +1,10 @@
 """Jars from Maven Central: fetched once with Maven, checked, then used offline.
 
 Each jar set is a small POM under ``infra/jars/<name>/`` plus a ``jars.sha256`` lock
-that lists every jar the set must contain with its SHA-256. A set is resolved into the
-cache the first time it is needed; afterwards the cache is only verified against the
-lock, so later runs never touch the network.
+that lists every jar the set must contain with its SHA-256. A set may hold another kind
+of Maven artifact instead (the Trino server is one ``tar.gz``), locked the same way. A
+set is resolved into the cache the first time it is needed; afterwards the cache is only
+verified against the lock, so later runs never touch the network.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ class JarSet:
     name: str
     # Whether Maven copies the POM's dependencies' own dependencies too.
     transitive: bool
+    # Which files of the resolved set the lock covers and callers get back.
+    artifacts: str = "*.jar"
+    # What a maintainer runs to rewrite the lock after changing a version in the POM.
+    update_command: str = "smartcity jars --update-lock"
 
     @property
     def pom(self) -> Path:
@@ -45,6 +50,13 @@ KAFKA_BROKER = JarSet("kafka-broker", transitive=True)
 SPARK_KAFKA = JarSet("spark-kafka", transitive=False)
 # hadoop-aws and the AWS SDK bundle (about 700 MB): fetched on first use of an s3:// lake.
 SPARK_S3 = JarSet("spark-s3", transitive=True)
+# The Trino server tarball (about 820 MB), for the tests of the `trino` dbt target.
+TRINO_SERVER = JarSet(
+    "trino-server",
+    transitive=False,
+    artifacts="*.tar.gz",
+    update_command="smartcity trino fetch --update-lock",
+)
 
 
 def _sha256(path: Path) -> str:
@@ -66,8 +78,8 @@ def read_lock(jar_set: JarSet) -> dict[str, str]:
     return entries
 
 
-def _digests(directory: Path) -> dict[str, str]:
-    return {jar.name: _sha256(jar) for jar in sorted(directory.glob("*.jar"))}
+def _digests(directory: Path, artifacts: str = "*.jar") -> dict[str, str]:
+    return {jar.name: _sha256(jar) for jar in sorted(directory.glob(artifacts))}
 
 
 def _mismatches(found: dict[str, str], expected: dict[str, str]) -> list[str]:
@@ -91,7 +103,7 @@ def _run_maven(jar_set: JarSet, output: Path) -> None:
     maven = shutil.which("mvn")
     if maven is None:
         raise JarError(
-            "Maven (mvn) is needed once to fetch the Kafka and Spark jars: "
+            f"Maven (mvn) is needed once to fetch the {jar_set.name} jars: "
             "install it (apt-get install maven) and run the command again."
         )
     command = [
@@ -121,19 +133,20 @@ def ensure_jars(jar_set: JarSet, cache_dir: Path, update_lock: bool = False) -> 
     target = cache_directory(jar_set, cache_dir.resolve())
     expected = read_lock(jar_set)
     if target.is_dir() and not update_lock:
-        problems = _mismatches(_digests(target), expected)
+        problems = _mismatches(_digests(target, jar_set.artifacts), expected)
         if not problems:
-            return sorted(target.glob("*.jar"))
+            return sorted(target.glob(jar_set.artifacts))
         shutil.rmtree(target)  # damaged or partial: fetch again
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as staging:
         # Absolute, because Maven resolves a relative output directory against the POM.
         staging_dir = Path(staging).resolve()
         _run_maven(jar_set, staging_dir)
-        found = _digests(staging_dir)
+        found = _digests(staging_dir, jar_set.artifacts)
         if update_lock:
             lines = [f"{checksum}  {name}" for name, checksum in found.items()]
-            header = f"# SHA-256 of every jar in {jar_set.name}; rewrite with `smartcity jars --update-lock`"
+            kind = "jar" if jar_set.artifacts == "*.jar" else "file"
+            header = f"# SHA-256 of every {kind} in {jar_set.name}; rewrite with `{jar_set.update_command}`"
             jar_set.lock.write_text("\n".join([header, *lines]) + "\n")
         else:
             problems = _mismatches(found, expected)
@@ -146,4 +159,4 @@ def ensure_jars(jar_set: JarSet, cache_dir: Path, update_lock: bool = False) -> 
         staging_dir.rename(target)
         # Leave an empty directory behind for TemporaryDirectory to remove.
         staging_dir.mkdir()
-    return sorted(target.glob("*.jar"))
+    return sorted(target.glob(jar_set.artifacts))

@@ -14,6 +14,7 @@ import pytest
 
 from smartcity.kafka_broker import LocalKafkaBroker, free_port, port_is_open
 from smartcity.local_postgres import LocalPostgres
+from smartcity.local_trino import LocalTrino, unavailable_marker
 from smartcity.settings import Settings
 
 
@@ -54,6 +55,30 @@ def postgres_server() -> Iterator[LocalPostgres]:
     server = LocalPostgres(state, port=free_port())
     try:
         server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def trino_server() -> Iterator[LocalTrino]:
+    """A real single-node Trino server (hive and iceberg catalogs) on a free loopback
+    port, for the whole session.
+
+    Skipped only when set-up recorded that Trino or a Java runtime for it could not be
+    fetched on this machine, with the reason it recorded; any other failure to start is
+    an error. Its state lives under the system's temporary directory and is removed
+    afterwards, unless it failed to start (the error names its log there).
+    """
+    cache_dir = Settings.from_env().cache_dir
+    marker = unavailable_marker(cache_dir)
+    if marker.exists():
+        pytest.skip(marker.read_text().strip())
+    state = Path(tempfile.mkdtemp(prefix="smartcity-trino-"))
+    server = LocalTrino(state, cache_dir)
+    server.start()
+    try:
         yield server
     finally:
         server.stop()
