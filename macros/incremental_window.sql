@@ -62,10 +62,7 @@
 
 {#- The raw partitions of the hours from `start` on (event_date, then event_hour). -#}
 {% macro hour_partitions_from(start, date_column='event_date', hour_column='event_hour') -%}
-    (
-        {{ date_column }} > {{ date_literal(start) }}
-        or ({{ date_column }} = {{ date_literal(start) }} and {{ hour_column }} >= {{ start.hour }})
-    )
+    ({{ date_column }} > {{ date_literal(start) }} or ({{ date_column }} = {{ date_literal(start) }} and {{ hour_column }} >= {{ start.hour }}))
 {%- endmacro %}
 
 {#- The raw partitions of the whole days from the day of `start` on. -#}

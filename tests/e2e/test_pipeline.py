@@ -383,6 +383,46 @@ def test_an_incremental_run_appends_what_is_missing_exactly_once(
     assert after == before
 
 
+def test_an_incremental_run_recomputes_the_hours_of_its_window_and_only_those(run: dict) -> None:
+    settings = run["settings"]
+    traffic = "select * from fct_district_hourly_traffic order by district_hour_id"
+    kpis = "select * from fct_city_daily_kpis order by kpi_date"
+    with duckdb.connect(str(settings.duckdb_path)) as connection:
+        before = (connection.execute(traffic).fetchall(), connection.execute(kpis).fetchall())
+        hours = [
+            row[0]
+            for row in connection.execute(
+                "select distinct event_hour_at from fct_district_hourly_traffic order by 1"
+            ).fetchall()
+        ]
+        # Spoil every hour, drop a row of the newest, and spoil the day's figures.
+        connection.execute("update fct_district_hourly_traffic set gps_fixes = -1")
+        connection.execute(
+            "delete from fct_district_hourly_traffic where district_hour_id = "
+            "(select max(district_hour_id) from fct_district_hourly_traffic "
+            f"where event_hour_at = '{hours[-1]}')"
+        )
+        connection.execute("update fct_city_daily_kpis set gps_fixes = -1")
+    assert len(hours) == 2  # the lake spans two hours of one day
+    models = ("fct_district_hourly_traffic", "fct_city_daily_kpis")
+    # No look-back: the window is the newest hour (and its day) alone.
+    pipeline.run_dbt(
+        settings, "run", "--select", *models, "--vars", "{incremental_lookback_hours: 0}"
+    )
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        rows = connection.execute(traffic).fetchall()
+        assert connection.execute(kpis).fetchall() == before[1]
+    by_hour = {row[0]: row for row in rows}
+    restored = [row for row in before[0] if row[2] == hours[-1]]
+    assert [by_hour[row[0]] for row in restored] == restored
+    # The closed hour before the window was not read again: still spoiled.
+    assert {row[4] for row in rows if row[2] == hours[0]} == {-1}
+    # With the default look-back (3 hours) both hours are in the window again.
+    pipeline.run_dbt(settings, "run", "--select", *models)
+    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        assert connection.execute(traffic).fetchall() == before[0]
+
+
 def test_loading_postgres_again_replaces_the_tables(run: dict, on_postgres: dict) -> None:
     settings = on_postgres["settings"]
     # dbt's views now depend on the raw tables; a second load must still go through.

@@ -11,9 +11,19 @@
     an event on it; a figure with nothing to measure that day is null (or 0 for counts).
 
     Incremental by a window of whole days: each run recomputes every day from the one
-    the look-back window starts in, reading only those days' partitions.
+    the look-back window starts in, reading only those days' partitions. Events count
+    on the day they happened, dead letters on the day they were refused: two clocks,
+    so the window starts at the earlier of the two newest days (a kind the mart holds
+    none of yet sets no bound).
 -#}
-{%- set since = incremental_window_start('kpi_date') %}
+{%- set starts = [
+    incremental_window_start(
+        'case when gps_fixes + camera_sightings + incidents_reported + trips_started > 0'
+        ~ ' or avg_temperature_c is not null then kpi_date end'
+    ),
+    incremental_window_start('case when dead_letters > 0 then kpi_date end'),
+] | reject('none') | list %}
+{%- set since = starts | min if starts else none %}
 
 with
 

@@ -17,11 +17,10 @@ with
 
 fixes as (
     select * from {{ ref('int_gps_fixes_located') }}
-    where
-        district_id is not null
-        {%- if since is not none %}
-            and {{ hour_partitions_from(since) }}
-        {%- endif %}
+    where district_id is not null
+    {%- if since is not none %}
+        and {{ hour_partitions_from(since) }}
+    {%- endif %}
 ),
 
 districts as (
