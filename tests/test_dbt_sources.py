@@ -8,13 +8,16 @@ import yaml
 from ingestion.contracts import CONTRACTS
 from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES, REASON_CODES
 from smartcity.dbt_sources import (
+    ENUMERATIONS_FILE,
     SOURCES_FILE,
     STAGING_MODELS_FILE,
     duckdb_relation,
+    render_enumerations,
     render_sources,
     render_staging_models,
     stale_files,
 )
+from smartcity.dbt_sources import enumerations as generated_enumerations
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,6 +49,7 @@ def test_declared_columns_are_the_lake_tables_in_name_type_and_order() -> None:
 def test_committed_files_are_the_generated_ones() -> None:
     assert SOURCES_FILE.read_text() == render_sources()
     assert STAGING_MODELS_FILE.read_text() == render_staging_models()
+    assert ENUMERATIONS_FILE.read_text() == render_enumerations()
     assert stale_files() == [], "run `smartcity dbt-sources --write`"
 
 
@@ -122,3 +126,34 @@ def test_staging_models_are_documented_for_every_column_they_build() -> None:
     for model in staging_models().values():
         for column in model["columns"]:
             assert f"{{% docs {column['name']} %}}" in docs, (model["name"], column["name"])
+
+
+def _accepted_values_lists(node: object) -> list[list]:
+    """Every literal list given to an accepted_values test anywhere in a YAML document."""
+    found: list[list] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "accepted_values" and isinstance(value, dict):
+                values = value.get("arguments", value).get("values")
+                if isinstance(values, list):
+                    found.append(values)
+            else:
+                found += _accepted_values_lists(value)
+    elif isinstance(node, list):
+        for item in node:
+            found += _accepted_values_lists(item)
+    return found
+
+
+def test_no_hand_written_file_copies_an_enumeration() -> None:
+    """Downstream of staging, tests name an enumeration (contract_values) instead."""
+    enumerations = {tuple(values) for values in generated_enumerations().values()}
+    generated = {STAGING_MODELS_FILE, SOURCES_FILE}
+    copies = {
+        str(path.relative_to(ROOT)): values
+        for path in [*(ROOT / "dbt_project").rglob("*.yml"), *(ROOT / "seeds").rglob("*.yml")]
+        if path not in generated
+        for values in _accepted_values_lists(yaml.safe_load(path.read_text()))
+        if tuple(values) in enumerations
+    }
+    assert copies == {}

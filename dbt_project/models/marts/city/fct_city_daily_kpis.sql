@@ -1,7 +1,6 @@
 {{ config(
     materialized='incremental',
     unique_key='kpi_date',
-    on_schema_change='fail',
     sort=['kpi_date'],
 ) }}
 

@@ -1,7 +1,6 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
     partitioned_by=['dead_lettered_on'],
     properties={'partitioning': "ARRAY['dead_lettered_on']"},
     sort=['dead_lettered_at'],

@@ -1,7 +1,6 @@
 {{ config(
     materialized='incremental',
     incremental_strategy='append',
-    on_schema_change='fail',
     partitioned_by=['event_date'],
     properties={'partitioning': "ARRAY['event_date']"},
     dist='camera_id',

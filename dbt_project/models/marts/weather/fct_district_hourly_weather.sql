@@ -1,7 +1,6 @@
 {{ config(
     materialized='incremental',
     unique_key='district_hour_id',
-    on_schema_change='fail',
     dist='district_id',
     sort=['event_hour_at'],
 ) }}
