@@ -26,7 +26,7 @@ EXPECTED_DEAD_LETTERS = {
         "not_json": 2,
         "not_an_object": 1,
         "null_key": 1,
-        "unknown_event_type": 1,
+        "unknown_event_type": 2,
         "wrong_topic": 1,
         "unknown_schema_version": 1,
         "missing_required_field": 2,
@@ -46,6 +46,25 @@ EXPECTED_DEAD_LETTERS = {
 HOSTILE_BYTES = {
     b"\xff\x00key": bytes(range(256)),
     b"k\xc3\x28": b'{"event_id": "\xc3\x28"}',
+    # Valid text, but its event_type holds a NUL (a JSON escape), which the refusal
+    # message quotes: PostgreSQL text cannot hold NUL.
+    b"nul-type": b'{"event_type": "x\\u0000y"}',
+}
+
+
+def readable_text(raw: bytes) -> str | None:
+    """The text column's rule: the bytes as text if they are UTF-8 without NUL."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return None if "\x00" in text else text
+
+
+# What each of them reads back as: (key bytes, value bytes, key text, value text).
+EXPECTED_HOSTILE = {
+    key: (key, value, readable_text(key), readable_text(value))
+    for key, value in HOSTILE_BYTES.items()
 }
 
 
