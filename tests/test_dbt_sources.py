@@ -1,5 +1,6 @@
 """The dbt sources and staging tests must say exactly what the lake's schema says."""
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -157,3 +158,11 @@ def test_no_hand_written_file_copies_an_enumeration() -> None:
         if tuple(values) in enumerations
     }
     assert copies == {}
+
+
+def test_the_readme_explains_exactly_the_reason_codes_in_their_order() -> None:
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("and a reason: ")
+    explained = readme[start : readme.index("The first failing", start)]
+    named = [code for code in re.findall(r"`([a-z_]+)`", explained) if code]
+    assert named == list(REASON_CODES)

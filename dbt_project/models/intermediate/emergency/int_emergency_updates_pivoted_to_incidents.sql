@@ -22,7 +22,7 @@ pivoted as (
         min(longitude) as longitude,
         max(assigned_units_count) as assigned_units_count,
         count(*) as updates,
-        {%- for status in ['reported', 'dispatched', 'on_scene', 'resolved'] %}
+        {%- for status in contract_values('incident_status') %}
             min(case when incident_status = '{{ status }}' then event_at end)
                 as {{ status }}_at{% if not loop.last %},{% endif %}
         {%- endfor %}
