@@ -11,7 +11,6 @@ micro-batch, which says whether the job keeps up with the rate.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import statistics
@@ -33,6 +32,7 @@ from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.settings import PROJECT_ROOT, Settings
+from streaming.metrics import read_batches
 
 WATCH_EVERY_S = 0.5
 
@@ -202,9 +202,8 @@ def _sightings(settings: Settings) -> dict[str, datetime]:
 
 
 def batch_lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """One record per landed batch, with its Kafka lag and phases."""
+    return read_batches(path)
 
 
 def _batches(path: Path) -> int:

@@ -102,8 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Kafka -> validated raw Parquet (and dead letters) in the lake. Checkpointed and "
             "idempotent per micro-batch: after a crash, run it again and it carries on "
             "without losing or repeating a row. SIGTERM or Ctrl-C stops it after the "
-            "micro-batch in flight. One JSON line per micro-batch goes to "
-            "<data>/metrics/landing.jsonl."
+            "micro-batch in flight. Each micro-batch's counts (written before it is "
+            "committed) and Spark's progress of it go to <data>/metrics/landing.jsonl."
         ),
     )
     land.add_argument(

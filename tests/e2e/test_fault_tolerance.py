@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -21,6 +20,7 @@ from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.settings import Settings
+from streaming.metrics import read_batches
 from tests.conftest import settings_for
 
 pytestmark = pytest.mark.e2e
@@ -44,7 +44,12 @@ def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> No
 
 def batches_logged(settings: Settings) -> int:
     path = settings.metrics_dir / "landing.jsonl"
-    return len(path.read_text().splitlines()) if path.exists() else 0
+    lines = path.read_text().splitlines() if path.exists() else []
+    return sum('"event": "landing_batch"' in line for line in lines)
+
+
+def logged_batches(settings: Settings) -> list[dict]:
+    return read_batches(settings.metrics_dir / "landing.jsonl")
 
 
 def start_landing_process(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
@@ -122,6 +127,13 @@ def test_killing_the_job_repeatedly_neither_loses_nor_duplicates_a_row(backlog, 
     assert totals["dead_lettered_rows"] == 0
     assert landed_ids(settings) == produced
     assert sum(pipeline.dead_lettered_rows(settings).values()) == 0
+    # The metrics survived the crashes and the replays: every batch they report was
+    # committed, and together they count what landed, once.
+    batches = logged_batches(settings)
+    for source in {batch["source"] for batch in batches}:
+        logged = {batch["batch_id"] for batch in batches if batch["source"] == source}
+        assert logged <= committed_batches(settings, source), source
+    assert sum(batch["landed_rows"] for batch in batches) == sum(produced.values())
 
 
 def committed_batches(settings: Settings, source: str) -> set[int]:
@@ -141,10 +153,7 @@ def test_sigterm_stops_after_the_batch_in_flight_is_committed(backlog, tmp_path)
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, log.read_text()[-3000:]
-    lines = [
-        json.loads(line)
-        for line in (settings.metrics_dir / "landing.jsonl").read_text().splitlines()
-    ]
+    lines = logged_batches(settings)
     for source in {line["source"] for line in lines}:
         published = {line["batch_id"] for line in lines if line["source"] == source}
         # Every batch that published files was also committed: none is left to replay.
@@ -156,10 +165,7 @@ def test_sigterm_stops_after_the_batch_in_flight_is_committed(backlog, tmp_path)
 def test_every_batch_reports_one_structured_line_that_adds_up(backlog) -> None:
     settings, produced = backlog
     totals = land_drain(settings, max_offsets_per_trigger=1_000)
-    lines = [
-        json.loads(line)
-        for line in (settings.metrics_dir / "landing.jsonl").read_text().splitlines()
-    ]
+    lines = logged_batches(settings)
     assert {line["event"] for line in lines} == {"landing_batch"}
     for line in lines:
         assert line["input_rows"] == line["landed_rows"] + line["dead_lettered_rows"]
