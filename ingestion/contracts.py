@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -41,6 +42,9 @@ class Field:
     maximum: float | None = None
     # The column's name from staging on, where dbt renames it; None drops it there.
     staged_as: str | None = ""
+    # A regular expression the whole text must match (the producer and the landing job
+    # both enforce it); written in the syntax Python and Java share.
+    pattern: str | None = None
 
     @property
     def staged_name(self) -> str | None:
@@ -70,8 +74,18 @@ class ContractViolation(ValueError):
     """An event does not match its contract; raised by the producer's serializer."""
 
 
+# A canonical UUID: lowercase hex in the 8-4-4-4-12 form.
+UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+# An identifier: one character at least, and no space or control character in it.
+IDENTIFIER_PATTERN = r"[^\x00-\x20\x7f]+"
+
 COMMON_FIELDS: tuple[Field, ...] = (
-    Field("event_id", FieldType.STRING, "UUID of the event; the idempotency key."),
+    Field(
+        "event_id",
+        FieldType.STRING,
+        "UUID of the event; the idempotency key.",
+        pattern=UUID_PATTERN,
+    ),
     Field("event_type", FieldType.STRING, "Kind of event; one value per source.", staged_as=None),
     Field(
         "schema_version",
@@ -80,7 +94,13 @@ COMMON_FIELDS: tuple[Field, ...] = (
         minimum=1,
         maximum=1000,
     ),
-    Field("source_id", FieldType.STRING, "Device that emitted the event.", staged_as="device_id"),
+    Field(
+        "source_id",
+        FieldType.STRING,
+        "Device that emitted the event.",
+        staged_as="device_id",
+        pattern=IDENTIFIER_PATTERN,
+    ),
     Field("event_at", FieldType.TIMESTAMP, "When the event happened, UTC."),
 )
 
@@ -94,7 +114,7 @@ VEHICLE_TELEMETRY = Contract(
     device_field="vehicle_id",
     description="Engine and motion telemetry from a vehicle's on-board unit.",
     own_fields=(
-        Field("vehicle_id", FieldType.STRING, "Vehicle identifier."),
+        Field("vehicle_id", FieldType.STRING, "Vehicle identifier.", pattern=IDENTIFIER_PATTERN),
         Field("speed_kmh", FieldType.DOUBLE, "Speed, km/h.", minimum=0, maximum=300),
         Field(
             "heading_deg",
@@ -143,7 +163,7 @@ GPS_FIXES = Contract(
     device_field="vehicle_id",
     description="Position fixes from a vehicle's GPS unit.",
     own_fields=(
-        Field("vehicle_id", FieldType.STRING, "Vehicle identifier."),
+        Field("vehicle_id", FieldType.STRING, "Vehicle identifier.", pattern=IDENTIFIER_PATTERN),
         _LAT,
         _LON,
         Field(
@@ -174,7 +194,7 @@ CAMERA_SIGHTINGS = Contract(
     device_field="camera_id",
     description="A vehicle seen by a fixed traffic camera.",
     own_fields=(
-        Field("camera_id", FieldType.STRING, "Camera identifier."),
+        Field("camera_id", FieldType.STRING, "Camera identifier.", pattern=IDENTIFIER_PATTERN),
         _LAT,
         _LON,
         Field(
@@ -199,7 +219,12 @@ WEATHER_READINGS = Contract(
     device_field="station_id",
     description="Readings from a district's weather station.",
     own_fields=(
-        Field("station_id", FieldType.STRING, "Weather station identifier."),
+        Field(
+            "station_id",
+            FieldType.STRING,
+            "Weather station identifier.",
+            pattern=IDENTIFIER_PATTERN,
+        ),
         _LAT,
         _LON,
         Field(
@@ -241,7 +266,7 @@ EMERGENCY_UPDATES = Contract(
     device_field="incident_id",
     description="A change in an emergency incident's lifecycle.",
     own_fields=(
-        Field("incident_id", FieldType.STRING, "Incident identifier."),
+        Field("incident_id", FieldType.STRING, "Incident identifier.", pattern=IDENTIFIER_PATTERN),
         Field(
             "incident_type",
             FieldType.STRING,
@@ -301,6 +326,8 @@ def _check_value(field: Field, value: Any) -> None:
         raise ContractViolation(f"{field.name}: {kind.value} is not an event field type")
     if not ok:
         raise ContractViolation(f"{field.name}: expected {kind.value}, got {value!r}")
+    if field.pattern and not re.fullmatch(field.pattern, value):
+        raise ContractViolation(f"{field.name}: {value!r} is not a well-formed identifier")
     if field.allowed and value not in field.allowed:
         raise ContractViolation(f"{field.name}: {value!r} is not one of {field.allowed}")
     if field.minimum is not None and value < field.minimum:

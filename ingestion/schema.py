@@ -89,6 +89,7 @@ RAW_PARTITION_KEYS: tuple[Column, ...] = (
 REASON_CODES: tuple[str, ...] = (
     "empty_payload",
     "payload_too_large",
+    "not_utf8",
     "not_json",
     "not_an_object",
     "null_key",
@@ -98,6 +99,7 @@ REASON_CODES: tuple[str, ...] = (
     "missing_required_field",
     "wrong_type",
     "bad_timestamp",
+    "malformed_id",
     "value_not_allowed",
     "out_of_range",
     "event_time_out_of_range",

@@ -140,6 +140,14 @@ def _verdict_steps(contract: Contract, limits: ValidationLimits) -> list[list[Co
     bad_timestamps = _names_where(
         {f.name: ~absent(f) & value(f).isNull() for f in fields if f.type is FieldType.TIMESTAMP}
     )
+    malformed = _names_where(
+        {
+            # \A and \z: Java's $ would also match before a trailing line break.
+            f.name: ~absent(f) & ~value(f).rlike(f"\\A(?:{f.pattern})\\z")
+            for f in fields
+            if f.pattern
+        }
+    )
     not_allowed = _names_where(
         {f.name: ~absent(f) & ~value(f).isin(*f.allowed) for f in fields if f.allowed}
     )
@@ -174,6 +182,10 @@ def _verdict_steps(contract: Contract, limits: ValidationLimits) -> list[list[Co
                 F.lit(f" bytes, more than the {limits.max_payload_bytes} allowed"),
             ),
         ),
+        "not_utf8": (
+            ~F.is_valid_utf8(F.col("value").cast("string")),
+            F.lit("the value is not valid UTF-8 text"),
+        ),
         "not_json": (payload.isNull(), F.lit("the value is not valid JSON")),
         "not_an_object": (
             ~top_level.startswith("OBJECT"),
@@ -206,6 +218,10 @@ def _verdict_steps(contract: Contract, limits: ValidationLimits) -> list[list[Co
         "bad_timestamp": (
             bad_timestamps != "",
             F.concat(F.lit("not an ISO 8601 UTC timestamp: "), bad_timestamps),
+        ),
+        "malformed_id": (
+            malformed != "",
+            F.concat(F.lit("not a well-formed identifier: "), malformed),
         ),
         "value_not_allowed": (
             not_allowed != "",

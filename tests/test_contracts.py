@@ -57,8 +57,22 @@ def test_serialize_writes_utc_iso_timestamps() -> None:
         ({"speed_over_ground_kmh": float("nan")}, "speed_over_ground_kmh"),
         ({"event_at": datetime(2026, 1, 1)}, "event_at"),
         ({"plate": "AB-123"}, "unknown fields ['plate']"),
+        ({"event_id": ""}, "event_id: '' is not a well-formed identifier"),
+        ({"event_id": "6F9619FF-8B86-D011-B42D-00C04FC964FF"}, "event_id"),
+        ({"event_id": "not-a-uuid"}, "event_id"),
+        ({"vehicle_id": ""}, "vehicle_id: '' is not"),
+        ({"vehicle_id": "veh 1"}, "vehicle_id"),
+        ({"vehicle_id": "veh-1\n"}, "vehicle_id"),
+        ({"source_id": "\x00"}, "source_id"),
     ],
 )
 def test_serialize_rejects_events_that_break_the_contract(changes: dict, message: str) -> None:
     with pytest.raises(ContractViolation, match=message.replace("[", r"\[").replace("]", r"\]")):
         serialize(GPS_FIXES, gps_event(**changes))
+
+
+def test_every_identifier_of_every_contract_has_a_pattern() -> None:
+    for contract in CONTRACTS:
+        ids = {"event_id", "source_id", contract.device_field}
+        patterned = {f.name for f in contract.fields if f.pattern}
+        assert ids <= patterned, contract.source

@@ -4,6 +4,7 @@ by dbt on DuckDB: the end-to-end suites (DuckDB, PostgreSQL, Trino) all read it.
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -23,15 +24,17 @@ EXPECTED_DEAD_LETTERS = {
     "gps_fixes": {
         "empty_payload": 1,
         "payload_too_large": 1,
-        "not_json": 2,
+        "not_utf8": 3,
+        "not_json": 1,
         "not_an_object": 1,
         "null_key": 1,
         "unknown_event_type": 2,
         "wrong_topic": 1,
         "unknown_schema_version": 1,
-        "missing_required_field": 2,
+        "missing_required_field": 1,
         "wrong_type": 1,
         "bad_timestamp": 1,
+        "malformed_id": 5,
         "out_of_range": 1,
         "event_time_out_of_range": 1,
     },
@@ -68,9 +71,11 @@ EXPECTED_HOSTILE = {
 }
 
 
-def tampered(contract, event: dict, **changes: object) -> bytes:
-    """A valid event's JSON with some fields overwritten, past the producer's own checks."""
+def tampered(contract, event: dict, label: str, **changes: object) -> bytes:
+    """A valid event's JSON with some fields overwritten, past the producer's own checks,
+    under an event_id of its own (a UUID named after ``label``)."""
     wire = json.loads(serialize(contract, event))
+    wire["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"smartcity-test/{label}"))
     wire.update(changes)
     return json.dumps(wire).encode()
 
@@ -91,18 +96,27 @@ def land_and_build(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> di
     gps_topic = settings.topic(GPS_FIXES.source)
     bad_gps = [
         b"",
-        tampered(*gps, event_id="huge", padding="x" * 70_000),
+        tampered(*gps, "huge", padding="x" * 70_000),
         b"not json at all",
         b"[1, 2, 3]",
         b'{"event_id": "only-an-id"}',
-        tampered(*gps, event_id="ufo", event_type="ufo_sighting"),
+        tampered(*gps, "ufo", event_type="ufo_sighting"),
         serialize(*weather),  # a valid event, on the wrong topic
-        tampered(*gps, event_id="v2", schema_version=2),
-        tampered(*gps, event_id="no-vehicle", vehicle_id=None),
-        tampered(*gps, event_id="numeric-id", vehicle_id=123),
-        tampered(*gps, event_id="bad-ts", event_at="yesterday"),
-        tampered(*gps, event_id="north-pole-plus", latitude=123.0),
-        tampered(*gps, event_id="y2k", event_at="2001-01-01T00:00:00.000000Z"),
+        tampered(*gps, "v2", schema_version=2),
+        tampered(*gps, "no-vehicle", vehicle_id=None),
+        tampered(*gps, "numeric-id", vehicle_id=123),
+        tampered(*gps, "bad-ts", event_at="yesterday"),
+        tampered(*gps, "north-pole-plus", latitude=123.0),
+        tampered(*gps, "y2k", event_at="2001-01-01T00:00:00.000000Z"),
+        # Identifiers must be well formed: a canonical UUID, ids non-empty and without
+        # spaces or control characters (a trailing line break included).
+        tampered(*gps, "no-id", event_id=""),
+        tampered(*gps, "upper-id", event_id=str(uuid.uuid4()).upper()),
+        tampered(*gps, "empty-vehicle", vehicle_id=""),
+        tampered(*gps, "spaced-source", source_id="gps veh 1"),
+        tampered(*gps, "line-break", vehicle_id="veh-1\n"),
+        # Text must be UTF-8: an invalid byte inside a string field.
+        tampered(*gps, "bad-utf8", vehicle_id="VEHICLE").replace(b"VEHICLE", b"\xffveh"),
     ]
     for value in bad_gps:
         # Every bad record has a key but one: the key check has its own record.
@@ -112,12 +126,12 @@ def land_and_build(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> di
         junk.produce(gps_topic, value=value, key=key)
     junk.produce(
         settings.topic(weather[0].source),
-        value=tampered(*weather, event_id="huge-aqi", air_quality_index=3_000_000_000),
+        value=tampered(*weather, "huge-aqi", air_quality_index=3_000_000_000),
         key=b"junk",
     )
     junk.produce(
         settings.topic(camera[0].source),
-        value=tampered(*camera, event_id="up", direction="up"),
+        value=tampered(*camera, "up", direction="up"),
         key=b"junk",
     )
     assert junk.flush(30) == 0
