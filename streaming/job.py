@@ -93,6 +93,27 @@ def read_topic(spark: SparkSession, options: LandingOptions, topic: str) -> Data
     )
 
 
+def single_json_value(text: Column) -> Column:
+    """The text parsed as a VARIANT if it is exactly one JSON value with only whitespace
+    around it; null otherwise.
+
+    Spark's parser stops after the first value and ignores what follows, so trailing
+    bytes or a second value would pass. Wrapped as ``[text]`` the parse must give one
+    element and as ``[text,0]`` two: whatever follows the first value either breaks the
+    array, closes it early, or adds elements, and so fails one of the two.
+    """
+
+    def elements(wrapped: Column) -> Column:
+        return F.array_size(F.try_variant_get(wrapped, "$", "array<variant>"))
+
+    alone = F.try_parse_json(F.concat(F.lit("["), text, F.lit("]")))
+    followed = F.try_parse_json(F.concat(F.lit("["), text, F.lit(",0]")))
+    return F.when(
+        (elements(alone) == 1) & (elements(followed) == 2),
+        F.try_variant_get(alone, "$[0]", "variant"),
+    )
+
+
 def check(records: DataFrame, verdict: Verdict) -> DataFrame:
     """Every Kafka record with its typed fields and its verdict.
 
@@ -103,7 +124,7 @@ def check(records: DataFrame, verdict: Verdict) -> DataFrame:
     framed = records.select(
         F.col("value"),
         F.col("key"),
-        F.try_parse_json(F.col("value").cast("string")).alias("payload"),
+        single_json_value(F.col("value").cast("string")).alias("payload"),
         F.col("topic").alias("kafka_topic"),
         F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"),
@@ -194,6 +215,8 @@ class BatchLander:
                 )
             else:
                 self.publisher.clear(dead, batch_id)
+            for table in (raw, dead):
+                self.publisher.prune(table, batch_id)
         finally:
             checked.unpersist()
         self.metrics.record_batch(

@@ -15,12 +15,14 @@ lake and an ``s3a://`` one.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from pyspark.sql import DataFrame, SparkSession
 
 LANDING_DIR = "_landing"
+MANIFEST_NAME = re.compile(r"batch-(\d+)\.json")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,28 @@ class LakePublisher:
     def has_manifests(self, table: str) -> bool:
         folder = f"{self.lake_uri}/{LANDING_DIR}/manifests/{table}"
         return self._exists(folder) and len(self.fs.listStatus(self._path(folder))) > 0
+
+    def prune(self, table: str, batch_id: int) -> int:
+        """Delete the manifests of ``table``'s batches before ``batch_id``, all but the
+        newest; return how many went.
+
+        Spark replays only the batch in flight, so no older manifest is read again; the
+        newest stays to tell that the lake holds batches (a new checkpoint over it is
+        refused). Without this, ``_landing`` gains a file per batch and table for ever.
+        """
+        folder = self._path(f"{self.lake_uri}/{LANDING_DIR}/manifests/{table}")
+        if not self.fs.exists(folder):
+            return 0
+        manifests = []
+        for status in self.fs.listStatus(folder):
+            match = MANIFEST_NAME.fullmatch(str(status.getPath().getName()))
+            if match:
+                manifests.append((int(match.group(1)), status.getPath()))
+        newest = max((number for number, _ in manifests), default=None)
+        stale = [path for number, path in manifests if number < batch_id and number != newest]
+        for path in stale:
+            self.fs.delete(path, False)
+        return len(stale)
 
     def clear(self, table: str, batch_id: int) -> None:
         """Remove whatever an earlier attempt of this batch published to ``table``."""

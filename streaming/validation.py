@@ -186,7 +186,10 @@ def _verdict_steps(contract: Contract, limits: ValidationLimits) -> list[list[Co
             ~F.is_valid_utf8(F.col("value").cast("string")),
             F.lit("the value is not valid UTF-8 text"),
         ),
-        "not_json": (payload.isNull(), F.lit("the value is not valid JSON")),
+        "not_json": (
+            payload.isNull(),
+            F.lit("the value is not one valid JSON value (with only whitespace around it)"),
+        ),
         "not_an_object": (
             ~top_level.startswith("OBJECT"),
             F.concat(F.lit("the value is JSON of the wrong shape: "), top_level),

@@ -25,7 +25,7 @@ EXPECTED_DEAD_LETTERS = {
         "empty_payload": 1,
         "payload_too_large": 1,
         "not_utf8": 3,
-        "not_json": 1,
+        "not_json": 4,
         "not_an_object": 1,
         "null_key": 1,
         "unknown_event_type": 2,
@@ -115,6 +115,10 @@ def land_and_build(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> di
         tampered(*gps, "empty-vehicle", vehicle_id=""),
         tampered(*gps, "spaced-source", source_id="gps veh 1"),
         tampered(*gps, "line-break", vehicle_id="veh-1\n"),
+        # Exactly one JSON value: nothing but whitespace may follow it, and no key twice.
+        serialize(*gps) + b" trailing",
+        serialize(*gps) + serialize(*gps),
+        serialize(*gps)[:-1] + b',"vehicle_id": "again"}',
         # Text must be UTF-8: an invalid byte inside a string field.
         tampered(*gps, "bad-utf8", vehicle_id="VEHICLE").replace(b"VEHICLE", b"\xffveh"),
     ]

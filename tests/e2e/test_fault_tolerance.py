@@ -182,3 +182,10 @@ def test_every_batch_reports_one_structured_line_that_adds_up(backlog) -> None:
     # Small batches over a backlog: the first batches of a source still had lag behind them.
     assert max(line["kafka_lag"] for line in lines) > 0
     assert len(lines) > 5
+    # Of the many batches, only the newest manifest of each table is kept.
+    manifests = Path(settings.lake_uri) / "_landing" / "manifests" / "raw"
+    for source in {line["source"] for line in lines}:
+        kept = [p.name for p in (manifests / source).iterdir() if not p.name.startswith(".")]
+        assert kept == [
+            f"batch-{max(line['batch_id'] for line in lines if line['source'] == source):012d}.json"
+        ]
