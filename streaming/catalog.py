@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ingestion.contracts import CONTRACTS, Contract
-from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, FieldType, LakeTable, raw_table
+from ingestion.contracts import CONTRACTS, Contract, FieldType
+from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LakeTable, raw_table
 
 PARQUET = {
     "InputFormat": "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
