@@ -15,9 +15,10 @@ from pathlib import Path
 
 from bench.freshness import batch_lines, measure
 from bench.results import Results, add_phases, machine_conditions
-from ingestion.contracts import CONTRACTS, serialize
+from ingestion.contracts import CONTRACTS
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
+from ingestion.wire import serialize
 from smartcity import pipeline
 from smartcity.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import PROJECT_ROOT, Settings

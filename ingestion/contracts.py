@@ -1,17 +1,17 @@
 """The event contracts of the five sources, written once.
 
 Everything else is derived from these definitions or checked against them: the
-producer's serializer (:func:`serialize`), the Spark schema
-(``streaming.schemas``) and the dbt source columns (a test compares them).
+producer's compiled check-and-encode (``ingestion.wire``), the Spark schema
+(``streaming.schemas``), the lake's tables (``ingestion.schema``) and from them the
+dbt sources (tests compare them).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -301,13 +301,6 @@ CONTRACTS_BY_SOURCE: dict[str, Contract] = {c.source: c for c in CONTRACTS}
 CONTRACTS_BY_EVENT_TYPE: dict[str, Contract] = {c.event_type: c for c in CONTRACTS}
 
 
-def format_timestamp(moment: datetime) -> str:
-    """The wire format of every ``*_at`` field: ISO 8601, UTC, microseconds, ``Z``."""
-    if moment.tzinfo is None:
-        raise ContractViolation("timestamps must be timezone-aware (UTC)")
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _check_value(field: Field, value: Any) -> None:
     kind = field.type
     ok: bool
@@ -359,13 +352,3 @@ def validate(contract: Contract, event: dict[str, Any]) -> None:
             f"{contract.source}: schema_version {event['schema_version']} "
             f"should be {contract.schema_version}"
         )
-
-
-def serialize(contract: Contract, event: dict[str, Any]) -> bytes:
-    """Validate ``event`` and encode it as the JSON the Spark job parses."""
-    validate(contract, event)
-    wire = {
-        name: format_timestamp(value) if isinstance(value, datetime) else value
-        for name, value in event.items()
-    }
-    return json.dumps(wire, separators=(",", ":")).encode()

@@ -7,8 +7,9 @@ from ingestion.contracts import (
     CONTRACTS,
     GPS_FIXES,
     ContractViolation,
-    serialize,
+    validate,
 )
+from ingestion.wire import encode, serialize
 
 
 def gps_event(**changes: object) -> dict:
@@ -76,3 +77,52 @@ def test_every_identifier_of_every_contract_has_a_pattern() -> None:
         ids = {"event_id", "source_id", contract.device_field}
         patterned = {f.name for f in contract.fields if f.pattern}
         assert ids <= patterned, contract.source
+
+
+def test_a_timestamp_in_another_zone_is_written_in_utc() -> None:
+    from datetime import timedelta, timezone
+
+    moment = datetime(2026, 1, 1, 10, 0, 5, tzinfo=timezone(timedelta(hours=2)))
+    payload = json.loads(serialize(GPS_FIXES, gps_event(event_at=moment)))
+    assert payload["event_at"] == "2026-01-01T08:00:05Z"
+
+
+BAD_VALUES = [
+    ("event_id", ""),
+    ("event_id", "6F9619FF-8B86-D011-B42D-00C04FC964FF"),
+    ("vehicle_id", None),
+    ("vehicle_id", 7),
+    ("vehicle_id", "veh 1"),
+    ("latitude", "52"),
+    ("latitude", True),
+    ("latitude", float("nan")),
+    ("latitude", float("inf")),
+    ("latitude", 90.0001),
+    ("speed_over_ground_kmh", -0.1),
+    ("schema_version", 2),
+    ("schema_version", True),
+    ("event_type", "weather_reading"),
+    ("event_at", datetime(2026, 1, 1)),
+    ("event_at", "2026-01-01T08:00:05Z"),
+    ("unknown_field", 1),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_VALUES)
+def test_the_compiled_check_refuses_what_the_contract_refuses(name: str, value: object) -> None:
+    event = gps_event(**{name: value})
+    with pytest.raises(ContractViolation):
+        validate(GPS_FIXES, event)
+    with pytest.raises(ContractViolation):
+        serialize(GPS_FIXES, event)
+
+
+def test_the_compiled_check_accepts_the_simulated_events_as_the_contract_does() -> None:
+    from ingestion.simulators.world import SimulationOptions, simulate
+
+    options = SimulationOptions(events=3_000, seed=5, start_at=datetime(2026, 3, 1, tzinfo=UTC))
+    for contract, event in simulate(options):
+        validate(contract, event)
+        wire = json.loads(encode(contract, event))
+        assert list(wire) == contract.field_names()
+        assert wire["event_at"].endswith("Z")

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import Producer
 
-from ingestion.contracts import GPS_FIXES, serialize
+from ingestion.contracts import GPS_FIXES
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
+from ingestion.wire import serialize
 from smartcity import pipeline
 from tests.conftest import settings_for
 
