@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.results import Results
+from bench.results import GOALS, Results
 
 
 def _format(value: float | None) -> str:
@@ -13,11 +13,23 @@ def _format(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
+def _goal(name: str, value: float | None) -> str:
+    goal = GOALS.get(name)
+    if goal is None:
+        return ""
+    verdict = {True: "met", False: "MISSED", None: "not measured"}[goal.met(value)]
+    return f"  [goal {goal.describe()}, {goal.why}: {verdict}]"
+
+
 def table(results: Results) -> str:
+    """Every figure with its unit, and its goal where the project has one."""
     width = max(len(name) for name in results.figures)
     lines = [f"{'figure':<{width}}  {'value':>14}  unit", "-" * (width + 24)]
     for name, figure in results.figures.items():
-        lines.append(f"{name:<{width}}  {_format(figure.value):>14}  {figure.unit}")
+        lines.append(
+            f"{name:<{width}}  {_format(figure.value):>14}  {figure.unit}"
+            f"{_goal(name, figure.value)}"
+        )
     return "\n".join(lines)
 
 

@@ -21,6 +21,32 @@ class Figure:
     higher_is_better: bool | None = None
 
 
+@dataclass(frozen=True)
+class Goal:
+    """What a figure should reach: at least ``limit`` when more is better, else at most."""
+
+    limit: float
+    at_least: bool
+    why: str
+
+    def met(self, value: float | None) -> bool | None:
+        if value is None:
+            return None
+        return value >= self.limit if self.at_least else value <= self.limit
+
+    def describe(self) -> str:
+        return f"{'>=' if self.at_least else '<='} {self.limit:,.0f}"
+
+
+# The project's goals for its figures (issue 10), printed beside each run's value.
+GOALS: dict[str, Goal] = {
+    "producer.events_per_s": Goal(100_000, True, "acks=all and idempotence, two cores"),
+    "freshness.parquet_p95_s": Goal(10, False, "5 s trigger at 2,000 events/s"),
+    "freshness.mart_p95_s": Goal(30, False, "dbt every 20 s"),
+    "dbt.incremental_share_of_full": Goal(10, False, "1 % new events, at 10M events"),
+}
+
+
 @dataclass
 class Results:
     conditions: dict[str, Any]

@@ -49,6 +49,19 @@ def test_table_lists_every_figure() -> None:
     assert "123,456" in text and "p95_s" in text
 
 
+def test_table_prints_each_goal_beside_its_figure_and_whether_it_was_met() -> None:
+    made = Results(conditions={})
+    made.add("producer.events_per_s", 120_000.0, "events/s", True)
+    made.add("freshness.parquet_p95_s", 14.5, "s", False)
+    made.add("freshness.mart_p95_s", None, "s", False)
+    lines = {line.split()[0]: line for line in table(made).splitlines()[2:]}
+    assert "[goal >= 100,000, " in lines["producer.events_per_s"]
+    assert lines["producer.events_per_s"].endswith(": met]")
+    assert "[goal <= 10, " in lines["freshness.parquet_p95_s"]
+    assert lines["freshness.parquet_p95_s"].endswith(": MISSED]")
+    assert lines["freshness.mart_p95_s"].endswith(": not measured]")
+
+
 def test_percentiles() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.5) == 51.0
