@@ -157,4 +157,9 @@ DEAD_LETTERS = LakeTable(
 
 RAW_TABLES: tuple[LakeTable, ...] = tuple(raw_table(c) for c in CONTRACTS)
 LAKE_TABLES: tuple[LakeTable, ...] = (*RAW_TABLES, DEAD_LETTERS)
-LAKE_TABLES_BY_NAME: dict[str, LakeTable] = {t.name: t for t in LAKE_TABLES}
+
+
+def dead_letter_folder(source: str) -> str:
+    """Where one source's dead letters lie: its ``source=`` partition of the shared table
+    (the landing job publishes there; the source is in the path, not in the files)."""
+    return f"{DEAD_LETTERS.folder}/{DEAD_LETTERS.partition_keys[0].name}={source}"

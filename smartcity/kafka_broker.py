@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from smartcity.jars import KAFKA_BROKER, ensure_jars
+from smartcity.service_process import launch, terminate
 
 STARTUP_TIMEOUT_S = 90.0
 SHUTDOWN_TIMEOUT_S = 30.0
@@ -179,36 +179,32 @@ class LocalKafkaBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
         self._format_storage(config)
-        with open(self.state_dir / "logs" / "stdout.log", "ab") as stdout:
-            self.process = subprocess.Popen(
-                self._java("kafka.Kafka", str(config)),
-                stdout=stdout,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # Ctrl-C in the terminal reaches us, not the JVM
-            )
-        (self.state_dir / "broker.pid").write_text(str(self.process.pid))
-        try:
-            self._wait_until_ready(timeout_s)
-        except BaseException:
-            # Its own session means nobody else would stop it: not even Ctrl-C.
-            self.stop()
-            raise
+        self.process = launch(
+            self._java("kafka.Kafka", str(config)),
+            log=self.state_dir / "logs" / "stdout.log",
+            pid_file=self.pid_file,
+            wait_until_ready=lambda process: self._wait_until_ready(process, timeout_s),
+            shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
+        )
         return self
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "broker.pid"
 
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def _wait_until_ready(self, timeout_s: float) -> None:
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], timeout_s: float) -> None:
         from confluent_kafka.admin import AdminClient
 
         deadline = time.monotonic() + timeout_s
         admin: AdminClient | None = None
         while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise BrokerError(
-                    f"The Kafka broker exited with code {self.process.returncode} while starting; "
+                    f"The Kafka broker exited with code {process.returncode} while starting; "
                     f"see {self.log_file} and {self.state_dir / 'logs' / 'stdout.log'}."
                 )
             if port_is_open(self.host, self.port):
@@ -226,17 +222,9 @@ class LocalKafkaBroker:
         )
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            self.process = None
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=SHUTDOWN_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        if self.process is not None:
+            terminate(self.process, self.pid_file, SHUTDOWN_TIMEOUT_S)
         self.process = None
-        (self.state_dir / "broker.pid").unlink(missing_ok=True)
 
     def __enter__(self) -> LocalKafkaBroker:
         return self.start()

@@ -15,7 +15,6 @@ import os
 import re
 import resource
 import shutil
-import signal
 import subprocess
 import tarfile
 import tempfile
@@ -28,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from smartcity.jars import TRINO_SERVER, JarError, ensure_jars
 from smartcity.kafka_broker import free_port
+from smartcity.service_process import launch, terminate
 
 if TYPE_CHECKING:
     from trino.dbapi import Connection
@@ -383,24 +383,20 @@ class LocalTrino:
         home = server_home(self.cache_dir)
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._write_config(home)
-        with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command(home, java),
-                cwd=self.state_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: Ctrl-C reaches us, not it
-                preexec_fn=_raise_file_limit,
-            )
-        (self.state_dir / "trino.pid").write_text(str(self.process.pid))
-        try:
-            self._wait_until_ready(timeout_s)
-        except BaseException:
-            # Its own session means nobody else would stop it: not even Ctrl-C.
-            self.stop()
-            raise
+        self.process = launch(
+            self.command(home, java),
+            log=self.log_file,
+            pid_file=self.pid_file,
+            wait_until_ready=lambda process: self._wait_until_ready(process, timeout_s),
+            shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
+            cwd=self.state_dir,
+            preexec_fn=_raise_file_limit,
+        )
         return self
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "trino.pid"
 
     @property
     def running(self) -> bool:
@@ -446,15 +442,12 @@ class LocalTrino:
         self.execute(f"drop schema hive.{PROBE_SCHEMA}")
         shutil.rmtree(folder)
 
-    def _wait_until_ready(self, timeout_s: float) -> None:
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         last_error: Exception | None = None
         while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise self._failure(
-                    f"Trino exited with code {self.process.returncode} while starting"
-                )
+            if process.poll() is not None:
+                raise self._failure(f"Trino exited with code {process.returncode} while starting")
             if not self._starting():
                 try:
                     self._probe()
@@ -469,18 +462,9 @@ class LocalTrino:
         )
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            # The whole group, so nothing the JVM started outlives it.
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=SHUTDOWN_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        if self.process is not None:
+            terminate(self.process, self.pid_file, SHUTDOWN_TIMEOUT_S)
         self.process = None
-        (self.state_dir / "trino.pid").unlink(missing_ok=True)
 
     def connect(
         self,

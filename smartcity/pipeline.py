@@ -12,7 +12,7 @@ import duckdb
 
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.producer import ProduceReport, produce
-from ingestion.schema import DEAD_LETTERS
+from ingestion.schema import dead_letter_folder
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import admin_client, check_broker, ensure_topics
 from smartcity.jars import SPARK_KAFKA, SPARK_S3, ensure_jars
@@ -178,9 +178,9 @@ def landed_rows(settings: Settings) -> dict[str, int]:
 def dead_lettered_rows(settings: Settings) -> dict[str, int]:
     """Dead letters per source, read from the shared table's source partitions."""
     lake = settings.lake_uri.rstrip("/")
-    table = DEAD_LETTERS.folder
     return {
-        c.source: _parquet_count(f"{lake}/{table}/source={c.source}/*/*.parquet") for c in CONTRACTS
+        c.source: _parquet_count(f"{lake}/{dead_letter_folder(c.source)}/*/*.parquet")
+        for c in CONTRACTS
     }
 
 

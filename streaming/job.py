@@ -2,8 +2,9 @@
 
 Each micro-batch is parsed and checked against the source's contract once; valid records
 are published to ``<lake>/raw/<source>`` (partitioned by ``event_date``/``event_hour``
-of their event time, so late events land in the partition they belong to), the rest to
-the one dead-letter table, ``<lake>/dead_letters/source=<source>``, with a reason. Publishing is idempotent per batch id
+of their event time, so late events land in the partition they belong to), the rest,
+with a reason, to the source's partition of the one dead-letter table,
+``<lake>/dead_letters/source=<source>``. Publishing is idempotent per batch id
 (:mod:`streaming.publish`), which with Spark's checkpoint makes landing exactly-once
 across crashes and restarts, for every reader of the lake.
 """
@@ -24,7 +25,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from ingestion.contracts import CONTRACTS_BY_SOURCE, Contract
-from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, LakeTable
+from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, LakeTable, dead_letter_folder
 from ingestion.schema import raw_table as raw_lake_table
 from streaming.metrics import BatchMetrics, MetricsLog
 from streaming.publish import LakePublisher
@@ -54,12 +55,6 @@ class LandingOptions:
 
 def raw_table(source: str) -> str:
     return raw_lake_table(CONTRACTS_BY_SOURCE[source]).folder
-
-
-def dead_letter_table(source: str) -> str:
-    """The folder one source's dead letters are published to: its partition of the
-    shared table."""
-    return f"{DEAD_LETTERS.folder}/{SOURCE_PARTITION}={source}"
 
 
 def _partition_names(table: LakeTable) -> tuple[str, ...]:
@@ -196,7 +191,7 @@ class BatchLander:
             validated = time.monotonic()
             # A table with no rows in this batch is still cleared of what an earlier
             # attempt of the batch may have published there.
-            raw, dead = raw_table(self.contract.source), dead_letter_table(self.contract.source)
+            raw, dead = raw_table(self.contract.source), dead_letter_folder(self.contract.source)
             if verdicts.get(True):
                 self.publisher.publish(
                     valid_rows(checked, self.contract, landed_at),
