@@ -41,6 +41,8 @@ class Goal:
 # The project's goals for its figures (issue 10), printed beside each run's value.
 GOALS: dict[str, Goal] = {
     "producer.events_per_s": Goal(100_000, True, "acks=all and idempotence, two cores"),
+    "landing.vs_peer": Goal(1, True, "the tutorial-shaped job, same run, full validation"),
+    "landing.events_per_s_in_triggers": Goal(30_000, True, "stretch, two cores"),
     "freshness.parquet_p95_s": Goal(10, False, "5 s trigger at 2,000 events/s"),
     "freshness.mart_p95_s": Goal(30, False, "dbt every 20 s"),
     "dbt.incremental_share_of_full": Goal(10, False, "1 % new events, at 10M events"),
@@ -79,8 +81,9 @@ class Results:
 
 
 PHASES = (
-    "read_and_validate",
-    "publish",
+    "land_valid",
+    "dead_letters",
+    "bookkeeping",
     "spark_latestOffset",
     "spark_queryPlanning",
     "spark_walCommit",

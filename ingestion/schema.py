@@ -98,6 +98,7 @@ REASON_CODES: tuple[str, ...] = (
     "unknown_schema_version",
     "missing_required_field",
     "wrong_type",
+    "unstorable_text",
     "bad_timestamp",
     "malformed_id",
     "value_not_allowed",

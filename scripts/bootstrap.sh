@@ -20,8 +20,10 @@ java_major() {
   java -version 2>&1 | awk -F'"' '/version/ {split($2, v, "."); print v[1]; exit}'
 }
 
-if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ]; then
-  apt_install openjdk-17-jre-headless
+# A JDK, not only a runtime: the landing job's validation is a small Java function that
+# is compiled here (streaming/jvm).
+if ! command -v java >/dev/null 2>&1 || [ "$(java_major)" -lt 17 ] || ! command -v javac >/dev/null 2>&1; then
+  apt_install openjdk-17-jdk-headless
 fi
 command -v mvn >/dev/null 2>&1 || apt_install maven
 # The tests run the dbt project on a real PostgreSQL server as well as on DuckDB.
@@ -48,6 +50,8 @@ log "installing pinned Python packages (requirements.txt)"
 
 log "fetching and verifying the Kafka broker and Spark connector jars"
 .venv/bin/python -m smartcity jars
+log "compiling the landing job's validation function (streaming/jvm)"
+.venv/bin/python -c "from smartcity.settings import Settings; from streaming.jvm_build import landing_jar; print(landing_jar(Settings.from_env().cache_dir))"
 # Trino (about 820 MB, once) runs only the tests of the `trino` dbt target: when it or a
 # Java 24+ runtime cannot be had, the command says why and records it, those tests skip
 # with that reason, and the rest of the set-up and of the tests go on.

@@ -71,6 +71,7 @@ def land(
     """Run the landing job until it drains (``availableNow``) or is asked to stop
     (SIGTERM, Ctrl-C); return its totals: input, landed and dead-lettered rows."""
     from streaming.job import LandingOptions, ShutdownRequest, await_queries, start_landing
+    from streaming.jvm_build import landing_jar
     from streaming.metrics import MetricsLog, ProgressListener
     from streaming.session import build_session, spark_uri
 
@@ -81,7 +82,7 @@ def land(
             "produce first (`smartcity produce`), or check SMARTCITY_TOPIC_PREFIX."
         )
     metrics = MetricsLog(settings.metrics_dir / "landing.jsonl")
-    jars = ensure_jars(SPARK_KAFKA, settings.cache_dir)
+    jars = [*ensure_jars(SPARK_KAFKA, settings.cache_dir), landing_jar(settings.cache_dir)]
     if settings.lake_on_s3:
         jars += ensure_jars(SPARK_S3, settings.cache_dir)
     spark = build_session(jars, settings.spark_master, s3_endpoint_url=settings.s3_endpoint_url)

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from types import FrameType
 
 from pyspark.errors import StreamingQueryException
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
@@ -88,44 +88,27 @@ def read_topic(spark: SparkSession, options: LandingOptions, topic: str) -> Data
     )
 
 
-def single_json_value(text: Column) -> Column:
-    """The text parsed as a VARIANT if it is exactly one JSON value with only whitespace
-    around it; null otherwise.
-
-    Spark's parser stops after the first value and ignores what follows, so trailing
-    bytes or a second value would pass. Wrapped as ``[text]`` the parse must give one
-    element and as ``[text,0]`` two: whatever follows the first value either breaks the
-    array, closes it early, or adds elements, and so fails one of the two.
-    """
-
-    def elements(wrapped: Column) -> Column:
-        return F.array_size(F.try_variant_get(wrapped, "$", "array<variant>"))
-
-    alone = F.try_parse_json(F.concat(F.lit("["), text, F.lit("]")))
-    followed = F.try_parse_json(F.concat(F.lit("["), text, F.lit(",0]")))
-    return F.when(
-        (elements(alone) == 1) & (elements(followed) == 2),
-        F.try_variant_get(alone, "$[0]", "variant"),
-    )
-
-
 def check(records: DataFrame, verdict: Verdict) -> DataFrame:
     """Every Kafka record with its typed fields and its verdict.
 
     Nothing here depends on when the batch runs (event times are judged against
-    Kafka's timestamp, not the clock), so a batch replayed after a crash gets the same
-    verdicts, and Spark compiles this large expression once rather than per batch.
+    Kafka's timestamp, not the clock), so a batch replayed after a crash, or read twice
+    within one, gets the same verdicts.
     """
-    framed = records.select(
-        F.col("value"),
-        F.col("key"),
-        single_json_value(F.col("value").cast("string")).alias("payload"),
-        F.col("topic").alias("kafka_topic"),
-        F.col("partition").alias("kafka_partition"),
-        F.col("offset").alias("kafka_offset"),
-        F.col("timestamp").cast("timestamp_ntz").alias("kafka_published_at"),
+    judged = verdict.column(F.col("value"), F.col("key"), F.col("timestamp"))
+    return (
+        records.select(
+            F.col("value"),
+            F.col("key"),
+            F.col("topic").alias("kafka_topic"),
+            F.col("partition").alias("kafka_partition"),
+            F.col("offset").alias("kafka_offset"),
+            F.col("timestamp").cast("timestamp_ntz").alias("kafka_published_at"),
+            judged.alias("verdict"),
+        )
+        .select("*", "verdict.*")
+        .drop("verdict")
     )
-    return verdict.apply(framed)
 
 
 def _timestamp(moment: datetime) -> Column:
@@ -174,58 +157,59 @@ class BatchLander:
         self.publisher = publisher
         self.options = options
         self.metrics = metrics
-        self.verdict = Verdict(contract, options.limits)
+        self.verdict = Verdict(publisher.spark, contract, options.limits)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
         # One landing time per batch, in UTC, written as a plain (zone-less) timestamp.
         landed_at = datetime.now(UTC).replace(tzinfo=None)
-        checked = check(batch, self.verdict).persist()
-        try:
-            verdicts = {
-                row["valid"]: int(row["rows"])
-                for row in checked.groupBy(F.col("reason_code").isNull().alias("valid"))
-                .agg(F.count(F.lit(1)).alias("rows"))
-                .collect()
-            }
-            validated = time.monotonic()
-            # A table with no rows in this batch is still cleared of what an earlier
-            # attempt of the batch may have published there.
-            raw, dead = raw_table(self.contract.source), dead_letter_folder(self.contract.source)
-            if verdicts.get(True):
-                self.publisher.publish(
-                    valid_rows(checked, self.contract, landed_at),
-                    raw,
-                    _partition_names(raw_lake_table(self.contract)),
-                    batch_id,
-                )
-            else:
-                self.publisher.clear(raw, batch_id)
-            if verdicts.get(False):
-                self.publisher.publish(
-                    dead_letters(checked, landed_at),
-                    dead,
-                    _partition_names(DEAD_LETTERS)[1:],
-                    batch_id,
-                )
-            else:
-                self.publisher.clear(dead, batch_id)
-            for table in (raw, dead):
-                self.publisher.prune(table, batch_id)
-        finally:
-            checked.unpersist()
+        checked = check(batch, self.verdict)
+        # Counted while the valid rows are written, in the same pass: no job of its own.
+        counts = Observation(f"verdicts_{self.contract.source}_{batch_id}")
+        observed = checked.observe(
+            counts,
+            F.count(F.lit(1)).alias("input"),
+            F.count(F.col("reason_code")).alias("refused"),
+        )
+        raw, dead = raw_table(self.contract.source), dead_letter_folder(self.contract.source)
+        # Written even when no row is valid: publishing nothing also clears what an
+        # earlier attempt of this batch may have published.
+        self.publisher.publish(
+            valid_rows(observed, self.contract, landed_at),
+            raw,
+            _partition_names(raw_lake_table(self.contract)),
+            batch_id,
+        )
+        landed = time.monotonic()
+        input_rows, refused = int(counts.get["input"]), int(counts.get["refused"])
+        if refused:
+            # Rare, so read again rather than cache every batch: Kafka gives the same
+            # records for the batch's offsets, and the verdicts do not depend on time.
+            self.publisher.publish(
+                dead_letters(checked, landed_at),
+                dead,
+                _partition_names(DEAD_LETTERS)[1:],
+                batch_id,
+            )
+        else:
+            self.publisher.clear(dead, batch_id)
+        dead_lettered = time.monotonic()
+        for table in (raw, dead):
+            self.publisher.prune(table, batch_id)
+        finished = time.monotonic()
         self.metrics.record_batch(
             BatchMetrics(
                 source=self.contract.source,
                 batch_id=batch_id,
-                input_rows=sum(verdicts.values()),
-                landed_rows=verdicts.get(True, 0),
-                dead_lettered_rows=verdicts.get(False, 0),
-                duration_ms=int((time.monotonic() - started) * 1000),
+                input_rows=input_rows,
+                landed_rows=input_rows - refused,
+                dead_lettered_rows=refused,
+                duration_ms=int((finished - started) * 1000),
                 phases_ms={
-                    # Reading the batch from Kafka happens here too: Spark reads lazily.
-                    "read_and_validate": int((validated - started) * 1000),
-                    "publish": int((time.monotonic() - validated) * 1000),
+                    # Spark reads lazily: reading from Kafka and the verdicts are in here.
+                    "land_valid": int((landed - started) * 1000),
+                    "dead_letters": int((dead_lettered - landed) * 1000),
+                    "bookkeeping": int((finished - dead_lettered) * 1000),
                 },
             )
         )
