@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="landing trigger interval in the continuous part, seconds",
     )
     run_parser.add_argument(
+        "--peer",
+        action=argparse.BooleanOptionalAction,
+        default=BenchOptions.peer,
+        help="also land the backlog with the tutorial-shaped job and print the ratio",
+    )
+    run_parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -70,6 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate=args.rate,
         duration_s=args.duration,
         trigger_s=args.trigger,
+        peer=args.peer,
     )
     try:
         results = run(options, say)

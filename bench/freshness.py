@@ -4,8 +4,8 @@ The landing job runs with an interval trigger in a process of its own while even
 are produced at a fixed rate, each stamped with the moment it is sent. A watcher lists
 the lake every half second; the first time it sees a file, every row in it gets a
 delay (seen - event_at). Meanwhile an incremental dbt run of the camera sightings mart
-runs on a schedule; a sighting's delay to the mart is the end of the first run that
-holds it, less its event_at. The landing job's own metrics give the Kafka lag per
+runs on a fixed cadence (`smartcity dbt --every`, one process); a sighting's delay to the
+mart is the end of the first run that holds it, less its event_at. The landing job's own metrics give the Kafka lag per
 micro-batch, which says whether the job keeps up with the rate.
 """
 
@@ -31,6 +31,7 @@ from ingestion.contracts import Contract
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
+from smartcity.dbt_schedule import FINISHED
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.metrics import read_batches
 
@@ -119,18 +120,18 @@ def measure(
     watcher.start()
     mart_delays: list[float] = []
     known: set[str] = set(_sightings(settings))
-    stop = threading.Event()
+    scheduler: subprocess.Popen | None = None
 
-    def dbt_schedule() -> None:
-        while not stop.wait(dbt_every_s):
-            pipeline.run_dbt(settings, "run", "--select", "fct_camera_sightings")
-            finished = datetime.now(UTC).replace(tzinfo=None)
-            for sighting_id, event_at in _sightings(settings).items():
-                if sighting_id not in known:
-                    known.add(sighting_id)
-                    mart_delays.append((finished - event_at).total_seconds())
+    def time_the_mart(lines: Iterator[str]) -> None:
+        # After each scheduled run, the sightings it added are timed to its end.
+        for line in lines:
+            if line.startswith(FINISHED):
+                finished = datetime.now(UTC).replace(tzinfo=None)
+                for sighting_id, event_at in _sightings(settings).items():
+                    if sighting_id not in known:
+                        known.add(sighting_id)
+                        mart_delays.append((finished - event_at).total_seconds())
 
-    scheduler = threading.Thread(target=dbt_schedule, daemon=True)
     try:
         # Spark takes a while to start: a few warm-up events go through first, and the
         # measurement starts once they have landed.
@@ -143,7 +144,23 @@ def measure(
         _wait_for(lambda: len(watcher.delays_s) >= 200, 300, "the landing job to start")
         watcher.delays_s.clear()
         batches_before = _batches(metrics_file)
-        scheduler.start()
+        # dbt on its cadence in a process of its own, started once, as a single-machine
+        # deployment runs it (`smartcity dbt --every`).
+        scheduler = subprocess.Popen(
+            [
+                sys.executable,
+                *("-m", "smartcity", "dbt", "--every", str(dbt_every_s)),
+                *("run", "--select", "fct_camera_sightings"),
+            ],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            start_new_session=True,
+        )
+        assert scheduler.stdout is not None
+        threading.Thread(target=time_the_mart, args=(scheduler.stdout,), daemon=True).start()
         later = replace(simulation, events=events, seed=simulation.seed + 3)
         sent: Counter[str] = Counter()
         report = produce(
@@ -164,12 +181,12 @@ def measure(
             "every sighting to reach the mart",
         )
     finally:
-        stop.set()
         watcher.stop_event.set()
         os.killpg(lander.pid, signal.SIGTERM)
+        if scheduler is not None:
+            os.killpg(scheduler.pid, signal.SIGTERM)
+            scheduler.wait(timeout=120)
         lander.wait(timeout=360)
-        if scheduler.is_alive():
-            scheduler.join(timeout=120)
     measured = batch_lines(metrics_file)[batches_before:]
     add_phases(results, "freshness.phase", measured)
     lags = [b["kafka_lag"] for b in measured if b.get("kafka_lag") is not None]

@@ -15,6 +15,7 @@ import argparse
 import shutil
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 from pyspark.sql import functions as F
@@ -26,7 +27,7 @@ from ingestion.topics import ensure_topics
 from smartcity.jars import SPARK_KAFKA, ensure_jars
 from smartcity.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import Settings
-from streaming.job import check
+from streaming.job import check, valid_rows
 from streaming.jvm_build import landing_jar
 from streaming.schemas import wire_schema
 from streaming.session import build_session
@@ -71,6 +72,15 @@ def main() -> int:
             "+ from_json, no checks": lambda: parsed.where(F.col("p").isNotNull()).count(),
             "+ the verdict, every rule": lambda: (
                 checked.groupBy(F.col("reason_code").isNull()).count().collect()
+            ),
+            "from_json + plain write": lambda: (
+                parsed.select("p.*").write.mode("overwrite").parquet(str(state / "plain"))
+            ),
+            "verdict + landing write": lambda: (
+                valid_rows(checked, GPS_FIXES, datetime(2026, 1, 1))
+                .write.mode("overwrite")
+                .partitionBy("event_date", "event_hour")
+                .parquet(str(state / "landed"))
             ),
         }
         steps["read from Kafka"]()  # warm-up: JVM, connector, code generation

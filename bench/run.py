@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.freshness import batch_lines, measure
+from bench.peer import run_peer
 from bench.results import Results, add_phases, machine_conditions
 from ingestion.contracts import CONTRACTS
 from ingestion.producer import produce
@@ -41,6 +42,8 @@ class BenchOptions:
     duration_s: float = 60.0
     trigger_s: int = 5
     dbt_every_s: float = 20.0
+    # Land the same backlog with the tutorial-shaped job too, for the ratio.
+    peer: bool = True
     root: Path = PROJECT_ROOT / "data" / "bench"
 
 
@@ -80,6 +83,7 @@ def run(options: BenchOptions, say: Callable[[str], None]) -> Results:
             "duration_s": options.duration_s,
             "trigger_s": options.trigger_s,
             "dbt_every_s": options.dbt_every_s,
+            "peer": options.peer,
             "state": str(root),
         }
     )
@@ -96,6 +100,8 @@ def run(options: BenchOptions, say: Callable[[str], None]) -> Results:
         pipeline.create_topics(settings)
         _producer(settings, simulation, results, say)
         _landing(settings, options.events, results, say)
+        if options.peer:
+            _peer(settings, options.events, results, say)
         _files(settings, results, say)
         _dbt(settings, simulation, options, results, say)
         measure(
@@ -165,9 +171,54 @@ def _landing(settings: Settings, expected: int, results: Results, say: Callable)
         "events/s (micro-batch time only)",
         True,
     )
+    # Spark's own time per micro-batch, as the peer is measured: trigger bookkeeping too.
+    trigger_s = max(
+        (
+            sum(
+                b["phases_ms"].get("spark_triggerExecution", 0)
+                for b in batches
+                if b["source"] == source
+            )
+            / 1000
+            for source in {b["source"] for b in batches}
+        ),
+        default=0.0,
+    )
+    results.add(
+        "landing.events_per_s_in_triggers",
+        landed / trigger_s if trigger_s else None,
+        "events/s (Spark's micro-batch time, as the peer's)",
+        True,
+    )
     results.add("landing.seconds", seconds, "s", False)
     add_phases(results, "landing.phase", batches)
     results.add("landing.batches", totals["batches"], "micro-batches", None)
+
+
+def _peer(settings: Settings, expected: int, results: Results, say: Callable) -> None:
+    say("peer: the tutorial-shaped job (from_json, no validation) over the same backlog")
+    peer = run_peer(settings, Path(settings.data_dir) / "peer")
+    if peer.rows != expected:
+        raise BenchmarkFailed(f"the peer read {peer.rows:,} of {expected:,} events")
+    peer_rate = peer.rows / peer.busy_seconds if peer.busy_seconds else None
+    results.add("peer.events_per_s", peer.rows / peer.seconds, "events/s (incl. Spark start)", True)
+    results.add(
+        "peer.events_per_s_in_triggers", peer_rate, "events/s (Spark's micro-batch time)", True
+    )
+    ours = results.figures["landing.events_per_s_in_triggers"].value
+    results.add(
+        "landing.vs_peer",
+        ours / peer_rate if ours and peer_rate else None,
+        "x the peer, micro-batch time, with full validation",
+        True,
+    )
+    ours_wall = results.figures["landing.events_per_s"].value
+    results.add(
+        "landing.vs_peer_incl_start",
+        ours_wall / (peer.rows / peer.seconds) if ours_wall else None,
+        "x the peer, incl. Spark start",
+        True,
+    )
 
 
 def _partition_figures(settings: Settings, prefix: str, results: Results) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,8 +213,16 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run any dbt command (build, test, docs generate, docs serve, ...) with the "
             "profiles in dbt_project/ and the lake and DuckDB paths of the environment, "
-            "e.g. `smartcity dbt build --select marts`."
+            "e.g. `smartcity dbt build --select marts`. With --every, run it on that "
+            "cadence from one process until stopped (SIGTERM ends it after the run in "
+            "progress, Ctrl-C at once), e.g. `smartcity dbt --every 20 run --select marts`."
         ),
+    )
+    dbt.add_argument(
+        "--every",
+        type=float,
+        metavar="SECONDS",
+        help="run dbt every SECONDS seconds in one process (dbt starts once), until stopped",
     )
     dbt.add_argument("arguments", nargs=argparse.REMAINDER, help="arguments passed to dbt")
 
@@ -355,6 +364,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         home, java = fetch_trino(settings.cache_dir, update_lock=args.update_lock)
         say(f"Trino server verified in {home}; it runs on {java}")
+        return 0
+    if args.command == "dbt" and args.every is not None:
+        from smartcity.dbt_schedule import run_every
+
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        run_every(settings, args.every, args.arguments, lambda run: say(run.line()), stop)
         return 0
     if args.command == "dbt":
         pipeline.run_dbt(settings, *args.arguments, on_line=say)
