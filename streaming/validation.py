@@ -85,15 +85,14 @@ class Verdict:
     def __init__(self, spark: SparkSession, contract: Contract, limits: ValidationLimits) -> None:
         self.contract = contract
         self.name = function_name(contract)
-        session = spark._jsparkSession  # type: ignore[attr-defined]
         jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
         assert jvm is not None
-        function = getattr(jvm, VERDICT_CLASS)(contract_spec(contract, limits))
-        data_type = jvm.org.apache.spark.sql.types.DataType.fromJson(verdict_type(contract).json())
-        # Declared nondeterministic (it is not) so that the optimizer never copies the
-        # call into a filter or into each field taken from its result: one call a record.
-        udf = jvm.org.apache.spark.sql.functions.udf(function, data_type).asNondeterministic()
-        session.udf().register(self.name, udf)
+        getattr(jvm, VERDICT_CLASS).register(
+            spark._jsparkSession,  # type: ignore[attr-defined]
+            self.name,
+            contract_spec(contract, limits),
+            verdict_type(contract).json(),
+        )
 
     def column(self, value: Column, key: Column, published_at: Column) -> Column:
         return F.call_function(self.name, value, key, F.unix_micros(published_at))

@@ -19,7 +19,11 @@ import java.util.Set;
 import java.util.regex.Pattern;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF3;
+import org.apache.spark.sql.expressions.UserDefinedFunction;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataType;
 
 /**
  * The landing job's verdict on one Kafka record, in one pass over its bytes.
@@ -42,6 +46,18 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
   public ContractVerdict(String spec) {
     this.spec = spec;
     this.rules = Rules.parse(spec); // fail at registration, not in a task, on a bad spec
+  }
+
+  /**
+   * Registers the verdict of one contract as a SQL function of the session. Done here
+   * rather than through Py4J, which may pick the untyped Scala overload of udf().
+   * Declared nondeterministic (it is not) so that the optimizer never copies the call
+   * into a filter or into each field taken from its result: one call per record.
+   */
+  public static void register(SparkSession spark, String name, String spec, String typeJson) {
+    UserDefinedFunction function =
+        functions.udf(new ContractVerdict(spec), DataType.fromJson(typeJson)).asNondeterministic();
+    spark.udf().register(name, function);
   }
 
   @Override
