@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="also land the backlog with the tutorial-shaped job and print the ratio",
     )
     run_parser.add_argument(
+        "--freshness",
+        action=argparse.BooleanOptionalAction,
+        default=BenchOptions.freshness,
+        help="also measure freshness in continuous mode (about two minutes)",
+    )
+    run_parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -77,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration_s=args.duration,
         trigger_s=args.trigger,
         peer=args.peer,
+        freshness=args.freshness,
     )
     try:
         results = run(options, say)

@@ -1,7 +1,28 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    pre_hook="{{ reopen_recent_trips() }}",
+) }}
+
+{#-
+    Incremental: the trips that ended before the look-back window are closed and kept;
+    the rest are deleted first (the pre-hook) and split again from the positions that
+    follow each vehicle's last closed trip, numbered after it (macros/split_into_trips.sql).
+    A trip that ended up to `trip_gap_seconds` before the window is reopened too, since a
+    position in the window could still continue it. Only the partitions from the earliest
+    reopened trip's start on are read.
+-#}
+-- depends_on: {{ ref('int_gps_fixes_located') }}
+{%- set reopen_from = trips_reopen_from() %}
+
 with
 
 trips as (
-    select * from {{ ref('int_trips_split') }}
+    {%- if reopen_from is none %}
+        select * from {{ ref('int_trips_split') }}
+    {%- else %}
+        {{ reopened_trips(reopen_from, ref('int_gps_fixes_located')) }}
+    {%- endif %}
 ),
 
 final as (
