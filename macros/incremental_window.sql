@@ -41,15 +41,23 @@
 
 {#- A date, timestamp or ISO text on the hour, less the look-back; none stays none. -#}
 {% macro _lookback_from(newest) -%}
-    {%- if newest is none -%}
+    {%- set hour = on_the_hour(newest) -%}
+    {%- if hour is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- if newest is string -%}
-        {%- set newest = modules.datetime.datetime.fromisoformat(newest[:19]) -%}
+    {{ return(hour - modules.datetime.timedelta(hours=var('incremental_lookback_hours'))) }}
+{%- endmacro %}
+
+{#- A date, timestamp or ISO text (as engines return them) as a datetime on its hour. -#}
+{% macro on_the_hour(moment) -%}
+    {%- if moment is none -%}
+        {{ return(none) }}
     {%- endif -%}
-    {%- set hour = newest.hour if newest.hour is defined else 0 -%}
-    {%- set on_the_hour = modules.datetime.datetime(newest.year, newest.month, newest.day, hour) -%}
-    {{ return(on_the_hour - modules.datetime.timedelta(hours=var('incremental_lookback_hours'))) }}
+    {%- if moment is string -%}
+        {%- set moment = modules.datetime.datetime.fromisoformat(moment[:19]) -%}
+    {%- endif -%}
+    {%- set hour = moment.hour if moment.hour is defined else 0 -%}
+    {{ return(modules.datetime.datetime(moment.year, moment.month, moment.day, hour)) }}
 {%- endmacro %}
 
 {% macro date_literal(moment) -%}

@@ -113,15 +113,8 @@
     {%- endset -%}
     {#- The last column of the first row: the only one here (the tests' stand-ins add a
         first column to every answer, as incremental_window_start reads them). -#}
-    {%- set earliest = run_query(query).rows[0][-1] if execute else none -%}
-    {%- if earliest is none -%}
-        {{ return(reopen_from) }}
-    {%- endif -%}
-    {%- if earliest is string -%}
-        {%- set earliest = modules.datetime.datetime.fromisoformat(earliest[:19]) -%}
-    {%- endif -%}
-    {%- set on_the_hour = modules.datetime.datetime(earliest.year, earliest.month, earliest.day, earliest.hour) -%}
-    {{ return([on_the_hour, reopen_from] | min) }}
+    {%- set earliest = on_the_hour(run_query(query).rows[0][-1] if execute else none) -%}
+    {{ return(reopen_from if earliest is none else [earliest, reopen_from] | min) }}
 {%- endmacro %}
 
 {#- fct_trips' pre-hook: delete the trips it is about to split again. -#}
