@@ -100,12 +100,7 @@ def measure(
         f"{rate_per_s:,.0f}/s; dbt every {dbt_every_s:.0f} s"
     )
     metrics_file = settings.metrics_dir / "landing.jsonl"
-    environment = {
-        **pipeline.dbt_environment(settings),
-        "SMARTCITY_DATA_DIR": str(settings.data_dir),
-        "SMARTCITY_TOPIC_PREFIX": settings.topic_prefix,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-    }
+    environment = pipeline.command_environment(settings)
     lander = subprocess.Popen(
         [sys.executable, "-m", "smartcity", "land", "--trigger", f"{trigger_s} seconds"],
         cwd=PROJECT_ROOT,

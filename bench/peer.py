@@ -12,7 +12,6 @@ JVM starts as cold as the landing job's.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -96,16 +95,10 @@ def land_like_the_tutorial(
 
 def run_peer(settings: Settings, out: Path) -> PeerRun:
     """The peer in a process of its own, against the settings' broker and topics."""
-    environment = {
-        **os.environ,
-        "SMARTCITY_DATA_DIR": str(settings.data_dir),
-        "SMARTCITY_TOPIC_PREFIX": settings.topic_prefix,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-    }
     finished = subprocess.run(
         [sys.executable, "-m", "bench.peer", str(out)],
         cwd=PROJECT_ROOT,
-        env=environment,
+        env=pipeline.command_environment(settings),
         capture_output=True,
         text=True,
         check=False,

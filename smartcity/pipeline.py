@@ -123,6 +123,17 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def command_environment(settings: Settings) -> dict[str, str]:
+    """The environment in which a `smartcity` (or dbt) child process sees ``settings``:
+    the same data folder, topics, broker, lake and database."""
+    return {
+        **dbt_environment(settings),
+        "SMARTCITY_DATA_DIR": str(settings.data_dir),
+        "SMARTCITY_TOPIC_PREFIX": settings.topic_prefix,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+    }
+
+
 def run_dbt(
     settings: Settings,
     *arguments: str,

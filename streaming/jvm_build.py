@@ -42,10 +42,8 @@ def _fingerprint() -> str:
 
 def find_javac() -> str:
     home = os.environ.get("JAVA_HOME")
-    candidates = [Path(home) / "bin" / "javac"] if home else []
-    for candidate in candidates:
-        if candidate.is_file():
-            return str(candidate)
+    if home and (Path(home) / "bin" / "javac").is_file():
+        return str(Path(home) / "bin" / "javac")
     found = shutil.which("javac")
     if found is None:
         raise JvmBuildFailed(

@@ -12,7 +12,7 @@ import json
 import math
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -68,13 +68,18 @@ def wire(contract: Contract, **changes: Any) -> bytes:
     return json.dumps(document).encode()
 
 
-def judged(spark: SparkSession, contract: Contract, records: list[tuple]) -> DataFrame:
+def judged(
+    spark: SparkSession,
+    contract: Contract,
+    records: list[tuple],
+    published_at: datetime = PUBLISHED_AT,
+) -> DataFrame:
     frame = spark.createDataFrame(
         [
             (
                 None if value is None else bytearray(value),
                 None if key is None else bytearray(key),
-                PUBLISHED_AT,
+                published_at,
                 index,
             )
             for index, (value, key) in enumerate(records)
@@ -317,9 +322,13 @@ def test_whatever_mutant_is_accepted_holds_exactly_what_its_bytes_say(
     assert 0 < accepted < len(mutants)
 
 
-def test_the_verdict_of_a_batch_does_not_depend_on_when_it_runs(spark: SparkSession) -> None:
-    records = [(GOOD, b"key"), (wire(GPS, event_at="2001-01-01T00:00:00Z"), b"key")]
+def test_event_times_are_judged_against_kafka_and_not_the_clock(spark: SparkSession) -> None:
+    """A replayed batch gets the verdicts it got the first time, whenever it runs."""
+    old_event = wire(GPS, event_at="2001-01-01T00:00:00Z")
+    records = [(GOOD, b"key"), (old_event, b"key")]
     first = judged(spark, GPS, records).collect()
-    later = judged(spark, GPS, records).collect()
-    assert first == later
-    assert PUBLISHED_AT - timedelta(days=366) > datetime(2001, 1, 1)
+    assert [row["reason_code"] for row in first] == [None, "event_time_out_of_range"]
+    assert judged(spark, GPS, records).collect() == first
+    # The same record, received by Kafka in 2001, is on time.
+    (row,) = judged(spark, GPS, [(old_event, b"key")], datetime(2001, 1, 1, 0, 5)).collect()
+    assert row["reason_code"] is None
