@@ -19,6 +19,7 @@ from bench.peer import run_peer
 from bench.results import Results, add_phases, machine_conditions
 from ingestion.contracts import CONTRACTS
 from ingestion.producer import produce
+from ingestion.simulators.fleet import driving_share
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.wire import serialize
 from smartcity import pipeline
@@ -27,7 +28,8 @@ from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.compaction import compact, partitions
 
 # What the simulator emits per vehicle and simulated second (measured: about 0.305).
-EVENTS_PER_VEHICLE_SECOND = 0.3
+# A GPS fix every 5 s and a telemetry reading every 10 s while the vehicle drives.
+EVENTS_PER_VEHICLE_SECOND = (1 / 5 + 1 / 10) * driving_share()
 # Events built and sent at a time by the producer part.
 CHUNK = 500_000
 
@@ -74,9 +76,10 @@ def run(options: BenchOptions, say: Callable[[str], None]) -> Results:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     root = options.root / stamp
     # Two hours back: every hour the events fall in is closed, so compaction can run.
-    # The events span about events / (0.3 x vehicles) seconds of simulated time; they all
-    # end at least two hours back, so every hour they fall in is closed (compaction runs)
-    # and none is ahead of Kafka's clock.
+    # The events span about events / (EVENTS_PER_VEHICLE_SECOND x vehicles) seconds of
+    # simulated time (rather less: parking is staggered at the start); they all end at
+    # least two hours back, so every hour they fall in is closed (compaction runs) and
+    # none is ahead of Kafka's clock.
     span = timedelta(seconds=options.events / (EVENTS_PER_VEHICLE_SECOND * options.vehicles))
     start_at = (datetime.now(UTC) - timedelta(hours=2) - span).replace(
         minute=0, second=0, microsecond=0

@@ -25,6 +25,8 @@ from sqlglot import exp
 from smartcity.settings import PROJECT_ROOT
 
 INCREMENTAL_MODELS = (
+    "int_gps_fixes_aggregated_to_vehicle_hour",
+    "dim_vehicles",
     "fct_camera_sightings",
     "fct_dead_letters",
     "fct_district_hourly_traffic",

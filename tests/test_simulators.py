@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from ingestion.contracts import validate
 from ingestion.simulators.cameras import place_cameras
 from ingestion.simulators.city import build_city, haversine_m
-from ingestion.simulators.fleet import Fleet
+from ingestion.simulators.fleet import PARK_SECONDS, Fleet
 from ingestion.simulators.ids import plate_hash
 from ingestion.simulators.world import SimulationOptions, simulate
 
@@ -58,6 +58,23 @@ def test_vehicles_move_no_faster_than_they_report_and_stay_in_the_city() -> None
             )
             # A straight line is never longer than the road driven at top speed.
             assert moved <= max_speed_ms * seconds + 1.0
+
+
+def test_vehicles_park_between_trips_and_report_nothing_while_parked() -> None:
+    """A fix every 5 s while a vehicle drives; a gap longer than dbt's trip gap when it
+    parks, so trips end."""
+    options = SimulationOptions(events=60_000, seed=7, vehicles=20, start_at=START)
+    fixes = defaultdict(list)
+    for contract, event in simulate(options):
+        if contract.source == "gps_fixes":
+            fixes[event["vehicle_id"]].append(event["event_at"])
+    parked = 0
+    for times in fixes.values():
+        for before, after in itertools.pairwise(times):
+            gap = (after - before).total_seconds()
+            assert gap == 5 or gap >= PARK_SECONDS[0], gap
+            parked += gap > 5
+    assert parked >= len(fixes)  # every vehicle parked at least once, on average
 
 
 def test_odometer_and_fuel_follow_the_distance_driven() -> None:

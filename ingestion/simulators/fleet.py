@@ -2,7 +2,9 @@
 
 Each vehicle drives from intersection to intersection at a speed chosen per street
 segment, sometimes idling at a junction. Its GPS positions, speeds, odometer and fuel
-level all follow from that one movement, so they agree with each other.
+level all follow from that one movement, so they agree with each other. Between trips
+it parks with the ignition off, and its on-board unit sends nothing until it drives
+again: trips end, as real ones do.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ MODELS: tuple[tuple[str, str, str], ...] = (
 # Litres (or kWh-equivalent percent of a tank) per km, as percent of a full tank.
 FUEL_PCT_PER_KM = {"petrol": 0.14, "diesel": 0.11, "hybrid": 0.09, "electric": 0.2}
 DIRECTIONS = {(1, 0): "north", (0, 1): "east", (-1, 0): "south", (0, -1): "west"}
+# How long a vehicle drives before it parks, and how long it stays parked, in seconds.
+# Every stay is longer than dbt's `trip_gap_seconds` (300), so each ends a trip.
+DRIVE_SECONDS = (15 * 60, 75 * 60)
+PARK_SECONDS = (10 * 60, 50 * 60)
+
+
+def driving_share() -> float:
+    """The share of the time a vehicle drives (and reports), on average."""
+    drive, park = sum(DRIVE_SECONDS) / 2, sum(PARK_SECONDS) / 2
+    return drive / (drive + park)
 
 
 @dataclass
@@ -45,6 +57,8 @@ class Vehicle:
     odometer_km: float = 0.0
     fuel_level_pct: float = 100.0
     idle_seconds: int = 0
+    drive_seconds_left: int = 0
+    parked_seconds: int = 0
     arrivals: list[tuple[Node, str]] = field(default_factory=list)
 
 
@@ -81,6 +95,8 @@ class Fleet:
                     speed_kmh=self._segment_speed(),
                     odometer_km=round(rng.uniform(5_000, 150_000), 1),
                     fuel_level_pct=round(rng.uniform(35, 100), 1),
+                    # Staggered: the fleet does not park all at once.
+                    drive_seconds_left=rng.randrange(60, DRIVE_SECONDS[1]),
                 )
             )
 
@@ -109,6 +125,15 @@ class Fleet:
         """One second of driving for every vehicle; records intersection arrivals."""
         for vehicle in self.vehicles:
             vehicle.arrivals.clear()
+            if vehicle.parked_seconds > 0:
+                vehicle.parked_seconds -= 1
+                if vehicle.parked_seconds == 0:
+                    vehicle.drive_seconds_left = self.rng.randrange(*DRIVE_SECONDS)
+                continue
+            vehicle.drive_seconds_left -= 1
+            if vehicle.drive_seconds_left <= 0:
+                vehicle.parked_seconds = self.rng.randrange(*PARK_SECONDS)
+                continue
             if vehicle.idle_seconds > 0:
                 vehicle.idle_seconds -= 1
                 continue
@@ -141,6 +166,8 @@ class Fleet:
     def events(self, second: int, at: datetime) -> list[tuple[contracts.Contract, dict]]:
         out: list[tuple[contracts.Contract, dict]] = []
         for index, vehicle in enumerate(self.vehicles):
+            if vehicle.parked_seconds > 0:
+                continue  # ignition off: the on-board unit sleeps
             # Stagger reports so the fleet does not all report in the same second.
             if (second + index) % self.gps_every_s == 0:
                 out.append((contracts.GPS_FIXES, self._gps_fix(vehicle, at)))

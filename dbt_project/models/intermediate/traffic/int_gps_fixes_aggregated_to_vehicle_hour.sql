@@ -1,0 +1,49 @@
+{{ config(
+    materialized='incremental',
+    unique_key='vehicle_hour_id',
+) }}
+
+{#-
+    One row per vehicle and hour it reported in: the small table that the daily KPIs
+    count active vehicles and average speeds from, so that a day still open costs them
+    its hours here rather than its GPS fixes.
+
+    Incremental by a window of hours, as the hourly marts: each run recomputes every
+    hour from the start of the look-back window on, from those hours' raw partitions,
+    and replaces those rows.
+-#}
+{%- set since = incremental_window_start('event_hour_at') %}
+
+with
+
+fixes as (
+    select * from {{ ref('stg_smartcity__gps_fixes') }}
+    {%- if since is not none %}
+        where {{ hour_partitions_from(since) }}
+    {%- endif %}
+),
+
+vehicle_hours as (
+    select
+        vehicle_id,
+        {{ dbt.date_trunc('hour', 'event_at') }} as event_hour_at,
+        count(*) as gps_fixes,
+        -- a sum and a count, not an average: days add their hours up exactly
+        count(speed_kmh) as speeds_reported,
+        sum(speed_kmh) as speed_kmh_total
+    from fixes
+    group by vehicle_id, {{ dbt.date_trunc('hour', 'event_at') }}
+),
+
+final as (
+    select
+        {{ dbt.concat(['vehicle_id', "'@'", hour_key('event_hour_at')]) }} as vehicle_hour_id,
+        vehicle_id,
+        event_hour_at,
+        cast(gps_fixes as {{ dbt.type_bigint() }}) as gps_fixes,
+        cast(speeds_reported as {{ dbt.type_bigint() }}) as speeds_reported,
+        cast(speed_kmh_total as {{ type_double() }}) as speed_kmh_total
+    from vehicle_hours
+)
+
+select * from final
