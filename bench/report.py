@@ -13,10 +13,12 @@ def _format(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def _goal(name: str, value: float | None) -> str:
+def _goal(name: str, value: float | None, events: int) -> str:
     goal = GOALS.get(name)
     if goal is None:
         return ""
+    if events < goal.min_events:
+        return f"  [goal {goal.describe()}, {goal.why}: not judged at {events:,} events]"
     verdict = {True: "met", False: "MISSED", None: "not measured"}[goal.met(value)]
     return f"  [goal {goal.describe()}, {goal.why}: {verdict}]"
 
@@ -28,7 +30,7 @@ def table(results: Results) -> str:
     for name, figure in results.figures.items():
         lines.append(
             f"{name:<{width}}  {_format(figure.value):>14}  {figure.unit}"
-            f"{_goal(name, figure.value)}"
+            f"{_goal(name, figure.value, int(results.conditions.get('events', 0)))}"
         )
     return "\n".join(lines)
 

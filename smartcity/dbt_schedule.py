@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from smartcity.settings import PROJECT_ROOT, Settings
 
@@ -46,6 +47,52 @@ def next_start(previous: float, every_s: float, now: float) -> float:
     return upcoming
 
 
+class InProcessDbt:
+    """dbt invoked through its Python API in this process, with the settings' lake and
+    database: only the first invocation pays for dbt's imports.
+
+    dbt reads the profiles' env_var() calls from this process's environment, which is
+    set on entry and put back as it was on exit. The DuckDB file is released after every
+    invocation (:func:`_release_duckdb`).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._saved: dict[str, str] = {}
+        self._runner: Any = None
+
+    def __enter__(self) -> InProcessDbt:
+        from smartcity.pipeline import dbt_environment
+
+        self._saved = dict(os.environ)
+        os.environ.update(dbt_environment(self.settings))
+        os.environ.setdefault("DBT_PROJECT_DIR", str(PROJECT_ROOT))
+        self.settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+        from dbt.cli.main import dbtRunner
+
+        self._runner = dbtRunner()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        os.environ.clear()
+        os.environ.update(self._saved)
+
+    def invoke(self, arguments: Sequence[str]) -> tuple[bool, str | None, float]:
+        """Run ``dbt <arguments>``; return whether it succeeded, why not, and its seconds."""
+        began = time.monotonic()
+        error = None
+        try:
+            result = self._runner.invoke(["--no-use-colors", *arguments])
+            ok = bool(result.success)
+            if not ok:
+                error = str(result.exception or "see dbt's output above")
+        except Exception as failure:  # reported to the caller, as a failed run
+            ok, error = False, str(failure)
+        finally:
+            _release_duckdb()
+        return ok, error, time.monotonic() - began
+
+
 def run_every(
     settings: Settings,
     every_s: float,
@@ -58,52 +105,19 @@ def run_every(
     ``runs`` runs are done)."""
     if every_s <= 0:
         raise ValueError(f"--every must be a positive number of seconds, not {every_s}")
-    from smartcity.pipeline import dbt_environment
-
-    # dbt reads the profiles' env_var() calls from this process's environment; it is
-    # put back as it was when the schedule ends.
-    saved = dict(os.environ)
-    os.environ.update(dbt_environment(settings))
-    os.environ.setdefault("DBT_PROJECT_DIR", str(PROJECT_ROOT))
-    try:
-        _loop(settings, every_s, arguments, on_run, stop or threading.Event(), runs)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-def _loop(
-    settings: Settings,
-    every_s: float,
-    arguments: Sequence[str],
-    on_run: Callable[[ScheduledRun], None],
-    stop: threading.Event,
-    runs: int | None,
-) -> None:
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
-    from dbt.cli.main import dbtRunner
-
-    runner = dbtRunner()
-    number = 0
-    start = time.monotonic()
-    while not stop.is_set() and (runs is None or number < runs):
-        began = time.monotonic()
-        error = None
-        try:
-            result = runner.invoke(["--no-use-colors", *arguments])
-            ok = bool(result.success)
-            if not ok:
-                error = str(result.exception or "see dbt's output above")
-        except Exception as failure:  # a schedule outlives one bad run
-            ok, error = False, str(failure)
-        finally:
-            _release_duckdb()
-        number += 1
-        on_run(ScheduledRun(number, datetime.now(UTC), time.monotonic() - began, ok, error))
-        if runs is not None and number >= runs:
-            break
-        start = next_start(start, every_s, time.monotonic())
-        stop.wait(max(start - time.monotonic(), 0))
+    stop = stop or threading.Event()
+    with InProcessDbt(settings) as dbt:
+        number = 0
+        start = time.monotonic()
+        while not stop.is_set() and (runs is None or number < runs):
+            # A schedule outlives one bad run: a failure is reported, not raised.
+            ok, error, seconds = dbt.invoke(arguments)
+            number += 1
+            on_run(ScheduledRun(number, datetime.now(UTC), seconds, ok, error))
+            if runs is not None and number >= runs:
+                break
+            start = next_start(start, every_s, time.monotonic())
+            stop.wait(max(start - time.monotonic(), 0))
 
 
 def _release_duckdb() -> None:

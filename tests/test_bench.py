@@ -62,6 +62,13 @@ def test_table_prints_each_goal_beside_its_figure_and_whether_it_was_met() -> No
     assert lines["freshness.mart_p95_s"].endswith(": not measured]")
 
 
+def test_a_goal_set_for_a_run_size_is_not_judged_in_a_smaller_run() -> None:
+    for events, verdict in ((200_000, "not judged at 200,000 events]"), (10_000_000, "MISSED]")):
+        made = Results(conditions={"events": events})
+        made.add("dbt.incremental_share_of_full", 18.0, "%", False)
+        assert table(made).splitlines()[-1].endswith(verdict)
+
+
 def test_percentiles() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.5) == 51.0
