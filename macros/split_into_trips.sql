@@ -126,7 +126,7 @@
 {%- endmacro %}
 
 {#-
-    fct_trips' trips from `reopen_from` on: split from the located GPS fixes that follow
+    fct_trips' trips from `reopen_from` on: split from the GPS fixes that follow
     each vehicle's last kept trip, and numbered after it.
 -#}
 {% macro reopened_trips(reopen_from, fixes_relation) -%}

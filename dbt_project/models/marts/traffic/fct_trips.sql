@@ -10,9 +10,9 @@
     follow each vehicle's last closed trip, numbered after it (macros/split_into_trips.sql).
     A trip that ended up to `trip_gap_seconds` before the window is reopened too, since a
     position in the window could still continue it. Only the partitions from the earliest
-    reopened trip's start on are read.
+    reopened trip's start on are read, from staging: a trip needs no district.
 -#}
--- depends_on: {{ ref('int_gps_fixes_located') }}
+-- depends_on: {{ ref('stg_smartcity__gps_fixes') }}
 {%- set reopen_from = trips_reopen_from() %}
 
 with
@@ -21,7 +21,7 @@ trips as (
     {%- if reopen_from is none %}
         select * from {{ ref('int_trips_split') }}
     {%- else %}
-        {{ reopened_trips(reopen_from, ref('int_gps_fixes_located')) }}
+        {{ reopened_trips(reopen_from, ref('stg_smartcity__gps_fixes')) }}
     {%- endif %}
 ),
 
