@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.results import GOALS, Results
 
 
@@ -13,12 +15,13 @@ def _format(value: float | None) -> str:
     return f"{value:,.2f}"
 
 
-def _goal(name: str, value: float | None, events: int) -> str:
+def _goal(name: str, value: float | None, conditions: dict[str, Any]) -> str:
     goal = GOALS.get(name)
     if goal is None:
         return ""
-    if events < goal.min_events:
-        return f"  [goal {goal.describe()}, {goal.why}: not judged at {events:,} events]"
+    reason = goal.not_judged(conditions)
+    if reason is not None:
+        return f"  [goal {goal.describe()}, {goal.why}: {reason}]"
     verdict = {True: "met", False: "MISSED", None: "not measured"}[goal.met(value)]
     return f"  [goal {goal.describe()}, {goal.why}: {verdict}]"
 
@@ -30,7 +33,7 @@ def table(results: Results) -> str:
     for name, figure in results.figures.items():
         lines.append(
             f"{name:<{width}}  {_format(figure.value):>14}  {figure.unit}"
-            f"{_goal(name, figure.value, int(results.conditions.get('events', 0)))}"
+            f"{_goal(name, figure.value, results.conditions)}"
         )
     return "\n".join(lines)
 

@@ -69,6 +69,13 @@ def test_a_goal_set_for_a_run_size_is_not_judged_in_a_smaller_run() -> None:
         assert table(made).splitlines()[-1].endswith(verdict)
 
 
+def test_a_goal_set_for_an_input_rate_is_not_judged_at_another() -> None:
+    for rate, verdict in ((5000.0, "not judged at 5,000 events/s]"), (2000.0, "MISSED]")):
+        made = Results(conditions={"rate": rate})
+        made.add("freshness.parquet_p95_s", 12.0, "s", False)
+        assert table(made).splitlines()[-1].endswith(verdict)
+
+
 def test_percentiles() -> None:
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 0.5) == 51.0
