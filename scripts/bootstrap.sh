@@ -50,6 +50,8 @@ log "installing pinned Python packages (requirements.txt)"
 
 log "fetching and verifying the Kafka broker and Spark connector jars"
 .venv/bin/python -m smartcity jars
+log "installing the dbt packages (packages.yml, pinned in package-lock.yml)"
+.venv/bin/python -m smartcity dbt-packages
 log "compiling the landing job's validation function (streaming/jvm)"
 .venv/bin/python -c "from smartcity.settings import Settings; from streaming.jvm_build import landing_jar; print(landing_jar(Settings.from_env().cache_dir))"
 # Trino (about 820 MB, once) runs only the tests of the `trino` dbt target: when it or a

@@ -227,6 +227,17 @@ def build_parser() -> argparse.ArgumentParser:
     dbt.add_argument("arguments", nargs=argparse.REMAINDER, help="arguments passed to dbt")
 
     commands.add_parser(
+        "dbt-packages",
+        help="install the dbt packages of packages.yml (the hub, else the offline mirror)",
+        description=(
+            "Run `dbt deps` for the versions pinned in package-lock.yml; where the dbt "
+            "package hub cannot be reached, unpack the same versions from the offline mirror "
+            "(../shared/dbt-packages, or SMARTCITY_DBT_PACKAGES_MIRROR) after checking the "
+            "SHA-256 its README lists. The set-up runs this."
+        ),
+    )
+
+    commands.add_parser(
         "load-postgres",
         help="copy the lake's raw and dead-letter tables into PostgreSQL for the postgres target",
         description=(
@@ -374,6 +385,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "dbt":
         pipeline.run_dbt(settings, *args.arguments, on_line=say)
+        return 0
+    if args.command == "dbt-packages":
+        from smartcity.dbt_packages import PackagesUnavailable, install_packages
+
+        try:
+            say(install_packages())
+        except PackagesUnavailable as error:
+            fail(str(error))
+            return 1
         return 0
     if args.command == "load-postgres":
         from smartcity.postgres_loader import connect, load_lake

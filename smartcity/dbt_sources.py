@@ -151,7 +151,11 @@ def field_tests(field: Field) -> list[Any]:
     if field.minimum is not None or field.maximum is not None:
         bounds = {"min_value": field.minimum, "max_value": field.maximum}
         tests.append(
-            {"value_between": {"arguments": {k: v for k, v in bounds.items() if v is not None}}}
+            {
+                "dbt_utils.accepted_range": {
+                    "arguments": {k: v for k, v in bounds.items() if v is not None}
+                }
+            }
         )
     return tests
 

