@@ -78,6 +78,13 @@
     {{ date_column }} >= {{ date_literal(start) }}
 {%- endmacro %}
 
+{#- A where clause keeping the hours from that of `start` on; nothing when start is none. -#}
+{% macro where_hours_from(start) -%}
+    {%- if start is not none %}
+        where {{ hour_partitions_from(start) }}
+    {%- endif %}
+{%- endmacro %}
+
 {#- A where clause keeping the days from that of `start` on; nothing when start is none. -#}
 {% macro where_days_from(start, date_column) -%}
     {%- if start is not none %}

@@ -10,7 +10,6 @@ packages land in ``dbt_packages/``, which git ignores: no package code is commit
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import yaml
 
+from smartcity.jars import sha256_of
 from smartcity.settings import PROJECT_ROOT
 
 LOCK_FILE = PROJECT_ROOT / "package-lock.yml"
@@ -72,14 +72,6 @@ def mirror_entries(mirror: Path) -> dict[tuple[str, str], MirrorEntry]:
             key = (match["package"], match["version"])
             entries[key] = MirrorEntry(match["file"], match["sha256"])
     return entries
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def install_from_mirror(

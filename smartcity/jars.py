@@ -59,7 +59,7 @@ TRINO_SERVER = JarSet(
 )
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -79,7 +79,7 @@ def read_lock(jar_set: JarSet) -> dict[str, str]:
 
 
 def _digests(directory: Path, artifacts: str = "*.jar") -> dict[str, str]:
-    return {jar.name: _sha256(jar) for jar in sorted(directory.glob(artifacts))}
+    return {jar.name: sha256_of(jar) for jar in sorted(directory.glob(artifacts))}
 
 
 def _mismatches(found: dict[str, str], expected: dict[str, str]) -> list[str]:

@@ -18,9 +18,7 @@ with
 
 fixes as (
     select * from {{ ref('stg_smartcity__gps_fixes') }}
-    {%- if since is not none %}
-        where {{ hour_partitions_from(since) }}
-    {%- endif %}
+    {{- where_hours_from(since) }}
 ),
 
 vehicle_hours as (

@@ -20,9 +20,7 @@ with
 
 telemetry as (
     select * from {{ ref('stg_smartcity__vehicle_telemetry') }}
-    {%- if since is not none %}
-        where {{ hour_partitions_from(since) }}
-    {%- endif %}
+    {{- where_hours_from(since) }}
 ),
 
 vehicle_types as (

@@ -17,9 +17,7 @@ with
 
 sightings as (
     select * from {{ ref('stg_smartcity__camera_sightings') }}
-    {%- if since is not none %}
-        where {{ hour_partitions_from(since) }}
-    {%- endif %}
+    {{- where_hours_from(since) }}
 ),
 
 cameras as (

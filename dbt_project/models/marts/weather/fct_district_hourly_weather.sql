@@ -12,9 +12,7 @@ with
 
 hourly as (
     select * from {{ ref('int_weather_readings_aggregated_to_hour') }}
-    {%- if since is not none %}
-        where {{ hour_partitions_from(since) }}
-    {%- endif %}
+    {{- where_hours_from(since) }}
 ),
 
 final as (
