@@ -1,6 +1,7 @@
 # The two commands of the README are `make demo` and `make test`; both set up first.
 VENV := .venv
 PY := $(VENV)/bin/python
+PORT ?= 8080
 
 .PHONY: setup demo test bench lint format docs lock clean
 
@@ -28,9 +29,9 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/sqlfluff fix dbt_project tests/dbt
 
-docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:8080
+docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:$(PORT) (PORT=8080 by default)
 	$(PY) -m smartcity dbt docs generate
-	$(PY) -m smartcity dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
+	$(PY) -m smartcity dbt docs serve --host 127.0.0.1 --port $(PORT) --no-browser
 
 lock:  ## re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf /tmp/smartcity-lock && python3 -m venv /tmp/smartcity-lock

@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run dbt on this project with the configured lake and database",
         description=(
             "Run any dbt command (build, test, docs generate, docs serve, ...) with the "
-            "profiles in dbt_project/ and the lake and DuckDB paths of the environment, "
+            "profiles in profiles.yml and the lake and DuckDB paths of the environment, "
             "e.g. `smartcity dbt build --select marts`. With --every, run it on that "
             "cadence from one process until stopped (SIGTERM ends it after the run in "
             "progress, Ctrl-C at once), e.g. `smartcity dbt --every 20 run --select marts`."

@@ -29,10 +29,14 @@ SOURCES_FILE = STAGING_DIR / "_smartcity__sources.yml"
 STAGING_MODELS_FILE = STAGING_DIR / "_smartcity__models.yml"
 ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
 
+# The lake DuckDB reads, with Settings' defaults (SMARTCITY_DATA_DIR/lake), so plain
+# `dbt` at the root and `smartcity dbt` read the same files.
+LAKE_PLACEHOLDER = (
+    '{{ env_var("SMARTCITY_LAKE_URI", env_var("SMARTCITY_DATA_DIR", "data") ~ "/lake") }}'
+)
 # Where the raw tables live on engines that do not read the lake directly: the Glue
 # database (Athena), a Spectrum external schema over it (Redshift), the Hive catalog's
 # schema (Trino), or the schema that `smartcity load-postgres` fills. One name.
-LAKE_PLACEHOLDER = '{{ env_var("SMARTCITY_LAKE_URI", "data/lake") }}'
 RAW_SCHEMA = "{{ env_var('SMARTCITY_RAW_SCHEMA', 'smartcity_raw') }}"
 # Trino keeps the lake in its Hive catalog and builds the models in its Iceberg catalog
 # (as Athena builds Iceberg marts over Hive-style Glue tables); elsewhere the raw tables

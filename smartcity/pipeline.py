@@ -118,7 +118,7 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
         "SMARTCITY_POSTGRES_USER": settings.postgres.user,
         "SMARTCITY_POSTGRES_PASSWORD": settings.postgres.password,
         "SMARTCITY_POSTGRES_DATABASE": settings.postgres.database,
-        "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
+        "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DO_NOT_TRACK": "1",
     }
 

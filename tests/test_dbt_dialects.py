@@ -51,7 +51,7 @@ DIALECT_OF_TARGET = {"athena": "trino", "redshift": "redshift"}
 def dbt_environment(**extra: str) -> dict[str, str]:
     return {
         **os.environ,
-        "DBT_PROFILES_DIR": str(PROJECT_ROOT / "dbt_project"),
+        "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DO_NOT_TRACK": "1",
         **extra,
     }

@@ -1,19 +1,73 @@
-"""dbt builds on a lake where nothing has landed yet, instead of failing on missing files."""
+"""Plain dbt at the repository root, as an analytics engineer runs it: no wrapper, no
+~/.dbt, no DBT_PROFILES_DIR. It finds the committed profiles and uses the same lake and
+database as `smartcity dbt` for the same SMARTCITY_DATA_DIR; on a lake where nothing has
+landed yet it builds empty marts instead of failing on missing files."""
 
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from ingestion.contracts import CONTRACTS
 from smartcity import pipeline
-from tests.conftest import settings_for
+from smartcity.settings import PROJECT_ROOT, Settings
+
+DBT = Path(sys.executable).with_name("dbt")
 
 
-def test_dbt_build_succeeds_on_an_empty_lake_with_empty_marts(tmp_path: Path) -> None:
-    (tmp_path / "lake").mkdir()
-    settings = settings_for(tmp_path)
-    output = pipeline.run_dbt(settings, "build")
+def plain_dbt(home: Path, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DBT_", "SMARTCITY_"))
+    }
+    env.update(HOME=str(home), SMARTCITY_DATA_DIR=str(data_dir), DO_NOT_TRACK="1")
+    return subprocess.run(
+        [str(DBT), "--no-use-colors", *arguments],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def empty_lake_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, str]:
+    home = tmp_path_factory.mktemp("home")
+    data_dir = tmp_path_factory.mktemp("data")
+    (data_dir / "lake").mkdir()
+    built = plain_dbt(home, data_dir, "build")
+    assert built.returncode == 0, built.stdout[-3000:]
+    return home, Settings.from_env({"SMARTCITY_DATA_DIR": str(data_dir)}), built.stdout
+
+
+def test_plain_dbt_build_fills_the_database_smartcity_reads(
+    empty_lake_build: tuple[Path, Settings, str],
+) -> None:
+    _, settings, output = empty_lake_build
     assert "ERROR=0" in output
+    assert settings.duckdb_path.exists()
     assert pipeline.staged_rows(settings) == {c.source: 0 for c in CONTRACTS}
     assert pipeline.warehouse_rows(settings, ["fct_district_hourly_traffic"]) == {
         "fct_district_hourly_traffic": 0
     }
     assert pipeline.warehouse_rows(settings, ["dim_districts"]) == {"dim_districts": 9}
+
+
+def test_plain_dbt_docs_and_freshness_find_the_profiles(
+    empty_lake_build: tuple[Path, Settings, str], tmp_path: Path
+) -> None:
+    home, settings, _ = empty_lake_build
+    docs = plain_dbt(home, settings.data_dir, "docs", "generate", "--target-path", str(tmp_path))
+    assert docs.returncode == 0, docs.stdout[-3000:]
+    assert (tmp_path / "catalog.json").exists()
+    # Nothing has landed, so every source is stale: freshness reads each source of the
+    # lake and says so, rather than failing to find a profile.
+    freshness = plain_dbt(home, settings.data_dir, "source", "freshness")
+    for contract in CONTRACTS:
+        assert f"ERROR STALE freshness of smartcity.{contract.source} " in freshness.stdout
