@@ -36,7 +36,7 @@ docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:$(PORT) (PORT=8
 lock:  ## re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf /tmp/smartcity-lock && python3 -m venv /tmp/smartcity-lock
 	/tmp/smartcity-lock/bin/pip install --quiet -r requirements.in
-	( echo "# Pinned from requirements.in by \`make lock\`."; /tmp/smartcity-lock/bin/pip freeze ) > requirements.txt
+	( echo "# Pinned from requirements.in by \`make lock\`."; /tmp/smartcity-lock/bin/pip freeze --exclude smartcity ) > requirements.txt
 
 clean:
 	rm -rf data target logs dbt_packages .pytest_cache

@@ -30,7 +30,7 @@ from bench.results import Results, add_phases
 from ingestion.contracts import Contract
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
-from smartcity import pipeline
+from smartcity import pipeline, warehouse
 from smartcity.dbt_schedule import FINISHED
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.metrics import read_batches
@@ -204,7 +204,7 @@ def measure(
 
 def _sightings(settings: Settings) -> dict[str, datetime]:
     try:
-        with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+        with warehouse.connect(settings.duckdb_path) as connection:
             rows = connection.execute(
                 "select sighting_id, event_at from fct_camera_sightings"
             ).fetchall()

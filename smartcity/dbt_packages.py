@@ -131,7 +131,7 @@ def _dbt_error(output: str) -> str:
 
 def install_packages(mirror: Path | None = None) -> str:
     """Install the locked packages; return how, for the set-up to say."""
-    hub = install_from_hub(PROJECT_ROOT / "dbt_project")
+    hub = install_from_hub(PROJECT_ROOT)
     if hub.returncode == 0:
         return "installed the dbt packages from the dbt package hub (`dbt deps`)"
     mirror = mirror or Path(os.environ.get("SMARTCITY_DBT_PACKAGES_MIRROR", DEFAULT_MIRROR))

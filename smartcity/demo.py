@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from ingestion.contracts import CONTRACTS
 from ingestion.simulators.world import SimulationOptions
-from smartcity import pipeline
+from smartcity import pipeline, preflight
 from smartcity.console import Steps, say
 from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, cache_directory, ensure_jars
 from smartcity.kafka_broker import BrokerError, LocalKafkaBroker, port_is_open
@@ -19,6 +21,11 @@ from smartcity.settings import PROJECT_ROOT, Settings
 class DemoOptions:
     simulation: SimulationOptions
     rate_per_s: float = 0.0
+    # Remove existing state wherever it is, without asking.
+    reset: bool = False
+
+
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data"
 
 
 def _relative(path: object) -> str:
@@ -33,17 +40,60 @@ def _show_dbt_progress(line: str) -> None:
         say("  " + line.split("  ", 1)[-1].strip())
 
 
-def _reset_state(settings: Settings) -> None:
-    # The demo reconciles one run end to end, so it starts from nothing every time.
-    shutil.rmtree(settings.kafka_dir, ignore_errors=True)
-    for location in (settings.checkpoint_uri, settings.lake_uri):
-        if "://" not in location:
-            shutil.rmtree(location, ignore_errors=True)
-    settings.duckdb_path.unlink(missing_ok=True)
+def _state(settings: Settings) -> list[Path]:
+    """What the demo removes to start from nothing: the broker's log, the checkpoints, the
+    lake and the database (an object-store lake is never touched)."""
+    places = [settings.kafka_dir, settings.duckdb_path]
+    places += [Path(p) for p in (settings.checkpoint_uri, settings.lake_uri) if "://" not in p]
+    return places
+
+
+def _is_the_demos_own(place: Path) -> bool:
+    return place.is_relative_to(DEFAULT_DATA_DIR)
+
+
+def _confirm(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    except EOFError:
+        return False
+
+
+def _state_to_remove(settings: Settings, reset: bool) -> list[Path]:
+    """The demo reconciles one run end to end, so it starts from nothing every time. What
+    lies in the default data folder is its own; anything the user pointed it at elsewhere
+    is removed only when they say so (a question, or --reset)."""
+    present = [place for place in _state(settings) if place.exists()]
+    theirs = [place for place in present if not _is_the_demos_own(place)]
+    if theirs and not reset:
+        listed = ", ".join(str(place) for place in theirs)
+        if not _confirm(f"The demo starts from nothing and would remove {listed}. Remove?"):
+            raise DemoRefused(
+                f"not removing {listed}: the demo starts from an empty state; run it with "
+                "--reset to remove them, or point SMARTCITY_DATA_DIR at an empty folder"
+            )
+    return present
+
+
+def _remove(places: list[Path]) -> None:
+    for place in places:
+        if place.is_dir():
+            shutil.rmtree(place)
+        else:
+            place.unlink(missing_ok=True)
+
+
+class DemoRefused(RuntimeError):
+    """The demo would have removed state the user had not agreed to lose."""
 
 
 def run_demo(settings: Settings, options: DemoOptions) -> int:
     started = time.monotonic()
+    preflight.require_writable(settings.data_dir, "SMARTCITY_DATA_DIR")
+    preflight.require_writable(settings.cache_dir, "SMARTCITY_CACHE_DIR")
+    stale = _state_to_remove(settings, options.reset)
     steps = Steps(total=6)
 
     steps.start("Kafka broker and Spark connector jars")
@@ -65,7 +115,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
                 f"Port {port} is in use (is `smartcity kafka start` or another demo running?): "
                 "stop it, or run the demo on another port with SMARTCITY_KAFKA_PORT."
             )
-    _reset_state(settings)
+    _remove(stale)
     with broker:
         # The demo talks to the broker it started, whatever KAFKA_BOOTSTRAP_SERVERS says.
         settings = settings.with_overrides(bootstrap_servers=broker.bootstrap_servers)
@@ -147,7 +197,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     )
     say(
         f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{_relative(settings.duckdb_path)}')"
-        ".sql('from fct_district_hourly_traffic limit 10'))\""
+        ".sql('from main_marts.fct_district_hourly_traffic limit 10'))\""
     )
     say("  make test                                                 # every test suite")
     say(f"\nDone in {time.monotonic() - started:.0f} s; the broker has been stopped.")

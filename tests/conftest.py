@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from smartcity.kafka_broker import LocalKafkaBroker, free_port, port_is_open
-from smartcity.local_postgres import LocalPostgres
 from smartcity.local_trino import LocalTrino, unavailable_marker
 from smartcity.settings import Settings
+from tests.local_postgres import LocalPostgres
 
 
 def settings_for(

@@ -23,6 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from smartcity.settings import PROJECT_ROOT
+from smartcity.warehouse import layer_schema
 
 INCREMENTAL_MODELS = (
     "int_gps_fixes_aggregated_to_vehicle_hour",
@@ -38,6 +39,7 @@ APPEND_MODELS = ("fct_camera_sightings", "fct_dead_letters")
 # What moto's Athena answers to each window query of an incremental compile: a source
 # and its newest time (macros/incremental_window.sql reads the last column).
 NEWEST_ROW = ("gps_fixes", "2026-05-04 07:12:00.000")
+# The athena target's schema; each layer is a Glue database named after it.
 ANALYTICS_SCHEMA = "smartcity_analytics"
 # Functions sqlglot does not model itself but the engine has; anything else it cannot
 # name is reported, so that a DuckDB-only function (len, list_*, strftime...) fails here.
@@ -53,6 +55,11 @@ def dbt_environment(**extra: str) -> dict[str, str]:
         **os.environ,
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DO_NOT_TRACK": "1",
+        # The production targets' settings that have no default (nothing is reached:
+        # the compiles answer from moto and a stubbed connection).
+        "SMARTCITY_ATHENA_STAGING_DIR": "s3://athena-results/dbt/",
+        "SMARTCITY_ATHENA_DATA_DIR": "s3://lake/warehouse/",
+        "SMARTCITY_REDSHIFT_HOST": "redshift.test",
         **extra,
     }
 
@@ -74,14 +81,16 @@ def compile_athena(target_path: Path, aws_server: str, incremental: bool) -> Pat
             aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"],
         )
         existing = {d["Name"] for d in glue.get_databases()["DatabaseList"]}
-        if ANALYTICS_SCHEMA not in existing:
-            glue.create_database(DatabaseInput={"Name": ANALYTICS_SCHEMA})
+        for layer in ("intermediate", "marts"):
+            if layer_schema(layer, ANALYTICS_SCHEMA) not in existing:
+                glue.create_database(DatabaseInput={"Name": layer_schema(layer, ANALYTICS_SCHEMA)})
         # One window query per incremental model; the daily KPIs ask two (two clocks), and
         # the trips where their earliest reopened trip starts.
         queue_window_answers(aws_server, len(INCREMENTAL_MODELS) + 2)
         for name in INCREMENTAL_MODELS:
+            layer = "intermediate" if name.startswith("int_") else "marts"
             glue.create_table(
-                DatabaseName=ANALYTICS_SCHEMA,
+                DatabaseName=layer_schema(layer, ANALYTICS_SCHEMA),
                 TableInput={
                     "Name": name,
                     "TableType": "EXTERNAL_TABLE",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.contracts import CONTRACTS
-from smartcity import pipeline
+from smartcity import pipeline, warehouse
 from smartcity.settings import PROJECT_ROOT, Settings
 
 DBT = Path(sys.executable).with_name("dbt")
@@ -57,6 +57,16 @@ def test_plain_dbt_build_fills_the_database_smartcity_reads(
         "fct_district_hourly_traffic": 0
     }
     assert pipeline.warehouse_rows(settings, ["dim_districts"]) == {"dim_districts": 9}
+    with warehouse.connect(settings.duckdb_path) as connection:
+        schemas = dict(
+            connection.execute(
+                "select table_name, table_schema from information_schema.tables"
+            ).fetchall()
+        )
+    assert schemas["fct_trips"] == "main_marts"
+    assert schemas["stg_smartcity__gps_fixes"] == "main_staging"
+    assert schemas["int_trips_split"] == "main_intermediate"
+    assert schemas["districts"] == "main_reference"
 
 
 def test_plain_dbt_docs_and_freshness_find_the_profiles(

@@ -14,7 +14,7 @@ import pytest
 from ingestion.contracts import CONTRACTS
 from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
 from ingestion.simulators.city import build_city
-from smartcity import pipeline
+from smartcity import pipeline, warehouse
 from smartcity.postgres_loader import connect, load_lake
 from tests.e2e.landed_lake import EXPECTED_DEAD_LETTERS, EXPECTED_HOSTILE, HOSTILE_BYTES, START
 
@@ -89,7 +89,7 @@ HOSTILE_QUERY = (
 
 
 def test_a_dead_letter_of_any_bytes_is_read_back_exactly_on_duckdb(run: dict) -> None:
-    with duckdb.connect(str(run["settings"].duckdb_path), read_only=True) as connection:
+    with warehouse.connect(run["settings"].duckdb_path) as connection:
         rows = connection.execute(HOSTILE_QUERY.format(schema="")).fetchall()
     assert hostile_rows(rows) == EXPECTED_HOSTILE
 
@@ -161,7 +161,7 @@ def test_mart_row_agrees_with_a_hand_computed_value(run: dict) -> None:
     expected_vehicles = len({e["vehicle_id"] for e in fixes[busiest]})
     expected_speed = sum(e["speed_over_ground_kmh"] for e in fixes[busiest]) / len(fixes[busiest])
     expected_temperature = sum(temperatures[busiest]) / len(temperatures[busiest])
-    with duckdb.connect(str(run["settings"].duckdb_path), read_only=True) as connection:
+    with warehouse.connect(run["settings"].duckdb_path) as connection:
         row = connection.execute(
             "select vehicles_seen, gps_fixes, avg_speed_kmh, avg_temperature_c "
             "from fct_district_hourly_traffic join fct_district_hourly_weather "
@@ -264,7 +264,7 @@ def kpis_by_day(rows: list[tuple]) -> dict[object, dict[str, object]]:
 
 
 def test_daily_kpis_on_duckdb_reconcile_with_the_events(run: dict) -> None:
-    with duckdb.connect(str(run["settings"].duckdb_path), read_only=True) as connection:
+    with warehouse.connect(run["settings"].duckdb_path) as connection:
         rows = connection.execute(KPI_QUERY.format(schema="")).fetchall()
     assert kpis_by_day(rows) == expected_daily_kpis(run)
 
@@ -305,12 +305,12 @@ def postgres_rows(on_postgres: dict, query: str) -> list[tuple]:
 
 
 def test_daily_kpis_on_postgres_reconcile_with_the_events(run: dict, on_postgres: dict) -> None:
-    rows = postgres_rows(on_postgres, KPI_QUERY.format(schema="analytics."))
+    rows = postgres_rows(on_postgres, KPI_QUERY.format(schema="analytics_marts."))
     assert kpis_by_day(rows) == expected_daily_kpis(run)
 
 
 def test_a_dead_letter_of_any_bytes_is_read_back_exactly_on_postgres(on_postgres: dict) -> None:
-    rows = postgres_rows(on_postgres, HOSTILE_QUERY.format(schema="analytics."))
+    rows = postgres_rows(on_postgres, HOSTILE_QUERY.format(schema="analytics_staging."))
     assert hostile_rows(rows) == EXPECTED_HOSTILE
 
 
@@ -336,11 +336,11 @@ def test_duckdb_and_postgres_build_the_same_marts(run: dict, on_postgres: dict) 
         "dim_cameras",
     )
     try:
-        with duckdb.connect(str(run["settings"].duckdb_path), read_only=True) as local:
+        with warehouse.connect(run["settings"].duckdb_path) as local:
             for mart in marts:
                 expected = sorted(map(tuple, local.execute(f"select * from {mart}").fetchall()))
                 with connection.cursor() as cursor:
-                    cursor.execute(f"select * from analytics.{mart}")
+                    cursor.execute(f"select * from analytics_marts.{mart}")
                     found = sorted(map(tuple, cursor.fetchall()))
                 assert len(found) == len(expected), mart
                 mismatched = [
@@ -365,7 +365,7 @@ def test_an_incremental_run_appends_what_is_missing_exactly_once(
 ) -> None:
     settings = run["settings"]
     everything = f"select {key} from {mart} order by {key}"
-    with duckdb.connect(str(settings.duckdb_path)) as connection:
+    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
         before = connection.execute(everything).fetchall()
         # As if the last run had seen only part of the newest batch.
         connection.execute(
@@ -374,7 +374,7 @@ def test_an_incremental_run_appends_what_is_missing_exactly_once(
         )
     pipeline.run_dbt(settings, "run", "--select", mart)
     pipeline.run_dbt(settings, "run", "--select", mart)  # a second run adds nothing
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+    with warehouse.connect(settings.duckdb_path) as connection:
         after = connection.execute(everything).fetchall()
     assert len(before) > 3
     assert after == before
@@ -384,7 +384,7 @@ def test_an_incremental_run_recomputes_the_hours_of_its_window_and_only_those(ru
     settings = run["settings"]
     traffic = "select * from fct_district_hourly_traffic order by district_hour_id"
     kpis = "select * from fct_city_daily_kpis order by kpi_date"
-    with duckdb.connect(str(settings.duckdb_path)) as connection:
+    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
         before = (connection.execute(traffic).fetchall(), connection.execute(kpis).fetchall())
         hours = [
             row[0]
@@ -406,7 +406,7 @@ def test_an_incremental_run_recomputes_the_hours_of_its_window_and_only_those(ru
     pipeline.run_dbt(
         settings, "run", "--select", *models, "--vars", "{incremental_lookback_hours: 0}"
     )
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+    with warehouse.connect(settings.duckdb_path) as connection:
         rows = connection.execute(traffic).fetchall()
         assert connection.execute(kpis).fetchall() == before[1]
     by_hour = {row[0]: row for row in rows}
@@ -416,7 +416,7 @@ def test_an_incremental_run_recomputes_the_hours_of_its_window_and_only_those(ru
     assert {row[4] for row in rows if row[2] == hours[0]} == {-1}
     # With the default look-back (3 hours) both hours are in the window again.
     pipeline.run_dbt(settings, "run", "--select", *models)
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+    with warehouse.connect(settings.duckdb_path) as connection:
         assert connection.execute(traffic).fetchall() == before[0]
 
 
@@ -429,7 +429,7 @@ def test_an_incremental_trips_run_splits_again_only_the_trips_still_open(run: di
     # The whole-history view takes the gap too: a first build reads it.
     models = ("int_trips_split", "fct_trips")
     pipeline.run_dbt(settings, "run", "--select", *models, "--full-refresh", "--vars", knobs)
-    with duckdb.connect(str(settings.duckdb_path)) as connection:
+    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
         reference = connection.execute(trips).fetchall()
         newest = connection.execute("select max(ended_at) from fct_trips").fetchone()[0]
         reopen_from = newest.replace(minute=0, second=0, microsecond=0) - timedelta(seconds=4)
@@ -438,7 +438,7 @@ def test_an_incremental_trips_run_splits_again_only_the_trips_still_open(run: di
         connection.execute("update fct_trips set distance_km = -1")
     assert closed and len(closed) < len(reference)
     pipeline.run_dbt(settings, "run", "--select", "fct_trips", "--vars", knobs)
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+    with warehouse.connect(settings.duckdb_path) as connection:
         after = connection.execute(trips).fetchall()
     assert [row[0] for row in after] == [row[0] for row in reference]
     for got, expected in zip(after, reference, strict=True):
@@ -496,7 +496,7 @@ def test_the_vehicle_snapshot_keeps_history_when_a_vehicle_changes(
         settings, "build", "--select", "+dim_vehicles", "--indirect-selection", "cautious"
     )
     pipeline.run_dbt(settings, "snapshot")
-    with duckdb.connect(str(settings.duckdb_path)) as connection:
+    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
         vehicles = connection.execute("select count(*) from dim_vehicles").fetchone()[0]
         # The registry says one vehicle is now another model.
         connection.execute(
@@ -504,7 +504,7 @@ def test_the_vehicle_snapshot_keeps_history_when_a_vehicle_changes(
             "where vehicle_id = (select min(vehicle_id) from dim_vehicles)"
         )
     pipeline.run_dbt(settings, "snapshot")
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+    with warehouse.connect(settings.duckdb_path) as connection:
         rows = connection.execute(
             "select vehicle_id, vehicle_model, dbt_valid_to is null "
             "from main_snapshots.vehicles_snapshot order by vehicle_id, dbt_valid_from"

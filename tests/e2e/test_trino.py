@@ -16,10 +16,9 @@ import math
 from decimal import Decimal
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from smartcity import pipeline
+from smartcity import pipeline, warehouse
 from smartcity.trino_tables import registration_statements
 from tests.e2e.landed_lake import EXPECTED_HOSTILE, HOSTILE_BYTES
 
@@ -82,19 +81,28 @@ def sort_key(row: tuple) -> str:
     return repr(tuple(round(v, 6) if isinstance(v, float) else v for v in row))
 
 
-def duckdb_models(settings) -> list[str]:
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as connection:
+def duckdb_models(settings) -> dict[str, str]:
+    """Every model and seed dbt built in DuckDB, with its layer (its schema's suffix);
+    snapshots differ between two builds by their validity timestamps, so are left out."""
+    layers = [layer for layer in warehouse.LAYERS if layer != "snapshots"]
+    schemas = {warehouse.layer_schema(layer): layer for layer in layers}
+    with warehouse.connect(settings.duckdb_path) as connection:
         rows = connection.execute(
-            "select table_name from information_schema.tables where table_schema = 'main'"
+            "select table_schema, table_name from information_schema.tables"
         ).fetchall()
-    return sorted(row[0] for row in rows)
+    return {name: schemas[schema] for schema, name in rows if schema in schemas}
+
+
+def trino_relation(layer: str, model: str) -> str:
+    return f"{MODELS_CATALOG}.{warehouse.layer_schema(layer, MODELS_SCHEMA)}.{model}"
 
 
 def model_differences(settings, server, models: list[str]) -> dict[str, object]:
     """Per model whose rows differ between the DuckDB and the Trino builds: counts and
     the first differing rows."""
     differences: dict[str, object] = {}
-    with duckdb.connect(str(settings.duckdb_path), read_only=True) as local:
+    layers = duckdb_models(settings)
+    with warehouse.connect(settings.duckdb_path) as local:
         for model in models:
             cursor = local.execute(f"select * from {model}")
             names = [column[0] for column in cursor.description]
@@ -106,7 +114,7 @@ def model_differences(settings, server, models: list[str]) -> dict[str, object]:
                 (
                     tuple(map(comparable, row))
                     for row in server.execute(
-                        f"select {columns} from {MODELS_CATALOG}.{MODELS_SCHEMA}.{model}"
+                        f"select {columns} from {trino_relation(layers[model], model)}"
                     )
                 ),
                 key=sort_key,
@@ -124,14 +132,14 @@ def model_differences(settings, server, models: list[str]) -> dict[str, object]:
 
 def test_every_model_on_trino_has_the_rows_of_the_duckdb_build(on_trino: dict) -> None:
     settings, server = on_trino["settings"], on_trino["server"]
-    models = duckdb_models(settings)
+    models = sorted(duckdb_models(settings))
     assert len(models) >= 20 and "fct_city_daily_kpis" in models
     assert model_differences(settings, server, models) == {}
 
 
 def test_an_incremental_run_on_trino_merges_into_the_same_rows(on_trino: dict) -> None:
     settings, server = on_trino["settings"], on_trino["server"]
-    table = f"{MODELS_CATALOG}.{MODELS_SCHEMA}.fct_district_hourly_traffic"
+    table = trino_relation("marts", "fct_district_hourly_traffic")
     server.execute(f"update {table} set gps_fixes = -1")
     pipeline.run_dbt(
         settings,
@@ -153,7 +161,7 @@ def test_an_incremental_run_on_trino_merges_into_the_same_rows(on_trino: dict) -
 def test_a_dead_letter_of_any_bytes_is_read_back_exactly_on_trino(on_trino: dict) -> None:
     rows = on_trino["server"].execute(
         "select raw_key_bytes, raw_value_bytes, raw_key, raw_value, reason_message from "
-        f"(select * from {MODELS_CATALOG}.{MODELS_SCHEMA}.stg_smartcity__dead_letters)"
+        f"(select * from {trino_relation('staging', 'stg_smartcity__dead_letters')})"
     )
     found = {
         bytes(row[0]): (bytes(row[0]), bytes(row[1]), row[2], row[3])

@@ -1,0 +1,1 @@
+"""Simulated city sensors, their event contracts, and the Kafka producer."""

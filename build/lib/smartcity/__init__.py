@@ -1,0 +1,1 @@
+"""Command line and local stack of the Smart City data platform."""

@@ -1,0 +1,25 @@
+"""AWS clients from the standard configuration chain; nothing AWS-specific is stored here."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from smartcity.settings import Settings
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def glue_client() -> Any:
+    import boto3
+
+    # boto3 itself honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_GLUE for a stand-in server.
+    return boto3.client("glue", region_name=_region())
+
+
+def s3_client(settings: Settings) -> Any:
+    import boto3
+
+    return boto3.client("s3", region_name=_region(), endpoint_url=settings.s3_endpoint_url)

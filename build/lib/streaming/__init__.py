@@ -1,0 +1,1 @@
+"""The Spark Structured Streaming job that lands Kafka events as raw Parquet."""

@@ -1,0 +1,111 @@
+"""`smartcity dbt`, `dbt-packages`, `dbt-sources` and `load-postgres`: the dbt side."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import threading
+
+from smartcity import pipeline
+from smartcity.cli.options import Command, Option
+from smartcity.console import fail, say
+from smartcity.settings import PROJECT_ROOT, Settings
+
+
+def dbt(args: argparse.Namespace, settings: Settings) -> int:
+    if args.every is None:
+        pipeline.run_dbt(settings, *args.arguments, on_line=say)
+        return 0
+    from smartcity.dbt_schedule import run_every
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    run_every(settings, args.every, args.arguments, lambda run: say(run.line()), stop)
+    return 0
+
+
+def dbt_packages(_: argparse.Namespace, __: Settings) -> int:
+    from smartcity.dbt_packages import PackagesUnavailable, install_packages
+
+    try:
+        say(install_packages())
+    except PackagesUnavailable as error:
+        fail(str(error))
+        return 1
+    return 0
+
+
+def dbt_sources(args: argparse.Namespace, _: Settings) -> int:
+    from smartcity import dbt_sources
+
+    if args.write:
+        for path in dbt_sources.write():
+            say(f"wrote {path.relative_to(PROJECT_ROOT)}")
+        return 0
+    stale = dbt_sources.stale_files()
+    for path in stale:
+        say(f"out of date: {path.relative_to(PROJECT_ROOT)} (run `smartcity dbt-sources --write`)")
+    return 1 if stale else 0
+
+
+def load_postgres(_: argparse.Namespace, settings: Settings) -> int:
+    from smartcity.postgres_loader import connect, load_lake
+
+    loaded = load_lake(
+        settings.lake_uri,
+        lambda: connect(settings.postgres),
+        schema=settings.raw_schema,
+        on_table=lambda name, rows: say(f"{settings.raw_schema}.{name}: {rows:,} rows"),
+    )
+    say(f"loaded {sum(loaded.values()):,} rows into {len(loaded)} tables")
+    return 0
+
+
+COMMANDS = (
+    Command(
+        "dbt",
+        "run dbt on this project with the configured lake and database",
+        "Run any dbt command (build, test, docs generate, docs serve, ...) with the profiles "
+        "in profiles.yml and the lake and DuckDB paths of the environment, e.g. `smartcity "
+        "dbt build --select marts`. With --every, run it on that cadence from one process "
+        "until stopped (SIGTERM ends it after the run in progress, Ctrl-C at once), e.g. "
+        "`smartcity dbt --every 20 run --select marts`.",
+        dbt,
+        (
+            Option(
+                ("--every",),
+                "run dbt every SECONDS seconds in one process (dbt starts once), until stopped",
+                type=float,
+                metavar="SECONDS",
+            ),
+            Option(("arguments",), "arguments passed to dbt", nargs=argparse.REMAINDER),
+        ),
+    ),
+    Command(
+        "dbt-packages",
+        "install the dbt packages of packages.yml (the hub, else the offline mirror)",
+        "Run `dbt deps` for the versions pinned in package-lock.yml; where the dbt package "
+        "hub cannot be reached, unpack the same versions from the offline mirror "
+        "(../shared/dbt-packages, or SMARTCITY_DBT_PACKAGES_MIRROR) after checking the "
+        "SHA-256 its README lists. The set-up runs this.",
+        dbt_packages,
+    ),
+    Command(
+        "load-postgres",
+        "copy the lake's raw and dead-letter tables into PostgreSQL for the postgres target",
+        "Read every dbt source table from the lake (as the local target does) and replace its "
+        "copy in the SMARTCITY_RAW_SCHEMA schema of the PostgreSQL server named by "
+        "SMARTCITY_POSTGRES_*; then `smartcity dbt build --target postgres`.",
+        load_postgres,
+        needs_project=False,
+    ),
+    Command(
+        "dbt-sources",
+        "check or write the dbt sources and staging tests generated from the contracts",
+        "The dbt source definitions and the staging models' columns and tests are generated "
+        "from ingestion/schema.py and the event contracts. Without --write, list the "
+        "committed files that differ from what they would generate (exit 1 if any).",
+        dbt_sources,
+        (Option(("--write",), "write the generated files", action="store_true", default=False),),
+    ),
+)
