@@ -36,3 +36,34 @@ def test_produce_without_a_broker_fails_with_one_line_that_says_what_to_do() -> 
         "`smartcity kafka start` (or run `make demo`, which starts one), or point "
         "KAFKA_BOOTSTRAP_SERVERS at a running broker."
     ]
+
+
+def test_every_setting_and_option_variable_is_in_the_readme() -> None:
+    from smartcity.cli import COMMANDS
+    from smartcity.settings import PROJECT_ROOT, VARIABLES
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    named = set(VARIABLES) | {
+        option.env for command in COMMANDS for option in command.options if option.env
+    }
+
+    def listed(name: str) -> bool:
+        # The README groups a family on one row: `SMARTCITY_POSTGRES_HOST`, `_PORT`, ...
+        parts = name.split("_")
+        splits = [("_".join(parts[:i]), "_".join(parts[i:])) for i in range(2, len(parts))]
+        return f"`{name}`" in readme or any(
+            f"`{family}_" in line and f"`_{member}`" in line
+            for line in readme.splitlines()
+            for family, member in splits
+        )
+
+    assert [name for name in sorted(named) if not listed(name)] == []
+
+
+def test_an_option_takes_its_default_from_its_variable() -> None:
+    from smartcity.cli import build_parser
+
+    parser = build_parser({"SMARTCITY_COMPACTION_GRACE_MINUTES": "15"})
+    assert parser.parse_args(["compact"]).grace_minutes == 15
+    assert build_parser({}).parse_args(["compact"]).grace_minutes == 60
+    assert parser.parse_args(["compact", "--grace-minutes", "5"]).grace_minutes == 5
