@@ -1,0 +1,219 @@
+"""The Smart City platform's hourly run on Amazon MWAA (Airflow 3, astronomer-cosmos).
+
+    catalog_register -> source_freshness -> dbt (one task group per model: run, then its
+    tests; seeds; tests of several models after all of them) -> snapshot -> compact_closed_hours
+
+- ``catalog_register``: ``smartcity catalog register`` adds the lake's new partitions to
+  Glue (Redshift Spectrum reads only the listed ones; Athena projects them).
+- ``source_freshness``: ``dbt source freshness``; a source past its error threshold (24 h
+  without a landed row) stops the run before any model reads stale data, a warning does not.
+- ``dbt``: cosmos renders every dbt model of the manifest as ``dbt.<model>.run`` and
+  ``dbt.<model>.test``, seeds as ``dbt.<seed>_seed`` (run only when the CSV changed), and
+  tests that read several models as their own tasks after all of them.
+- ``snapshot``: ``dbt snapshot`` (``vehicles_snapshot`` reads ``dim_vehicles``).
+- ``compact_closed_hours``: ``smartcity compact``, whatever became of the dbt tasks. It
+  works on a local lake only (S3 cannot swap a folder atomically), so with an ``s3://``
+  lake, the MWAA case, it is skipped and says why.
+
+The dbt project is read from a manifest made at deploy time (``dbt parse``), so the
+scheduler never runs dbt. Every path below comes from an environment variable, else an
+Airflow Variable of the same name in lower case, else the MWAA default; see
+orchestration/mwaa/README.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shlex
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    ExecutionMode,
+    InvocationMode,
+    LoadMode,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+    SeedRenderingBehavior,
+    TestBehavior,
+)
+from cosmos.operators.local import DbtSnapshotLocalOperator, DbtSourceLocalOperator
+
+try:  # Airflow 3
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import DAG, Variable
+except ImportError:  # Airflow 2.x
+    from airflow import DAG
+    from airflow.models import Variable
+    from airflow.operators.bash import BashOperator
+
+log = logging.getLogger(__name__)
+
+DAG_ID = "smartcity_hourly"
+# On MWAA this file is /usr/local/airflow/dags/smartcity_hourly.py and the dbt project
+# is deployed beside it, in dags/dbt/smartcity (dags/.airflowignore keeps it unparsed).
+DAGS_DIR = Path(__file__).resolve().parent
+# startup.sh builds this virtual environment: dbt-athena, dbt-redshift and the
+# `smartcity` package, away from Airflow's own constraints.
+AIRFLOW_HOME = Path(os.environ.get("AIRFLOW_HOME", "/usr/local/airflow"))
+
+
+def setting(name: str, default: str) -> str:
+    """The environment variable ``name``, else the Airflow Variable ``name.lower()``, else
+    ``default``.
+
+    The environment is read first so that a deployment that exports everything (MWAA's
+    startup.sh) costs no metadata-database or secrets-backend call per DAG parse. A
+    Variable that cannot be read (no metadata database, as in the tests) counts as unset.
+    """
+    value = os.environ.get(name)
+    if value:
+        return value
+    try:
+        found = Variable.get(name.lower(), default=None)
+    except Exception:  # no API server or database to ask: fall back to the default
+        log.debug("Airflow Variable %s could not be read; using %s", name.lower(), default)
+        found = None
+    return found or default
+
+
+DBT_TARGET = setting("SMARTCITY_DBT_TARGET", "athena")
+DBT_PROJECT_DIR = Path(setting("SMARTCITY_DBT_PROJECT_DIR", str(DAGS_DIR / "dbt" / "smartcity")))
+DBT_PROFILES_DIR = Path(setting("SMARTCITY_DBT_PROFILES_DIR", str(DBT_PROJECT_DIR / "dbt_project")))
+DBT_MANIFEST = Path(
+    setting("SMARTCITY_DBT_MANIFEST", str(DBT_PROJECT_DIR / "target" / "manifest.json"))
+)
+SMARTCITY_VENV = Path(setting("SMARTCITY_VENV", str(AIRFLOW_HOME / "smartcity_venv")))
+DBT_EXECUTABLE = setting("SMARTCITY_DBT_EXECUTABLE", str(SMARTCITY_VENV / "bin" / "dbt"))
+SMARTCITY_CLI = setting("SMARTCITY_CLI", str(SMARTCITY_VENV / "bin" / "smartcity"))
+# An hour counts as closed this long after its end (smartcity compact --grace-minutes).
+COMPACT_GRACE_MINUTES = int(setting("SMARTCITY_COMPACT_GRACE_MINUTES", "60"))
+
+if not DBT_MANIFEST.is_file():
+    # Said plainly in the DAG's import error, rather than as a cosmos traceback.
+    raise FileNotFoundError(
+        f"dbt manifest not found at {DBT_MANIFEST}: it is made at deploy time with "
+        "`dbt parse` (orchestration/mwaa/README.md), or set SMARTCITY_DBT_MANIFEST"
+    )
+
+# Every dbt task of the run, cosmos' or ours, runs the same dbt with the same profile.
+DBT_ENV = {"SMARTCITY_DBT_TARGET": DBT_TARGET, "DO_NOT_TRACK": "1"}
+profile_config = ProfileConfig(
+    profile_name="smartcity",
+    target_name=DBT_TARGET,
+    profiles_yml_filepath=DBT_PROFILES_DIR / "profiles.yml",
+)
+project_config = ProjectConfig(
+    dbt_project_path=DBT_PROJECT_DIR,
+    manifest_path=DBT_MANIFEST,
+    project_name="smartcity",
+    # dbt_packages/ is installed at deploy time, beside the manifest.
+    install_dbt_deps=False,
+    models_relative_path="dbt_project/models",
+    seeds_relative_path="seeds",
+    snapshots_relative_path="dbt_project/snapshots",
+)
+execution_config = ExecutionConfig(
+    execution_mode=ExecutionMode.LOCAL,
+    # dbt lives in its own virtual environment, so it runs as a subprocess.
+    invocation_mode=InvocationMode.SUBPROCESS,
+    dbt_executable_path=DBT_EXECUTABLE,
+)
+dbt_operator_args = {
+    "append_env": True,  # the worker's AWS_* and SMARTCITY_* settings, plus DBT_ENV
+    "env": DBT_ENV,
+}
+
+default_args = {
+    "owner": "data-platform",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=5),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
+    # An hourly run should never hold the next one back for long.
+    "execution_timeout": timedelta(minutes=45),
+}
+
+with DAG(
+    dag_id=DAG_ID,
+    description="Glue partitions, source freshness, dbt models and tests, snapshot, compaction",
+    # Five past the hour: the new hour's first partitions have landed by then, so the
+    # catalog registers them in this run rather than the next.
+    schedule="5 * * * *",
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(hours=2),
+    default_args=default_args,
+    tags=["smartcity", "dbt", "cosmos"],
+    doc_md=__doc__,
+) as dag:
+    catalog_register = BashOperator(
+        task_id="catalog_register",
+        bash_command=f"{shlex.quote(SMARTCITY_CLI)} catalog register",
+    )
+
+    source_freshness = DbtSourceLocalOperator(
+        task_id="source_freshness",
+        project_dir=str(DBT_PROJECT_DIR),
+        manifest_filepath=str(DBT_MANIFEST),
+        profile_config=profile_config,
+        dbt_executable_path=DBT_EXECUTABLE,
+        invocation_mode=InvocationMode.SUBPROCESS,
+        install_deps=False,
+        **dbt_operator_args,
+    )
+
+    dbt_models = DbtTaskGroup(
+        group_id="dbt",
+        project_config=project_config,
+        profile_config=profile_config,
+        execution_config=execution_config,
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST,
+            test_behavior=TestBehavior.AFTER_EACH,
+            # The snapshot is its own step after every model; the evaluator's nodes are
+            # disabled unless asked for, so the manifest holds none.
+            exclude=["resource_type:snapshot"],
+            # A relationships test reads two models: it runs once both are built.
+            should_detach_multiple_parents_tests=True,
+            # The seeds are reference data: `dbt seed` only when a CSV changed.
+            seed_rendering_behavior=SeedRenderingBehavior.WHEN_SEED_CHANGES,
+        ),
+        operator_args=dbt_operator_args,
+    )
+
+    snapshot = DbtSnapshotLocalOperator(
+        task_id="snapshot",
+        project_dir=str(DBT_PROJECT_DIR),
+        manifest_filepath=str(DBT_MANIFEST),
+        profile_config=profile_config,
+        dbt_executable_path=DBT_EXECUTABLE,
+        invocation_mode=InvocationMode.SUBPROCESS,
+        install_deps=False,
+        **dbt_operator_args,
+    )
+
+    # Exit code 99 marks the task skipped (BashOperator's skip_on_exit_code).
+    compact_closed_hours = BashOperator(
+        task_id="compact_closed_hours",
+        bash_command=(
+            'lake="${SMARTCITY_LAKE_URI:-}"\n'
+            'case "$lake" in\n'
+            '  "") echo "SMARTCITY_LAKE_URI is not set: no local lake to compact"; exit 99 ;;\n'
+            '  s3://*|s3a://*) echo "the lake $lake is on S3, which cannot swap a partition '
+            'atomically: compaction runs on a local lake only"; exit 99 ;;\n'
+            "esac\n"
+            f"exec {shlex.quote(SMARTCITY_CLI)} compact --grace-minutes {COMPACT_GRACE_MINUTES}\n"
+        ),
+        # Housekeeping: run after the models and snapshot whatever became of them, never
+        # while dbt reads the lake.
+        trigger_rule="all_done",
+        retries=0,
+    )
+
+    catalog_register >> source_freshness >> dbt_models >> snapshot >> compact_closed_hours
