@@ -4,12 +4,14 @@ Run with the Python of the Airflow environment (.venv-airflow, made by
 scripts/airflow_env.sh), not the project's: `tests/test_airflow_dag.py` does, and so can
 a person before a deploy:
 
-    AIRFLOW_HOME=$(mktemp -d) SMARTCITY_DBT_MANIFEST=target/manifest.json \\
+    .venv/bin/dbt parse --profiles-dir dbt_project       # makes target/manifest.json
+    AIRFLOW_HOME=$(mktemp -d) SMARTCITY_DBT_PROJECT_DIR=$PWD \\
       .venv-airflow/bin/python orchestration/mwaa/dagbag_report.py orchestration/mwaa/dags
 
 The JSON: {"airflow_version", "cosmos_version", "import_errors": {file: error},
 "dags": {dag_id: {"schedule", "catchup", "max_active_runs", "tasks": {task_id:
-{"operator", "upstream", "downstream", "trigger_rule", "retries"}}}}}.
+{"operator", "upstream", "downstream", "trigger_rule", "retries", and "bash_command"
+or "dbt_target", "dbt_executable", "dbt_project_dir"}}}}}.
 """
 
 from __future__ import annotations
@@ -17,6 +19,19 @@ from __future__ import annotations
 import json
 import os
 import sys
+
+
+def _details(task: object) -> dict[str, object]:
+    """What a task runs: the shell command, or dbt's target and executable."""
+    details: dict[str, object] = {}
+    if hasattr(task, "bash_command"):
+        details["bash_command"] = task.bash_command
+    profile = getattr(task, "profile_config", None)
+    if profile is not None:
+        details["dbt_target"] = profile.target_name
+        details["dbt_executable"] = str(getattr(task, "dbt_executable_path", ""))
+        details["dbt_project_dir"] = str(getattr(task, "project_dir", ""))
+    return details
 
 
 def main(dags_folder: str) -> int:
@@ -51,6 +66,7 @@ def main(dags_folder: str) -> int:
                         "downstream": sorted(task.downstream_task_ids),
                         "trigger_rule": str(getattr(task.trigger_rule, "value", task.trigger_rule)),
                         "retries": task.retries,
+                        **_details(task),
                     }
                     for task in dag.tasks
                 },

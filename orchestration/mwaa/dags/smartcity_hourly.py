@@ -213,7 +213,6 @@ with DAG(
         # Housekeeping: run after the models and snapshot whatever became of them, never
         # while dbt reads the lake.
         trigger_rule="all_done",
-        retries=0,
     )
 
     catalog_register >> source_freshness >> dbt_models >> snapshot >> compact_closed_hours
