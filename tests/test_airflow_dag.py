@@ -81,7 +81,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Re
         cwd=ROOT,
         env={
             **os.environ,
-            "DBT_PROFILES_DIR": str(ROOT / "dbt_project"),
+            "DBT_PROFILES_DIR": str(ROOT),
             "DBT_LOG_PATH": str(tmp / "dbt-logs"),
             "SMARTCITY_DUCKDB_PATH": str(tmp / "parse.duckdb"),
             "DO_NOT_TRACK": "1",

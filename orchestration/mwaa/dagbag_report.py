@@ -4,7 +4,7 @@ Run with the Python of the Airflow environment (.venv-airflow, made by
 scripts/airflow_env.sh), not the project's: `tests/test_airflow_dag.py` does, and so can
 a person before a deploy:
 
-    .venv/bin/dbt parse --profiles-dir dbt_project       # makes target/manifest.json
+    .venv/bin/dbt parse                                  # makes target/manifest.json
     AIRFLOW_HOME=$(mktemp -d) SMARTCITY_DBT_PROJECT_DIR=$PWD \\
       .venv-airflow/bin/python orchestration/mwaa/dagbag_report.py orchestration/mwaa/dags
 

@@ -83,7 +83,8 @@ def setting(name: str, default: str) -> str:
 
 DBT_TARGET = setting("SMARTCITY_DBT_TARGET", "athena")
 DBT_PROJECT_DIR = Path(setting("SMARTCITY_DBT_PROJECT_DIR", str(DAGS_DIR / "dbt" / "smartcity")))
-DBT_PROFILES_DIR = Path(setting("SMARTCITY_DBT_PROFILES_DIR", str(DBT_PROJECT_DIR / "dbt_project")))
+# profiles.yml sits at the project's root, where dbt looks first
+DBT_PROFILES_DIR = Path(setting("SMARTCITY_DBT_PROFILES_DIR", str(DBT_PROJECT_DIR)))
 DBT_MANIFEST = Path(
     setting("SMARTCITY_DBT_MANIFEST", str(DBT_PROJECT_DIR / "target" / "manifest.json"))
 )
