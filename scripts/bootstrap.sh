@@ -54,6 +54,10 @@ log "installing the dbt packages (packages.yml, pinned in package-lock.yml)"
 .venv/bin/python -m smartcity dbt-packages
 log "compiling the landing job's validation function (streaming/jvm)"
 .venv/bin/python -c "from smartcity.settings import Settings; from streaming.jvm_build import landing_jar; print(landing_jar(Settings.from_env().cache_dir))"
+# Airflow's pins clash with the project's at run time, so the MWAA DAG's test loads it
+# with Airflow and cosmos in a virtual environment of their own.
+log "making the Airflow environment for the DAG test (.venv-airflow)"
+bash scripts/airflow_env.sh
 # Trino (about 820 MB, once) runs only the tests of the `trino` dbt target: when it or a
 # Java 24+ runtime cannot be had, the command says why and records it, those tests skip
 # with that reason, and the rest of the set-up and of the tests go on.
