@@ -1,0 +1,114 @@
+"""City overview: the latest day's headline figures as tiles, and how they move."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from smartcity.dashboard import charts, formats
+from smartcity.dashboard.ui import figures
+
+KPIS_SQL = "select * from {fct_city_daily_kpis} order by kpi_date"
+
+# Traffic of the latest day across all districts, hour by hour: the daily trend has a
+# single point until the lake holds a second day.
+HOURLY_SQL = """
+select
+    event_hour_at,
+    sum(gps_fixes) as gps_fixes,
+    sum(avg_speed_kmh * gps_fixes) / nullif(sum(gps_fixes), 0) as avg_speed_kmh
+from {fct_district_hourly_traffic}
+where cast(event_hour_at as date) = ?
+group by event_hour_at
+order by event_hour_at
+"""
+
+
+@dataclass(frozen=True)
+class Tile:
+    column: str
+    label: str
+    show: Callable[[object], str]
+    # Whether a rise is good news: it decides the colour of the delta.
+    rise_is_good: bool = True
+
+
+SECTIONS: dict[str, tuple[Tile, ...]] = {
+    "Mobility": (
+        Tile("vehicles_active", "Vehicles active", formats.count),
+        Tile("gps_fixes", "GPS fixes", formats.count),
+        Tile("avg_speed_kmh", "Mean speed (km/h)", formats.decimal),
+        Tile("trips_started", "Trips started", formats.count),
+        Tile("trip_distance_km", "Trip distance (km)", formats.decimal),
+        Tile("camera_sightings", "Camera sightings", formats.count),
+    ),
+    "Emergency services": (
+        Tile("incidents_reported", "Incidents reported", formats.count, rise_is_good=False),
+        Tile("incidents_resolved", "Incidents resolved", formats.count),
+        Tile("avg_response_seconds", "Mean response (min)", formats.minutes, False),
+        Tile("response_within_target_pct", "Responses within target (%)", formats.decimal),
+    ),
+    "Weather and data quality": (
+        Tile("avg_temperature_c", "Mean temperature (°C)", formats.decimal),
+        Tile("precipitation_mm", "Precipitation (mm)", formats.decimal),
+        Tile("dead_letters", "Records refused", formats.count, rise_is_good=False),
+    ),
+}
+
+
+def _delta(tile: Tile, latest: pd.Series, previous: pd.Series | None) -> str | None:
+    if previous is None or pd.isna(latest[tile.column]) or pd.isna(previous[tile.column]):
+        return None
+    change = float(latest[tile.column]) - float(previous[tile.column])
+    # Streamlit colours a delta by its leading sign, which the formats leave off.
+    return f"{'+' if change >= 0 else ''}{tile.show(change)}"
+
+
+def _tiles(latest: pd.Series, previous: pd.Series | None) -> None:
+    for section, tiles in SECTIONS.items():
+        st.subheader(section)
+        for column, tile in zip(st.columns(len(tiles)), tiles, strict=True):
+            column.metric(
+                tile.label,
+                tile.show(latest[tile.column]),
+                delta=_delta(tile, latest, previous),
+                delta_color="normal" if tile.rise_is_good else "inverse",
+                border=True,
+            )
+
+
+def _daily_trend(kpis: pd.DataFrame) -> None:
+    tiles = {tile.label: tile.column for tiles in SECTIONS.values() for tile in tiles}
+    label = st.selectbox("Daily trend of", list(tiles), index=1)
+    column = tiles[label]
+    chart = charts.line(kpis[["kpi_date", column]], "kpi_date:T", f"{column}:Q", title=label)
+    st.altair_chart(chart, width="stretch")
+
+
+def render() -> None:
+    st.title("City overview")
+    kpis = figures(KPIS_SQL)
+    if kpis is None:
+        return
+    latest = kpis.iloc[-1]
+    previous = kpis.iloc[-2] if len(kpis) > 1 else None
+    day = pd.Timestamp(latest["kpi_date"]).date()
+    st.caption(
+        f"Figures of {day:%A %d %B %Y} (UTC), the latest of {len(kpis)} day(s) in "
+        "fct_city_daily_kpis; deltas compare with the day before."
+    )
+    _tiles(latest, previous)
+    st.subheader("Trend")
+    left, right = st.columns(2)
+    with left:
+        _daily_trend(kpis)
+    with right:
+        hourly = figures(HOURLY_SQL, (day,))
+        if hourly is not None:
+            chart = charts.line(
+                hourly, "event_hour_at:T", "gps_fixes:Q", title=f"GPS fixes per hour, {day}"
+            )
+            st.altair_chart(chart, width="stretch")
