@@ -44,6 +44,9 @@ def command(port: int, host: str = "127.0.0.1", headless: bool = True) -> list[s
         "true" if headless else "false",
         "--browser.gatherUsageStats",
         "false",
+        # A reader's dashboard: no Deploy button or developer menu.
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

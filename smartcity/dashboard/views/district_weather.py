@@ -33,13 +33,16 @@ def render() -> None:
         return
     latest_hour = weather["event_hour_at"].max()
     latest = weather[weather["event_hour_at"] == latest_hour]
-    st.caption(f"Tiles: the latest hour, {latest_hour:%Y-%m-%d %H:00} UTC, over all districts.")
+    st.caption(
+        f"Tiles: the latest hour, {latest_hour:%Y-%m-%d %H:00} UTC, over all districts "
+        "(temperature and rain: the mean of the districts)."
+    )
     tiles = st.columns(4)
     tiles[0].metric(
-        "Average temperature (°C)", formats.decimal(latest["avg_temperature_c"].mean()), border=True
+        "Mean temperature (°C)", formats.decimal(latest["avg_temperature_c"].mean()), border=True
     )
     tiles[1].metric(
-        "Precipitation (mm)", formats.decimal(latest["precipitation_mm"].sum()), border=True
+        "Precipitation (mm)", formats.decimal(latest["precipitation_mm"].mean()), border=True
     )
     tiles[2].metric(
         "Strongest wind (km/h)", formats.decimal(latest["max_wind_speed_kmh"].max()), border=True
