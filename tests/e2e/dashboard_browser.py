@@ -27,6 +27,7 @@ RENDER_TIMEOUT_S = 60.0
 
 # Streamlit marks its root element with the state of the page's script run.
 SCRIPT_DONE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+SKELETON = '[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]'
 CHART = '[data-testid="stVegaLiteChart"]'
 # A chart is drawn once Vega has put its canvas (or SVG) inside the element.
 DRAWN = "canvas, svg"
@@ -72,6 +73,11 @@ def chromium() -> Iterator[WebDriver]:
         options.add_argument(argument)
     browser = webdriver.Chrome(service=Service(driver), options=options)
     try:
+        # --window-size sizes the window, not the page inside it: fix the page's size.
+        browser.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False},
+        )
         yield browser
     finally:
         browser.quit()
@@ -79,6 +85,9 @@ def chromium() -> Iterator[WebDriver]:
 
 def _rendered(browser: WebDriver) -> bool:
     if not browser.find_elements(By.CSS_SELECTOR, SCRIPT_DONE):
+        return False
+    # Placeholders of elements still on their way from the server.
+    if browser.find_elements(By.CSS_SELECTOR, SKELETON):
         return False
     if not browser.find_elements(By.CSS_SELECTOR, "h1"):
         return False

@@ -40,7 +40,7 @@ SECTIONS: dict[str, tuple[Tile, ...]] = {
     "Mobility": (
         Tile("vehicles_active", "Vehicles active", formats.count),
         Tile("gps_fixes", "GPS fixes", formats.count),
-        Tile("avg_speed_kmh", "Mean speed (km/h)", formats.decimal),
+        Tile("avg_speed_kmh", "Speed (km/h)", formats.decimal),
         Tile("trips_started", "Trips started", formats.count),
         Tile("trip_distance_km", "Trip distance (km)", formats.decimal),
         Tile("camera_sightings", "Camera sightings", formats.count),
@@ -88,25 +88,42 @@ def _daily_trend(kpis: pd.DataFrame) -> None:
     st.altair_chart(chart, width="stretch")
 
 
+def _default_day(kpis: pd.DataFrame) -> int:
+    """The row of the latest day with traffic, else of the latest day.
+
+    Dead letters are dated by the day they landed, the other figures by the day the
+    events happened: after a late replay the newest day can hold refusals only.
+    """
+    with_traffic = kpis.index[kpis["gps_fixes"].fillna(0) > 0]
+    return int(kpis.index.get_loc(with_traffic[-1])) if len(with_traffic) else len(kpis) - 1
+
+
 def render() -> None:
     st.title("City overview")
     kpis = figures(KPIS_SQL)
     if kpis is None:
         return
-    latest = kpis.iloc[-1]
-    previous = kpis.iloc[-2] if len(kpis) > 1 else None
-    day = pd.Timestamp(latest["kpi_date"]).date()
-    st.caption(
-        f"Figures of {day:%A %d %B %Y} (UTC), the latest of {len(kpis)} day(s) in "
-        "fct_city_daily_kpis; deltas compare with the day before."
+    position = _default_day(kpis)
+    days = [pd.Timestamp(value).date() for value in kpis["kpi_date"]]
+    picker, note = st.columns([1, 3], vertical_alignment="bottom")
+    day = picker.selectbox(
+        "Day (UTC)", days, index=position, format_func=lambda value: f"{value:%a %d %b %Y}"
+    )
+    position = days.index(day)
+    latest = kpis.iloc[position]
+    previous = kpis.iloc[position - 1] if position > 0 else None
+    note.caption(
+        f"{len(kpis)} day(s) in fct_city_daily_kpis; deltas compare with the previous one. "
+        "Refused records count on the day they landed, the rest on the day they happened."
     )
     _tiles(latest, previous)
-    st.subheader("Trend")
     left, right = st.columns(2)
     with left:
         _daily_trend(kpis)
     with right:
-        hourly = figures(HOURLY_SQL, (day,))
+        hourly = figures(
+            HOURLY_SQL, (day,), empty=f"No traffic in fct_district_hourly_traffic on {day}."
+        )
         if hourly is not None:
             chart = charts.line(
                 hourly, "event_hour_at:T", "gps_fixes:Q", title=f"GPS fixes per hour, {day}"
