@@ -18,7 +18,7 @@ import streamlit as st
 from smartcity.dashboard import queries
 from smartcity.settings import Settings
 
-CACHE_TTL_S = 30
+CACHE_TTL_S = 15
 
 
 def database_path() -> Path:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import pandas as pd
 import streamlit as st
@@ -32,8 +33,9 @@ class Tile:
     column: str
     label: str
     show: Callable[[object], str]
-    # Whether a rise is good news: it decides the colour of the delta.
-    rise_is_good: bool = True
+    # How Streamlit colours the delta: a rise is good news ("normal"), bad news
+    # ("inverse"), or neither ("off", for the weather).
+    delta_color: Literal["normal", "inverse", "off"] = "normal"
 
 
 SECTIONS: dict[str, tuple[Tile, ...]] = {
@@ -46,36 +48,47 @@ SECTIONS: dict[str, tuple[Tile, ...]] = {
         Tile("camera_sightings", "Camera sightings", formats.count),
     ),
     "Emergency services": (
-        Tile("incidents_reported", "Incidents reported", formats.count, rise_is_good=False),
+        Tile("incidents_reported", "Incidents reported", formats.count, "inverse"),
         Tile("incidents_resolved", "Incidents resolved", formats.count),
-        Tile("avg_response_seconds", "Mean response (min)", formats.minutes, False),
+        Tile("avg_response_seconds", "Mean response (min)", formats.minutes, "inverse"),
         Tile("response_within_target_pct", "Responses within target (%)", formats.decimal),
     ),
     "Weather and data quality": (
-        Tile("avg_temperature_c", "Mean temperature (°C)", formats.decimal),
-        Tile("precipitation_mm", "Precipitation (mm)", formats.decimal),
-        Tile("dead_letters", "Records refused", formats.count, rise_is_good=False),
+        Tile("avg_temperature_c", "Mean temperature (°C)", formats.decimal, "off"),
+        Tile("precipitation_mm", "Precipitation (mm)", formats.decimal, "off"),
+        Tile("dead_letters", "Records refused", formats.count, "inverse"),
     ),
 }
 
 
 def _delta(tile: Tile, latest: pd.Series, previous: pd.Series | None) -> str | None:
+    """The change since the previous day as the tile shows it; None when unknown."""
     if previous is None or pd.isna(latest[tile.column]) or pd.isna(previous[tile.column]):
         return None
-    change = float(latest[tile.column]) - float(previous[tile.column])
-    # Streamlit colours a delta by its leading sign, which the formats leave off.
-    return f"{'+' if change >= 0 else ''}{tile.show(change)}"
+    shown = tile.show(float(latest[tile.column]) - float(previous[tile.column]))
+    # Streamlit reads a delta's direction from its leading minus sign; a change that
+    # rounds to nothing gets no sign, and no arrow or colour.
+    if shown.lstrip("-").strip("0.,") == "":
+        return shown.lstrip("-")
+    return shown if shown.startswith("-") else f"+{shown}"
+
+
+def _changed(delta: str | None) -> bool:
+    return delta is not None and delta[0] in "+-"
 
 
 def _tiles(latest: pd.Series, previous: pd.Series | None) -> None:
     for section, tiles in SECTIONS.items():
         st.subheader(section)
         for column, tile in zip(st.columns(len(tiles)), tiles, strict=True):
+            delta = _delta(tile, latest, previous)
             column.metric(
                 tile.label,
                 tile.show(latest[tile.column]),
-                delta=_delta(tile, latest, previous),
-                delta_color="normal" if tile.rise_is_good else "inverse",
+                delta=delta,
+                # No change is neither good nor bad news, whatever the measure.
+                delta_color=tile.delta_color if _changed(delta) else "off",
+                delta_arrow="auto" if _changed(delta) else "off",
                 border=True,
             )
 
