@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
 
-.PHONY: setup demo test bench lint format docs lock clean
+.PHONY: setup demo test bench lint format docs dashboard lock clean
 
 setup: $(VENV)/.installed
 
@@ -32,6 +32,9 @@ format: setup
 docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:$(PORT) (PORT=8080 by default)
 	$(PY) -m smartcity dbt docs generate
 	$(PY) -m smartcity dbt docs serve --host 127.0.0.1 --port $(PORT) --no-browser
+
+dashboard: setup  ## the Streamlit dashboard over the marts, on http://127.0.0.1:8501 (ARGS="--port N" for another)
+	$(PY) -m smartcity dashboard $(ARGS)
 
 lock:  ## re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf /tmp/smartcity-lock && python3 -m venv /tmp/smartcity-lock

@@ -28,6 +28,8 @@ fi
 command -v mvn >/dev/null 2>&1 || apt_install maven
 # The tests run the dbt project on a real PostgreSQL server as well as on DuckDB.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || apt_install postgresql
+# The dashboard's browser test drives Debian's headless Chromium through its driver.
+{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || apt_install chromium chromium-driver
 
 PYTHON=${PYTHON:-python3}
 "$PYTHON" - <<'PY' || { echo "error: Python 3.11 or newer is needed (set PYTHON=...)" >&2; exit 1; }

@@ -199,6 +199,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
         f"  .venv/bin/python -c \"import duckdb; print(duckdb.connect('{_relative(settings.duckdb_path)}')"
         ".sql('from main_marts.fct_district_hourly_traffic limit 10'))\""
     )
+    say(
+        "  make dashboard                                            # the marts in a browser, :8501"
+    )
     say("  make test                                                 # every test suite")
     say(f"\nDone in {time.monotonic() - started:.0f} s; the broker has been stopped.")
     return 0 if reconciled else 1

@@ -10,7 +10,13 @@ import argparse
 import os
 from collections.abc import Sequence
 
-from smartcity.cli import dbt_commands, lake_commands, pipeline_commands, service_commands
+from smartcity.cli import (
+    dashboard_commands,
+    dbt_commands,
+    lake_commands,
+    pipeline_commands,
+    service_commands,
+)
 from smartcity.cli.errors import explain
 from smartcity.cli.options import Command
 from smartcity.console import fail
@@ -21,6 +27,7 @@ COMMANDS: tuple[Command, ...] = (
     *lake_commands.COMMANDS,
     *service_commands.COMMANDS,
     *dbt_commands.COMMANDS,
+    *dashboard_commands.COMMANDS,
 )
 
 

@@ -1,0 +1,47 @@
+"""`smartcity dashboard`: the local web app over the marts."""
+
+from __future__ import annotations
+
+import argparse
+
+from smartcity.cli.options import Command, Option
+from smartcity.console import say
+from smartcity.settings import Settings
+
+PORT = 8501
+
+
+def dashboard(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        from smartcity.dashboard.server import serve
+    except ImportError as error:  # installed without the extra
+        raise RuntimeError(
+            f"the dashboard needs streamlit ({error.name} is missing): "
+            "pip install 'smartcity[dashboard]', or run `make setup`"
+        ) from None
+    say(f"Dashboard on http://{args.host}:{args.port}/city_overview (Ctrl-C stops it)")
+    return serve(settings, args.port, host=args.host)
+
+
+COMMANDS = (
+    Command(
+        "dashboard",
+        "serve the Streamlit dashboard over the marts in DuckDB",
+        "One page per dbt exposure (city_overview, district_congestion, fleet_and_trips, "
+        "emergency_response, district_weather, data_quality) over SMARTCITY_DUCKDB_PATH, read "
+        "with a read-only connection per query so that dbt can build meanwhile. Ctrl-C stops "
+        "it.",
+        dashboard,
+        (
+            Option(
+                ("--port",),
+                "port to serve on",
+                default=PORT,
+                type=int,
+                env="SMARTCITY_DASHBOARD_PORT",
+            ),
+            Option(("--host",), "address to bind", default="127.0.0.1"),
+        ),
+        needs_project=False,
+    ),
+)
