@@ -105,3 +105,10 @@ def test_exposures_link_to_the_local_dashboard_unless_told_otherwise(
         "name": "city_operations team",
         "email": "city_operations@city.test",
     }
+
+
+def test_every_exposure_is_a_page_of_the_local_dashboard(manifest: dict) -> None:
+    from smartcity.dashboard.views import VIEWS
+
+    exposures = {e["name"] for e in manifest["exposures"].values()}
+    assert exposures == {view.slug for view in VIEWS}
