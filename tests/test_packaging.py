@@ -5,6 +5,7 @@ declared in pyproject.toml and pinned by requirements.txt, and `pip install .` g
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -59,7 +60,16 @@ def test_every_declared_dependency_is_pinned_by_the_lock_within_its_range() -> N
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip install .` into a folder of its own (the dependencies come from this
-    environment, which the lock already installed)."""
+    environment, which the lock already installed), from a copy of the tracked files, so
+    that the build leaves nothing in the work tree."""
+    source = tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    for name in tracked:
+        if (PROJECT_ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(PROJECT_ROOT / name, source / name)
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
         [
@@ -71,7 +81,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-deps",
             "--target",
             str(target),
-            str(PROJECT_ROOT),
+            str(source),
         ],
         check=True,
         capture_output=True,

@@ -1,1 +1,0 @@
-"""Simulated city sensors, their event contracts, and the Kafka producer."""

@@ -1,1 +1,0 @@
-"""Command line and local stack of the Smart City data platform."""

@@ -1,3 +1,0 @@
-from smartcity.cli import main
-
-raise SystemExit(main())

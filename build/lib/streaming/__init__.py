@@ -1,1 +1,0 @@
-"""The Spark Structured Streaming job that lands Kafka events as raw Parquet."""
