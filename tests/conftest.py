@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 
 from smartcity.kafka_broker import LocalKafkaBroker, free_port, port_is_open
-from smartcity.local_trino import LocalTrino, unavailable_marker
 from smartcity.settings import Settings
+from smartcity.trino_server import unavailable_marker
 from tests.local_postgres import LocalPostgres
+from tests.local_trino import LocalTrino
 
 
 def settings_for(

@@ -42,7 +42,7 @@ def jars(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def trino(args: argparse.Namespace, settings: Settings) -> int:
-    from smartcity.local_trino import fetch_trino
+    from smartcity.trino_server import fetch_trino
 
     home, java = fetch_trino(settings.cache_dir, update_lock=args.update_lock)
     say(f"Trino server verified in {home}; it runs on {java}")
