@@ -28,6 +28,7 @@ import os
 import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from cosmos import (
     DbtTaskGroup,
@@ -158,16 +159,17 @@ with DAG(
         bash_command=f"{shlex.quote(SMARTCITY_CLI)} catalog register",
     )
 
-    source_freshness = DbtSourceLocalOperator(
-        task_id="source_freshness",
-        project_dir=str(DBT_PROJECT_DIR),
-        manifest_filepath=str(DBT_MANIFEST),
-        profile_config=profile_config,
-        dbt_executable_path=DBT_EXECUTABLE,
-        invocation_mode=InvocationMode.SUBPROCESS,
-        install_deps=False,
+    # What the two dbt steps outside the task group share with it.
+    dbt_step_args: dict[str, Any] = {
+        "project_dir": str(DBT_PROJECT_DIR),
+        "manifest_filepath": str(DBT_MANIFEST),
+        "profile_config": profile_config,
+        "dbt_executable_path": DBT_EXECUTABLE,
+        "invocation_mode": InvocationMode.SUBPROCESS,
+        "install_deps": False,
         **dbt_operator_args,
-    )
+    }
+    source_freshness = DbtSourceLocalOperator(task_id="source_freshness", **dbt_step_args)
 
     dbt_models = DbtTaskGroup(
         group_id="dbt",
@@ -188,16 +190,7 @@ with DAG(
         operator_args=dbt_operator_args,
     )
 
-    snapshot = DbtSnapshotLocalOperator(
-        task_id="snapshot",
-        project_dir=str(DBT_PROJECT_DIR),
-        manifest_filepath=str(DBT_MANIFEST),
-        profile_config=profile_config,
-        dbt_executable_path=DBT_EXECUTABLE,
-        invocation_mode=InvocationMode.SUBPROCESS,
-        install_deps=False,
-        **dbt_operator_args,
-    )
+    snapshot = DbtSnapshotLocalOperator(task_id="snapshot", **dbt_step_args)
 
     # Exit code 99 marks the task skipped (BashOperator's skip_on_exit_code).
     compact_closed_hours = BashOperator(
