@@ -1,0 +1,484 @@
+"""Compaction of closed hours on an s3:// lake: a new generation per partition, and the
+Glue partition repointed at it in one call.
+
+S3 cannot swap a folder, so a partition is never rewritten in place. For every closed
+hour (ended more than a grace period ago) whose live files number more than one, the
+rows are rewritten into one file under a prefix of their own, a *generation*::
+
+    <lake>/compacted/raw/<source>/event_date=D/event_hour=H/gen-<stamp>-<id>/part-00000.parquet
+
+outside ``raw/``, so that no glob of ``raw/<source>/*/*/*.parquet`` and no listing of a
+landed partition ever counts a row twice. Once the file is written and its row count
+checked against the files it replaces, the Glue partition's location is repointed at the
+generation with one ``UpdatePartition`` call: a reader that resolves the partition
+before that call reads the old files, one that resolves it after reads the new one, and
+both find every row once. Redshift Spectrum and Athena *without partition projection*
+resolve partitions through Glue, so both follow. Athena with projection computes
+locations from the table's ``storage.location.template`` and ignores the partitions in
+Glue, so it would keep reading ``raw/`` and lose the rows once they are deleted:
+compaction refuses a table with projection on (``smartcity catalog register
+--no-projection``), and registration refuses to turn projection on over a table with a
+compacted partition.
+
+The superseded files are not deleted at once: a reader that resolved the old location
+just before the repoint may still be reading them. A journal per generation under
+``<lake>/_landing/compaction/`` records, before anything is written, the new files and
+the ones they supersede; it turns from ``pending`` to ``committed`` after the repoint,
+with the time after which the superseded files may go. Every run first settles the
+journals it finds: a pending generation that Glue points at is committed (the run
+that made it stopped just after the repoint), any other pending one is removed (it
+stopped before: nobody ever read it); committed generations past their grace lose
+their superseded files, then their journal. A run that stops at any point therefore
+leaves Glue pointing at a complete set of files holding every row once, and the next
+run finishes or undoes what it left.
+
+Files that land in an hour after it was compacted (late events) stay in ``raw/``; Glue
+readers see them once the next run compacts them into a new generation with the
+current one. Files of a batch that the landing job has not committed yet keep their
+partition out of compaction, as on a local lake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from streaming.compaction import BATCH_FILE, CompactionError, last_committed_batch
+from streaming.publish import LANDING_DIR
+
+COMPACTED_DIR = "compacted"
+JOURNAL_DIR = f"{LANDING_DIR}/compaction"
+LEASE_KEY = f"{LANDING_DIR}/compaction.lease"
+LEASE_TIME = timedelta(hours=6)  # a run that holds it longer is taken for dead
+KEEP_SUPERSEDED = timedelta(hours=2)
+COMPACTED_FILE = "part-00000.parquet"
+
+# Called between the steps of a run with the step's name and the partition's label:
+# "written" (new generation written and checked, Glue not repointed yet), "repointed"
+# (Glue repointed, journal not committed yet), "deleted" (after each superseded file
+# deleted). Tests raise from it to stop a run where a crash could.
+Hook = Callable[[str, str], None]
+
+
+@dataclass
+class S3Lake:
+    s3: Any
+    bucket: str
+    prefix: str  # the lake's key prefix, without slashes at either end
+
+    @classmethod
+    def of(cls, s3: Any, lake_uri: str) -> S3Lake:
+        parsed = urlparse(lake_uri)
+        if parsed.scheme not in ("s3", "s3a"):
+            raise CompactionError(f"{lake_uri} is not an s3:// lake")
+        return cls(s3, parsed.netloc, parsed.path.strip("/"))
+
+    def key(self, relative: str) -> str:
+        return f"{self.prefix}/{relative}" if self.prefix else relative
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{key}"
+
+    def key_of(self, uri: str) -> str:
+        parsed = urlparse(uri)
+        if parsed.scheme not in ("s3", "s3a") or parsed.netloc != self.bucket:
+            raise CompactionError(f"{uri} is not in the lake's bucket {self.bucket}")
+        return parsed.path.strip("/")
+
+    def keys(self, prefix: str, recursive: bool = True) -> list[str]:
+        prefix = prefix.rstrip("/") + "/"
+        options: dict[str, str] = {"Bucket": self.bucket, "Prefix": prefix}
+        if not recursive:
+            options["Delimiter"] = "/"
+        pages = self.s3.get_paginator("list_objects_v2").paginate(**options)
+        return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def parquet_files(self, folder: str) -> list[str]:
+        """The data files directly in ``folder``, skipping hidden ones as Hive readers do."""
+        return [
+            key
+            for key in self.keys(folder, recursive=False)
+            if key.endswith(".parquet") and not key.rsplit("/", 1)[-1].startswith(("_", "."))
+        ]
+
+    def read_json(self, key: str) -> dict[str, Any]:
+        return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
+
+    def write_json(self, key: str, document: dict[str, Any]) -> None:
+        # One PUT: an object is replaced whole or not at all, never left half-written.
+        body = json.dumps(document, indent=1).encode()
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=body)
+
+    def delete(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.bucket, Key=key)  # idempotent
+
+    def parquet_rows(self, key: str) -> int:
+        """Rows of one Parquet object, from its footer (two small ranged reads at most)."""
+        tail = self.s3.get_object(Bucket=self.bucket, Key=key, Range="bytes=-65536")["Body"].read()
+        if len(tail) < 12 or tail[-4:] != b"PAR1":
+            raise CompactionError(f"s3://{self.bucket}/{key} is not a Parquet file")
+        footer = struct.unpack("<I", tail[-8:-4])[0] + 8
+        if footer > len(tail):
+            tail = self.s3.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=-{footer}")[
+                "Body"
+            ].read()
+        return int(pq.read_metadata(pa.BufferReader(tail)).num_rows)
+
+
+@dataclass(frozen=True)
+class S3Partition:
+    source: str
+    values: tuple[str, str]  # event_date, event_hour as Glue holds them
+    location: str  # the key prefix Glue points at
+    raw_folder: str  # where the landing job writes this hour
+    live: tuple[str, ...]  # the keys a reader of the partition must see, each once
+    unreachable: tuple[str, ...]  # landed after a compaction: in no reader's view yet
+
+    @property
+    def label(self) -> str:
+        return f"{self.source}/event_date={self.values[0]}/event_hour={self.values[1]}"
+
+    @property
+    def hour_start(self) -> datetime:
+        day = datetime.fromisoformat(self.values[0])
+        return day.replace(hour=int(self.values[1]), tzinfo=UTC)
+
+    @property
+    def compacted(self) -> bool:
+        return self.location != self.raw_folder
+
+
+@dataclass
+class S3CompactionReport:
+    compacted: list[tuple[str, int, int]] = field(default_factory=list)  # label, files, rows
+    committed: list[str] = field(default_factory=list)  # pending generations Glue points at
+    undone: list[str] = field(default_factory=list)  # pending generations never pointed at
+    deleted: int = 0  # superseded files deleted past their grace
+    waiting: list[str] = field(default_factory=list)  # labels skipped, with the reason
+
+
+def _journal_key(lake: S3Lake, source: str, values: tuple[str, str], generation: str) -> str:
+    return lake.key(
+        f"{JOURNAL_DIR}/{source}/event_date={values[0]}/event_hour={values[1]}/{generation}.json"
+    )
+
+
+def _journals(lake: S3Lake) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (key, lake.read_json(key))
+        for key in lake.keys(lake.key(JOURNAL_DIR))
+        if key.endswith(".json")
+    ]
+
+
+def committed_batch(checkpoint_uri: str, source: str, s3: Any) -> int:
+    """The landing job's last committed batch of ``source``, from a local or s3 checkpoint."""
+    parsed = urlparse(checkpoint_uri)
+    if parsed.scheme not in ("s3", "s3a"):
+        return last_committed_batch(Path(checkpoint_uri), source)
+    prefix = "/".join(p for p in (parsed.path.strip("/"), source, "commits") if p) + "/"
+    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=parsed.netloc, Prefix=prefix)
+    names = [item["Key"][len(prefix) :] for page in pages for item in page.get("Contents", [])]
+    return max((int(name) for name in names if name.isdigit()), default=-1)
+
+
+def _partition_location(glue: Any, database: str, table: str, values: list[str]) -> str | None:
+    try:
+        partition = glue.get_partition(
+            DatabaseName=database, TableName=table, PartitionValues=values
+        )
+    except glue.exceptions.EntityNotFoundException:
+        return None
+    return str(partition["Partition"]["StorageDescriptor"]["Location"])
+
+
+def require_registered_without_projection(glue: Any, database: str, table: str) -> None:
+    try:
+        found = glue.get_table(DatabaseName=database, Name=table)["Table"]
+    except glue.exceptions.EntityNotFoundException:
+        raise CompactionError(
+            f"Glue has no table {database}.{table}: compaction on S3 repoints Glue partitions, "
+            "so register the lake first (smartcity catalog register --no-projection)"
+        ) from None
+    if found.get("Parameters", {}).get("projection.enabled", "").lower() == "true":
+        raise CompactionError(
+            f"{database}.{table} has Athena partition projection on: Athena would keep reading "
+            "the landed files from the projected location and lose the rows once they are "
+            "deleted. Register with `smartcity catalog register --no-projection` (Athena then "
+            "reads the partitions in Glue, as Spectrum does) before compacting an s3:// lake."
+        )
+
+
+def s3_partitions(
+    lake: S3Lake, glue: Any, database: str, source: str, journals: list[dict[str, Any]]
+) -> list[S3Partition]:
+    """Every hour partition of ``source`` registered in Glue, with the files its readers
+    see and any landed after it was compacted."""
+    absorbed: dict[tuple[str, str], set[str]] = {}
+    for journal in journals:
+        if journal["source"] == source and journal["state"] == "committed":
+            values = (journal["values"][0], journal["values"][1])
+            absorbed.setdefault(values, set()).update(
+                lake.key_of(uri) for uri in journal["superseded"]
+            )
+    found = []
+    pages = glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=source)
+    for partition in (p for page in pages for p in page["Partitions"]):
+        values = (partition["Values"][0], partition["Values"][1])
+        location = lake.key_of(partition["StorageDescriptor"]["Location"]).rstrip("/")
+        raw_folder = lake.key(f"raw/{source}/event_date={values[0]}/event_hour={values[1]}")
+        raw = lake.parquet_files(raw_folder)
+        if location == raw_folder:
+            live, unreachable = raw, []
+        else:
+            unreachable = [key for key in raw if key not in absorbed.get(values, set())]
+            live = lake.parquet_files(location) + unreachable
+        found.append(
+            S3Partition(source, values, location, raw_folder, tuple(live), tuple(unreachable))
+        )
+    return sorted(found, key=lambda p: p.values)
+
+
+def compact_s3(
+    lake_uri: str,
+    checkpoint_uri: str,
+    sources: list[str],
+    *,
+    glue: Any,
+    s3: Any,
+    database: str,
+    now: datetime | None = None,
+    grace: timedelta = timedelta(hours=1),
+    keep_superseded: timedelta = KEEP_SUPERSEDED,
+    hook: Hook | None = None,
+) -> S3CompactionReport:
+    """Settle what earlier runs left, then compact every closed hour of ``sources``."""
+    lake = S3Lake.of(s3, lake_uri)
+    now = now or datetime.now(UTC)
+    hook = hook or (lambda step, label: None)
+    report = S3CompactionReport()
+    for source in sources:
+        require_registered_without_projection(glue, database, source)
+    with _lease(lake):
+        _settle(lake, glue, database, now, keep_superseded, report, hook)
+        journals = [journal for _, journal in _journals(lake)]
+        for source in sources:
+            for partition in s3_partitions(lake, glue, database, source, journals):
+                closed = partition.hour_start + timedelta(hours=1) + grace <= now
+                if not closed or len(partition.live) < 2:
+                    continue
+                committed = committed_batch(checkpoint_uri, source, s3)
+                batch_ids = [
+                    int(match.group(1))
+                    for key in partition.live
+                    if (match := BATCH_FILE.match(key.rsplit("/", 1)[-1]))
+                ]
+                if any(batch_id > committed for batch_id in batch_ids):
+                    # A batch still to be replayed wrote here: leave it to the next run.
+                    report.waiting.append(f"{partition.label}: a landing batch is uncommitted")
+                    continue
+                rows = _compact_partition(
+                    lake, glue, database, partition, now, keep_superseded, hook
+                )
+                report.compacted.append((partition.label, len(partition.live), rows))
+    return report
+
+
+def _compact_partition(
+    lake: S3Lake,
+    glue: Any,
+    database: str,
+    partition: S3Partition,
+    now: datetime,
+    keep_superseded: timedelta,
+    hook: Hook,
+) -> int:
+    generation = f"gen-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    values = partition.values
+    folder = lake.key(
+        f"{COMPACTED_DIR}/raw/{partition.source}/event_date={values[0]}/event_hour={values[1]}/"
+        f"{generation}"
+    )
+    target = f"{folder}/{COMPACTED_FILE}"
+    journal_key = _journal_key(lake, partition.source, values, generation)
+    journal: dict[str, Any] = {
+        "source": partition.source,
+        "values": list(values),
+        "generation": generation,
+        "state": "pending",
+        "location": lake.uri(folder),
+        "files": [lake.uri(target)],
+        "previous_location": lake.uri(partition.location),
+        "superseded": [lake.uri(key) for key in partition.live],
+        "started_at": now.isoformat(),
+    }
+    # Recorded before anything is written: whatever a stop leaves, the journal names it.
+    lake.write_json(journal_key, journal)
+    with tempfile.TemporaryDirectory(prefix="smartcity-compact-") as scratch:
+        local = []
+        for index, key in enumerate(partition.live):
+            path = Path(scratch) / f"{index:05d}.parquet"
+            lake.s3.download_file(lake.bucket, key, str(path))
+            local.append(path)
+        expected = sum(pq.read_metadata(path).num_rows for path in local)
+        output = Path(scratch) / COMPACTED_FILE
+        listed = ", ".join(f"'{path}'" for path in local)
+        duckdb.execute(
+            # hive_partitioning off: the partition values stay in the path, as in the
+            # landed files, not in the file's columns.
+            f"copy (select * from read_parquet([{listed}], hive_partitioning = false)) "
+            f"to '{output}' (format parquet, compression zstd, row_group_size 1000000)"
+        )
+        lake.s3.upload_file(str(output), lake.bucket, target)
+    rows = lake.parquet_rows(target)  # read back from S3: what readers will get
+    if rows != expected:
+        raise CompactionError(
+            f"{partition.label}: the new generation has {rows} rows, the files it replaces "
+            f"{expected}; Glue still points at them, and the next run removes the generation"
+        )
+    hook("written", partition.label)
+    _repoint(glue, database, partition.source, list(values), lake.uri(folder))
+    hook("repointed", partition.label)
+    _commit(lake, journal_key, journal, now, keep_superseded)
+    return rows
+
+
+def _repoint(glue: Any, database: str, table: str, values: list[str], location: str) -> None:
+    """Point the partition at ``location`` in one call: every reader that resolves it
+    afterwards reads there; the old files stay for those that resolved it before."""
+    current = glue.get_partition(DatabaseName=database, TableName=table, PartitionValues=values)
+    descriptor = dict(current["Partition"]["StorageDescriptor"])
+    descriptor["Location"] = location
+    partition_input: dict[str, Any] = {"Values": values, "StorageDescriptor": descriptor}
+    if current["Partition"].get("Parameters"):
+        partition_input["Parameters"] = current["Partition"]["Parameters"]
+    glue.update_partition(
+        DatabaseName=database,
+        TableName=table,
+        PartitionValueList=values,
+        PartitionInput=partition_input,
+    )
+
+
+def _commit(
+    lake: S3Lake, key: str, journal: dict[str, Any], now: datetime, keep: timedelta
+) -> None:
+    journal |= {
+        "state": "committed",
+        "committed_at": now.isoformat(),
+        "delete_after": (now + keep).isoformat(),
+    }
+    lake.write_json(key, journal)
+
+
+def _settle(
+    lake: S3Lake,
+    glue: Any,
+    database: str,
+    now: datetime,
+    keep: timedelta,
+    report: S3CompactionReport,
+    hook: Hook,
+) -> None:
+    """Finish or undo the generations earlier runs left pending, then delete the
+    superseded files of committed generations past their grace."""
+    journals = _journals(lake)
+    for key, journal in journals:
+        if journal["state"] != "pending":
+            continue
+        location = _partition_location(glue, database, journal["source"], journal["values"])
+        label = f"{journal['source']}/{journal['generation']}"
+        if location is not None and lake.key_of(location).rstrip("/") == lake.key_of(
+            journal["location"]
+        ):
+            # Stopped after the repoint: readers may already use it. The grace counts
+            # from now, later than the repoint, never earlier.
+            _commit(lake, key, journal, now, keep)
+            report.committed.append(label)
+        else:
+            # Stopped before the repoint: no reader was ever sent here.
+            for stray in lake.keys(lake.key_of(journal["location"])):
+                lake.delete(stray)
+            lake.delete(key)
+            report.undone.append(label)
+    for key, journal in _journals(lake):  # again: some were committed or removed above
+        if journal["state"] != "committed":
+            continue
+        if datetime.fromisoformat(journal["delete_after"]) > now:
+            continue
+        location = _partition_location(glue, database, journal["source"], journal["values"])
+        current = lake.key_of(location).rstrip("/") + "/" if location else None
+        kept = []
+        for uri in journal["superseded"]:
+            superseded = lake.key_of(uri)
+            if current and superseded.startswith(current):
+                kept.append(uri)  # Glue points there again: never delete what it reads
+                continue
+            lake.delete(superseded)
+            report.deleted += 1
+            hook("deleted", f"{journal['source']}/{journal['generation']}")
+        if kept:
+            report.waiting.append(
+                f"{journal['source']}/{journal['generation']}: Glue points at superseded "
+                f"files again; {len(kept)} kept"
+            )
+            continue
+        lake.delete(key)
+
+
+@contextmanager
+def _lease(lake: S3Lake) -> Iterator[None]:
+    """One compaction of a lake at a time, across machines: an object created only if
+    absent (S3 conditional write). A run that died holding it is taken over after
+    LEASE_TIME."""
+    key = lake.key(LEASE_KEY)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    expires = datetime.now(UTC) + LEASE_TIME
+    body = json.dumps({"owner": owner, "expires_at": expires.isoformat()}).encode()
+    from botocore.exceptions import ClientError
+
+    for _ in range(2):
+        try:
+            lake.s3.put_object(Bucket=lake.bucket, Key=key, Body=body, IfNoneMatch="*")
+            break
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+            ):
+                raise
+            try:
+                held = lake.read_json(key)
+            except lake.s3.exceptions.NoSuchKey:
+                continue  # released meanwhile
+            if datetime.fromisoformat(held["expires_at"]) > datetime.now(UTC):
+                raise CompactionError(
+                    f"another compaction of this lake is running ({held['owner']}, "
+                    f"lease until {held['expires_at']}); try again later"
+                ) from None
+            lake.delete(key)  # its holder died: take it over
+    else:
+        raise CompactionError("could not take the compaction lease; try again later")
+    try:
+        yield
+    finally:
+        try:
+            if lake.read_json(key).get("owner") == owner:
+                lake.delete(key)
+        except lake.s3.exceptions.NoSuchKey:
+            pass
