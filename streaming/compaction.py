@@ -10,8 +10,9 @@ mix and never an empty partition. Files of a batch that the landing job has not
 committed yet (it will replay that batch after a restart) keep their partition out of
 compaction, so a replay can never duplicate compacted rows.
 
-This works on a local lake (DuckDB does the rewrite); an s3:// lake has no atomic swap
-of a folder, and is refused with a message.
+This works on a local lake (DuckDB does the rewrite). An s3:// lake has no atomic swap
+of a folder: :mod:`streaming.s3_compaction` writes a new generation beside the landed
+files instead and repoints the Glue partition at it.
 """
 
 from __future__ import annotations
@@ -115,8 +116,8 @@ def compact(
 ) -> list[CompactionResult]:
     if "://" in lake_uri:
         raise CompactionError(
-            f"compaction works on a local lake; {lake_uri} is on an object store, which "
-            "cannot swap a partition atomically"
+            f"this compaction swaps folders of a local lake; {lake_uri} is on an object "
+            "store, which cannot: streaming.s3_compaction.compact_s3 compacts it through Glue"
         )
     lake = Path(lake_uri)
     now = now or datetime.now(UTC)

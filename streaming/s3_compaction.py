@@ -178,7 +178,7 @@ def _journal_key(lake: S3Lake, source: str, values: tuple[str, str], generation:
     )
 
 
-def _journals(lake: S3Lake) -> list[tuple[str, dict[str, Any]]]:
+def journals(lake: S3Lake) -> list[tuple[str, dict[str, Any]]]:
     return [
         (key, lake.read_json(key))
         for key in lake.keys(lake.key(JOURNAL_DIR))
@@ -225,12 +225,12 @@ def require_registered_without_projection(glue: Any, database: str, table: str) 
 
 
 def s3_partitions(
-    lake: S3Lake, glue: Any, database: str, source: str, journals: list[dict[str, Any]]
+    lake: S3Lake, glue: Any, database: str, source: str, recorded: list[dict[str, Any]]
 ) -> list[S3Partition]:
     """Every hour partition of ``source`` registered in Glue, with the files its readers
     see and any landed after it was compacted."""
     absorbed: dict[tuple[str, str], set[str]] = {}
-    for journal in journals:
+    for journal in recorded:
         if journal["source"] == source and journal["state"] == "committed":
             values = (journal["values"][0], journal["values"][1])
             absorbed.setdefault(values, set()).update(
@@ -276,9 +276,9 @@ def compact_s3(
         require_registered_without_projection(glue, database, source)
     with _lease(lake):
         _settle(lake, glue, database, now, keep_superseded, report, hook)
-        journals = [journal for _, journal in _journals(lake)]
+        found = [journal for _, journal in journals(lake)]
         for source in sources:
-            for partition in s3_partitions(lake, glue, database, source, journals):
+            for partition in s3_partitions(lake, glue, database, source, found):
                 closed = partition.hour_start + timedelta(hours=1) + grace <= now
                 if not closed or len(partition.live) < 2:
                     continue
@@ -397,8 +397,7 @@ def _settle(
 ) -> None:
     """Finish or undo the generations earlier runs left pending, then delete the
     superseded files of committed generations past their grace."""
-    journals = _journals(lake)
-    for key, journal in journals:
+    for key, journal in journals(lake):
         if journal["state"] != "pending":
             continue
         location = _partition_location(glue, database, journal["source"], journal["values"])
@@ -416,7 +415,7 @@ def _settle(
                 lake.delete(stray)
             lake.delete(key)
             report.undone.append(label)
-    for key, journal in _journals(lake):  # again: some were committed or removed above
+    for key, journal in journals(lake):  # again: some were committed or removed above
         if journal["state"] != "committed":
             continue
         if datetime.fromisoformat(journal["delete_after"]) > now:

@@ -12,6 +12,8 @@ from smartcity.console import say
 from smartcity.settings import Settings
 
 GRACE_MINUTES = 60
+# Longer than the longest query on Athena or Spectrum over the raw tables.
+KEEP_SUPERSEDED_MINUTES = 120
 
 
 def catalog(args: argparse.Namespace, settings: Settings) -> int:
@@ -33,23 +35,16 @@ def catalog(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def compact(args: argparse.Namespace, settings: Settings) -> int:
-    from streaming.compaction import CompactionError, compact, partitions
+    from streaming.compaction import compact, partitions
 
     sources = [c.source for c in CONTRACTS]
     if settings.lake_on_s3:
-        raise CompactionError(
-            f"compaction works on a local lake; {settings.lake_uri} is on an object "
-            "store, which cannot swap a partition atomically"
-        )
+        return _compact_s3(args, settings, sources)
 
     def report(title: str) -> None:
         say(title)
         for partition in partitions(Path(settings.lake_uri), sources):
-            rows = partition.rows_per_file
-            say(
-                f"  {partition.label:<55} {len(rows):>5} files  "
-                f"{min(rows, default=0):>9,} - {max(rows, default=0):,} rows per file"
-            )
+            _say_partition(partition.label, partition.rows_per_file)
 
     report("Before:" if not args.dry_run else "Files per partition:")
     if args.dry_run:
@@ -64,6 +59,68 @@ def compact(args: argparse.Namespace, settings: Settings) -> int:
         say(
             f"compacted {result.partition}: {result.files_before} files -> 1 ({result.rows:,} rows)"
         )
+    report("After:")
+    return 0
+
+
+def _say_partition(label: str, rows: list[int] | tuple[int, ...], note: str = "") -> None:
+    say(
+        f"  {label:<55} {len(rows):>5} files  "
+        f"{min(rows, default=0):>9,} - {max(rows, default=0):,} rows per file{note}"
+    )
+
+
+def _compact_s3(args: argparse.Namespace, settings: Settings, sources: list[str]) -> int:
+    """An s3:// lake: new generations, Glue partitions repointed, superseded files
+    deleted by a later run once --keep-superseded-minutes have passed."""
+    from smartcity.aws import glue_client, s3_client
+    from streaming.s3_compaction import (
+        S3Lake,
+        compact_s3,
+        journals,
+        require_registered_without_projection,
+        s3_partitions,
+    )
+
+    glue, s3 = glue_client(), s3_client(settings)
+    lake = S3Lake.of(s3, settings.lake_uri)
+    database = settings.glue_database
+    for source in sources:
+        require_registered_without_projection(glue, database, source)
+
+    def report(title: str) -> None:
+        say(title)
+        recorded = [journal for _, journal in journals(lake)]
+        for source in sources:
+            for partition in s3_partitions(lake, glue, database, source, recorded):
+                rows = [lake.parquet_rows(key) for key in partition.live]
+                late = len(partition.unreachable)
+                note = f"  ({late} landed after compaction)" if late else ""
+                _say_partition(partition.label, rows, note)
+
+    report("Before:" if not args.dry_run else "Files per partition (as Glue readers see them):")
+    if args.dry_run:
+        return 0
+    result = compact_s3(
+        settings.lake_uri,
+        settings.checkpoint_uri,
+        sources,
+        glue=glue,
+        s3=s3,
+        database=database,
+        grace=timedelta(minutes=args.grace_minutes),
+        keep_superseded=timedelta(minutes=args.keep_superseded_minutes),
+    )
+    for label in result.committed:
+        say(f"finished {label}: Glue already pointed at it when the run that made it stopped")
+    for label in result.undone:
+        say(f"removed {label}: the run that made it stopped before Glue pointed at it")
+    if result.deleted:
+        say(f"deleted {result.deleted} superseded files past their grace")
+    for label, files, rows in result.compacted:
+        say(f"compacted {label}: {files} files -> 1 ({rows:,} rows); Glue points at it")
+    for reason in result.waiting:
+        say(f"waiting: {reason}")
     report("After:")
     return 0
 
@@ -96,8 +153,12 @@ COMMANDS = (
         "compact",
         "rewrite closed hours of the raw lake into one file per partition",
         "Report files per partition and rows per file, then compact every closed hour "
-        "(ended more than --grace-minutes ago) that has more than one file into one file, "
-        "swapping the partition atomically. Safe to run beside the landing job.",
+        "(ended more than --grace-minutes ago) that has more than one file into one file. "
+        "On a local lake the partition is swapped atomically. On an s3:// lake the file is "
+        "written under a new prefix (compacted/raw/...) and the Glue partition repointed at "
+        "it in one call (the tables must be registered with --no-projection); the files it "
+        "replaces are deleted by a later run, --keep-superseded-minutes after. Safe to run "
+        "beside the landing job.",
         compact,
         (
             Option(
@@ -106,6 +167,14 @@ COMMANDS = (
                 default=GRACE_MINUTES,
                 type=int,
                 env="SMARTCITY_COMPACTION_GRACE_MINUTES",
+            ),
+            Option(
+                ("--keep-superseded-minutes",),
+                "s3:// lake: how long the files a compaction replaced stay for readers that "
+                "resolved the partition before it was repointed; a later run deletes them",
+                default=KEEP_SUPERSEDED_MINUTES,
+                type=int,
+                env="SMARTCITY_COMPACTION_KEEP_SUPERSEDED_MINUTES",
             ),
             Option(
                 ("--dry-run",),
