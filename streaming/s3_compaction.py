@@ -46,8 +46,7 @@ import socket
 import struct
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,6 +56,7 @@ from urllib.parse import urlparse
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
 
 from streaming.compaction import BATCH_FILE, CompactionError, last_committed_batch
 from streaming.publish import LANDING_DIR
@@ -64,7 +64,7 @@ from streaming.publish import LANDING_DIR
 COMPACTED_DIR = "compacted"
 JOURNAL_DIR = f"{LANDING_DIR}/compaction"
 LEASE_KEY = f"{LANDING_DIR}/compaction.lease"
-LEASE_TIME = timedelta(hours=6)  # a run that holds it longer is taken for dead
+LEASE_TIME = timedelta(minutes=30)  # not renewed for that long: its holder died
 KEEP_SUPERSEDED = timedelta(hours=2)
 COMPACTED_FILE = "part-00000.parquet"
 
@@ -115,6 +115,15 @@ class S3Lake:
             for key in self.keys(folder, recursive=False)
             if key.endswith(".parquet") and not key.rsplit("/", 1)[-1].startswith(("_", "."))
         ]
+
+    def files_by_folder(self, prefix: str) -> dict[str, list[str]]:
+        """The data files under ``prefix`` at any depth, by the folder that holds them."""
+        folders: dict[str, list[str]] = {}
+        for key in self.keys(prefix):
+            folder, name = key.rsplit("/", 1)
+            if name.endswith(".parquet") and not name.startswith(("_", ".")):
+                folders.setdefault(folder, []).append(key)
+        return folders
 
     def read_json(self, key: str) -> dict[str, Any]:
         return json.loads(self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read())
@@ -236,18 +245,23 @@ def s3_partitions(
             absorbed.setdefault(values, set()).update(
                 lake.key_of(uri) for uri in journal["superseded"]
             )
+    # Two listings per source, not one per partition: once their grace is over, raw/
+    # holds only the hours not compacted yet, compacted/ about one file per hour.
+    landed = lake.files_by_folder(lake.key(f"raw/{source}"))
+    generations = lake.files_by_folder(lake.key(f"{COMPACTED_DIR}/raw/{source}"))
     found = []
     pages = glue.get_paginator("get_partitions").paginate(DatabaseName=database, TableName=source)
     for partition in (p for page in pages for p in page["Partitions"]):
         values = (partition["Values"][0], partition["Values"][1])
         location = lake.key_of(partition["StorageDescriptor"]["Location"]).rstrip("/")
         raw_folder = lake.key(f"raw/{source}/event_date={values[0]}/event_hour={values[1]}")
-        raw = lake.parquet_files(raw_folder)
+        raw = landed.get(raw_folder, [])
         if location == raw_folder:
             live, unreachable = raw, []
         else:
             unreachable = [key for key in raw if key not in absorbed.get(values, set())]
-            live = lake.parquet_files(location) + unreachable
+            current = generations.get(location)
+            live = (current if current is not None else lake.parquet_files(location)) + unreachable
         found.append(
             S3Partition(source, values, location, raw_folder, tuple(live), tuple(unreachable))
         )
@@ -274,7 +288,9 @@ def compact_s3(
     report = S3CompactionReport()
     for source in sources:
         require_registered_without_projection(glue, database, source)
-    with _lease(lake):
+    lease = Lease(lake)
+    lease.take()
+    try:
         _settle(lake, glue, database, now, keep_superseded, report, hook)
         found = [journal for _, journal in journals(lake)]
         for source in sources:
@@ -292,10 +308,13 @@ def compact_s3(
                     # A batch still to be replayed wrote here: leave it to the next run.
                     report.waiting.append(f"{partition.label}: a landing batch is uncommitted")
                     continue
+                lease.renew()
                 rows = _compact_partition(
                     lake, glue, database, partition, now, keep_superseded, hook
                 )
                 report.compacted.append((partition.label, len(partition.live), rows))
+    finally:
+        lease.release()
     return report
 
 
@@ -440,44 +459,76 @@ def _settle(
         lake.delete(key)
 
 
-@contextmanager
-def _lease(lake: S3Lake) -> Iterator[None]:
+class Lease:
     """One compaction of a lake at a time, across machines: an object created only if
-    absent (S3 conditional write). A run that died holding it is taken over after
-    LEASE_TIME."""
-    key = lake.key(LEASE_KEY)
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-    expires = datetime.now(UTC) + LEASE_TIME
-    body = json.dumps({"owner": owner, "expires_at": expires.isoformat()}).encode()
-    from botocore.exceptions import ClientError
+    absent (S3 conditional write), renewed as the run goes, taken over once it has not
+    been renewed for LEASE_TIME (its holder died)."""
 
-    for _ in range(2):
-        try:
-            lake.s3.put_object(Bucket=lake.bucket, Key=key, Body=body, IfNoneMatch="*")
-            break
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") not in (
-                "PreconditionFailed",
-                "ConditionalRequestConflict",
-            ):
-                raise
+    def __init__(self, lake: S3Lake) -> None:
+        self.lake = lake
+        self.key = lake.key(LEASE_KEY)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.etag: str | None = None
+
+    def _body(self) -> bytes:
+        expires = datetime.now(UTC) + LEASE_TIME
+        return json.dumps({"owner": self.owner, "expires_at": expires.isoformat()}).encode()
+
+    def take(self) -> None:
+        s3, bucket = self.lake.s3, self.lake.bucket
+        for _ in range(3):
             try:
-                held = lake.read_json(key)
-            except lake.s3.exceptions.NoSuchKey:
+                written = s3.put_object(
+                    Bucket=bucket, Key=self.key, Body=self._body(), IfNoneMatch="*"
+                )
+                self.etag = written["ETag"]
+                return
+            except ClientError as error:
+                if not _precondition_failed(error):
+                    raise
+            try:
+                held = s3.get_object(Bucket=bucket, Key=self.key)
+            except s3.exceptions.NoSuchKey:
                 continue  # released meanwhile
-            if datetime.fromisoformat(held["expires_at"]) > datetime.now(UTC):
+            holder = json.loads(held["Body"].read())
+            if datetime.fromisoformat(holder["expires_at"]) > datetime.now(UTC):
                 raise CompactionError(
-                    f"another compaction of this lake is running ({held['owner']}, "
-                    f"lease until {held['expires_at']}); try again later"
-                ) from None
-            lake.delete(key)  # its holder died: take it over
-    else:
+                    f"another compaction of this lake is running ({holder['owner']}, lease "
+                    f"until {holder['expires_at']}); try again later"
+                )
+            try:  # its holder died: take it over, unless another run just did
+                s3.delete_object(Bucket=bucket, Key=self.key, IfMatch=held["ETag"])
+            except ClientError as error:
+                if not _precondition_failed(error):
+                    raise
         raise CompactionError("could not take the compaction lease; try again later")
-    try:
-        yield
-    finally:
+
+    def renew(self) -> None:
+        assert self.etag is not None
         try:
-            if lake.read_json(key).get("owner") == owner:
-                lake.delete(key)
-        except lake.s3.exceptions.NoSuchKey:
-            pass
+            written = self.lake.s3.put_object(
+                Bucket=self.lake.bucket, Key=self.key, Body=self._body(), IfMatch=self.etag
+            )
+        except ClientError as error:
+            if _precondition_failed(error) or _code(error) == "NoSuchKey":
+                raise CompactionError(
+                    "another run took the compaction lease over (this one was taken for "
+                    "dead); stopping: what this run left is settled by the next"
+                ) from None
+            raise
+        self.etag = written["ETag"]
+
+    def release(self) -> None:
+        try:
+            self.lake.s3.delete_object(Bucket=self.lake.bucket, Key=self.key, IfMatch=self.etag)
+        except ClientError as error:
+            if not _precondition_failed(error):
+                raise
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _precondition_failed(error: ClientError) -> bool:
+    return _code(error) in ("PreconditionFailed", "ConditionalRequestConflict", "412")

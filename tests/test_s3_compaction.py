@@ -306,3 +306,21 @@ def test_smartcity_compact_works_on_an_s3_lake(lake: Lake, monkeypatch, capsys) 
     for values in CLOSED:
         assert "/compacted/" in lake.location(values)
     assert_every_row_once(lake, before)
+
+
+def test_one_compaction_at_a_time_and_a_dead_runs_lease_is_taken_over(lake: Lake) -> None:
+    import json
+
+    key = f"{lake.name}/_landing/compaction.lease"
+
+    def hold(expires: datetime) -> None:
+        body = {"owner": "elsewhere:1:dead", "expires_at": expires.isoformat()}
+        lake.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(body).encode())
+
+    hold(datetime.now(UTC) + timedelta(minutes=10))
+    with pytest.raises(CompactionError, match="another compaction"):
+        lake.compact()
+    assert "raw/" in lake.location(CLOSED[0])
+    hold(datetime.now(UTC) - timedelta(minutes=1))  # not renewed: its holder died
+    assert len(lake.compact().compacted) == 2
+    assert lake.keys("_landing/compaction.lease") == []  # released
