@@ -115,8 +115,12 @@ def _stack(cfn: Any, name: str) -> dict[str, Any] | None:
 
 
 def _stack_buckets(cfn: Any, name: str) -> set[str]:
-    resources = cfn.describe_stack_resources(StackName=name)["StackResources"]
-    return {r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::S3::Bucket"}
+    return {
+        resource.get("PhysicalResourceId", "")
+        for page in cfn.get_paginator("list_stack_resources").paginate(StackName=name)
+        for resource in page["StackResourceSummaries"]
+        if resource.get("ResourceType") == "AWS::S3::Bucket"
+    }
 
 
 def check_buckets_free(
