@@ -1,0 +1,123 @@
+"""`smartcity aws-stack`: deploy the AWS side (infra/aws/smartcity.yaml) and print its
+settings as `export` lines.
+
+The export lines go to stdout and the progress to stderr, so that
+`eval "$(smartcity aws-stack deploy ...)"` sets the settings in the shell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from smartcity.cli.options import Command, Option
+from smartcity.settings import Settings
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _parameters(args: argparse.Namespace, sts: object, template: Path) -> dict[str, str]:
+    from smartcity.aws_stack import StackError, check_parameters, load_template
+
+    parameters: dict[str, str] = {}
+    for item in args.parameter or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise StackError(f"--parameter {item!r} is not KEY=VALUE")
+        parameters[key] = value
+    for key, value in (
+        ("LakeBucketName", args.lake_bucket),
+        ("ResultsBucketName", args.results_bucket),
+        ("TrustedPrincipalArn", args.trusted_principal),
+    ):
+        if value:
+            parameters[key] = value
+    # Every missing parameter is named before any AWS call.
+    given = {"TrustedPrincipalArn": "(the deploying account)", **parameters}
+    check_parameters(load_template(template), given)
+    if "TrustedPrincipalArn" not in parameters:
+        # The account that deploys is the one whose principals may assume the roles.
+        account = sts.get_caller_identity()["Account"]  # type: ignore[attr-defined]
+        parameters["TrustedPrincipalArn"] = f"arn:aws:iam::{account}:root"
+    return parameters
+
+
+def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
+    import boto3
+
+    from smartcity import aws_stack as stack
+    from smartcity.aws import _region, s3_client
+
+    region = _region()
+    cfn = boto3.client("cloudformation", region_name=region)
+    if args.action == "deploy":
+        template = Path(args.template) if args.template else stack.TEMPLATE
+        sts = boto3.client("sts", region_name=region)
+        parameters = _parameters(args, sts, template)
+        outputs = stack.deploy(
+            cfn,
+            s3_client(settings),
+            args.stack_name,
+            parameters,
+            template_path=template,
+            say=_progress,
+            poll_s=args.poll_seconds,
+        )
+    else:
+        outputs = stack.outputs(cfn, args.stack_name)
+    for line in stack.export_lines(outputs, region):
+        print(line, flush=True)
+    return 0
+
+
+COMMANDS = (
+    Command(
+        "aws-stack",
+        "deploy the AWS resources (CloudFormation) and print their settings",
+        "`deploy` creates or updates the CloudFormation stack of infra/aws/smartcity.yaml "
+        "(lake and Athena results buckets, Glue databases, Athena workgroup, one IAM role "
+        "per job), waits for it, printing its events on stderr, then prints its outputs as "
+        "`export SMARTCITY_...=...` lines; `exports` prints those lines for a stack already "
+        'deployed. Use: eval "$(smartcity aws-stack deploy --lake-bucket NAME '
+        '--results-bucket NAME)". Credentials, region and endpoint come from the standard '
+        "AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).",
+        aws_stack,
+        (
+            Option(
+                ("action",), "deploy the stack, or print its exports", choices=["deploy", "exports"]
+            ),
+            Option(("--stack-name",), "the CloudFormation stack", default="smartcity"),
+            Option(("--lake-bucket",), "name of the lake bucket to create (LakeBucketName)"),
+            Option(
+                ("--results-bucket",),
+                "name of the Athena results bucket to create (ResultsBucketName)",
+            ),
+            Option(
+                ("--trusted-principal",),
+                "IAM principal ARN allowed to assume the roles (TrustedPrincipalArn; "
+                "default the deploying account's root)",
+            ),
+            Option(
+                ("--parameter",),
+                "another template parameter, KEY=VALUE (repeatable), e.g. "
+                "BytesScannedCutoffPerQuery=1073741824",
+                action="append",
+                metavar="KEY=VALUE",
+            ),
+            Option(
+                ("--template",),
+                "the CloudFormation template (default infra/aws/smartcity.yaml)",
+            ),
+            Option(
+                ("--poll-seconds",),
+                "how often to ask CloudFormation for progress",
+                default=5.0,
+                type=float,
+            ),
+        ),
+        needs_project=True,
+    ),
+)

@@ -1,0 +1,480 @@
+"""Least privilege shown, not claimed: the stack deployed through CloudFormation to a moto
+server of its own (IAM enforcement changes a server for every client, so never the shared
+one), then, with enforcement on, each role assumed through STS and tried on both sides:
+what its job needs succeeds, what it must not do is refused.
+
+moto does not do everything AWS does; what it cannot judge is listed in KNOWN_GAPS,
+observed here (the test fails if the list is wrong either way, so a better moto shows up)
+and covered by parliament (tests/test_infra_aws.py) and the README's table instead.
+
+Also `smartcity aws-stack` itself: it deploys and prints export lines, and each bad
+input is one line.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
+from smartcity import aws_stack
+from smartcity.kafka_broker import free_port, port_is_open
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT = "123456789012"  # moto's default account
+REGION = "us-east-1"
+LAKE, RESULTS = "city-lake-iam", "city-results-iam"
+RAW_DB, SCHEMA = "smartcity_raw", "smartcity_analytics"
+MARTS = f"warehouse/{SCHEMA}_marts/fct_trips/data/part-0.parquet"
+STAGING = f"warehouse/{SCHEMA}_staging/stg/data/part-0.parquet"
+RAW = "raw/traffic/event_date=2026-03-03/event_hour=3/part-0.parquet"
+NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
+
+# What moto 5.2.5 cannot judge, each with what covers it instead.
+KNOWN_GAPS = {
+    "cloudformation: no AWS::Glue::Database (RawDatabase, StagingDatabase, "
+    "IntermediateDatabase, MartsDatabase, ReferenceDatabase, SnapshotsDatabase); "
+    "the test creates them": "cfn-lint, review",
+    "cloudformation: no AWS::Athena::WorkGroup (WorkGroup)": "cfn-lint, checkov",
+    "cloudformation: no AWS::S3::BucketPolicy (LakeBucketPolicy, ResultsBucketPolicy): "
+    "TLS-only not enforced": "checkov, parliament",
+    "cloudformation: outputs over unsupported resources missing (SmartcityAthenaWorkGroup, "
+    "SmartcityGlueDatabase, SmartcityRawSchema)": "test_infra_aws",
+    "cloudformation: S3 bucket LifecycleConfiguration, VersioningConfiguration, "
+    "PublicAccessBlockConfiguration, OwnershipControls not applied": "checkov, cfn-lint",
+    "cloudformation: inline role policies are stored in a form moto's enforcement cannot "
+    "read; the test puts the same documents again through the IAM API": "this test",
+    "iam: Glue calls are judged against Resource '*', so a policy scoped to named "
+    "databases is refused every call (the allowed side of Glue)": "parliament, review",
+    "iam: conditions other than StringEquals are ignored (s3:prefix on ListBucket)": "review",
+    "sts: a trust policy of service principals only fails in moto (HTTP 500), so the "
+    "Spectrum role (trusting redshift.amazonaws.com alone) is not exercised": "parliament, review",
+}
+
+
+def _post(url: str, body: bytes) -> dict[str, Any]:
+    # Not a form: moto reads the raw body, which Flask leaves empty for a form.
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # loopback only
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def iam_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto-iam") / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not port_is_open("127.0.0.1", port):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"moto server did not start; see {log}")
+            time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _client(service: str, endpoint: str, credentials: dict[str, str] | None = None) -> Any:
+    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return boto3.client(
+        service, region_name=REGION, endpoint_url=endpoint, config=NO_RETRIES, **keys
+    )
+
+
+class Deployed:
+    def __init__(self, endpoint: str, outputs: dict[str, str], stack: list[str]) -> None:
+        self.endpoint = endpoint
+        self.outputs = outputs
+        self.stack_resources = stack
+        self.gaps: set[str] = set()
+        self.sessions: dict[str, dict[str, str]] = {}
+
+    def as_role(self, role: str, service: str) -> Any:
+        return _client(service, self.endpoint, self.sessions[role])
+
+
+@pytest.fixture(scope="module")
+def deployed(iam_server: str) -> Deployed:
+    admin = {s: _client(s, iam_server) for s in ("iam", "s3", "glue", "athena", "cloudformation")}
+    # The principal the roles trust: a user of the account (moto matches a trust policy's
+    # principal literally, so not the account's root).
+    user = admin["iam"].create_user(UserName="operator")["User"]
+    keys = admin["iam"].create_access_key(UserName="operator")["AccessKey"]
+    admin["iam"].put_user_policy(
+        UserName="operator",
+        PolicyName="assume-the-roles",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": "sts:AssumeRole",
+                        "Resource": f"arn:aws:iam::{ACCOUNT}:role/*",
+                    }
+                ],
+            }
+        ),
+    )
+    outputs = aws_stack.deploy(
+        admin["cloudformation"],
+        admin["s3"],
+        "smartcity",
+        {"LakeBucketName": LAKE, "ResultsBucketName": RESULTS, "TrustedPrincipalArn": user["Arn"]},
+        say=print,
+        poll_s=0.1,
+    )
+    resources = admin["cloudformation"].list_stack_resources(StackName="smartcity")
+    result = Deployed(
+        iam_server, outputs, [r["LogicalResourceId"] for r in resources["StackResourceSummaries"]]
+    )
+    result.gaps |= _observed_cloudformation_gaps(result, admin["s3"])
+
+    # moto keeps the inline policies its CloudFormation made as objects its enforcement
+    # cannot read (HTTP 500 on every call): the same documents, put again through IAM.
+    for role in admin["iam"].list_roles()["Roles"]:
+        for name in admin["iam"].list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
+            document = admin["iam"].get_role_policy(RoleName=role["RoleName"], PolicyName=name)
+            stored = document["PolicyDocument"]
+            # It comes back as the repr of a Python dict, not as JSON.
+            parsed = ast.literal_eval(stored) if isinstance(stored, str) else stored
+            assert parsed["Version"] == "2012-10-17" and parsed["Statement"], stored
+            text = json.dumps(parsed)
+            admin["iam"].put_role_policy(
+                RoleName=role["RoleName"], PolicyName=name, PolicyDocument=text
+            )
+    result.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("cloudformation: inline")))
+
+    # What moto's CloudFormation cannot make, made here as an administrator would.
+    for name in (RAW_DB, *(f"{SCHEMA}_{layer}" for layer in LAYERS)):
+        admin["glue"].create_database(DatabaseInput={"Name": name})
+    admin["athena"].create_work_group(
+        Name="smartcity",
+        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{RESULTS}/results/"}},
+    )
+    for key in (RAW, MARTS, STAGING):
+        admin["s3"].put_object(Bucket=LAKE, Key=key, Body=b"PAR1")
+
+    # Enforcement on, from the next request: every call is signed by an IAM identity and
+    # judged against its policies.
+    _post(f"{iam_server}/moto-api/reset-auth", b"0")
+    sts = _client(
+        "sts",
+        iam_server,
+        {
+            "aws_access_key_id": keys["AccessKeyId"],
+            "aws_secret_access_key": keys["SecretAccessKey"],
+        },
+    )
+    for role in ("Landing", "Catalog", "Dbt", "Bi", "Spectrum"):
+        arn = outputs[f"Smartcity{role}RoleArn"]
+        try:
+            credentials = sts.assume_role(RoleArn=arn, RoleSessionName=f"test-{role.lower()}")[
+                "Credentials"
+            ]
+        except (ClientError, ResponseParserError):  # moto answers 500 to a service principal
+            assert role == "Spectrum", f"the operator could not assume {role}"
+            result.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("sts:")))
+            continue
+        assert role != "Spectrum", "the Spectrum role must trust Redshift alone"
+        result.sessions[role] = {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+    return result
+
+
+LAYERS = ("staging", "intermediate", "marts", "reference", "snapshots")
+
+
+def _observed_cloudformation_gaps(deployed: Deployed, s3: Any) -> set[str]:
+    template = aws_stack.load_template()
+    missing = {k: v["Type"] for k, v in template["Resources"].items()}
+    for logical_id in deployed.stack_resources:
+        missing.pop(logical_id, None)
+    gaps = set()
+    by_type: dict[str, list[str]] = {}
+    for logical_id, kind in missing.items():
+        by_type.setdefault(kind, []).append(logical_id)
+    for kind, ids in by_type.items():
+        gaps |= {
+            g for g in KNOWN_GAPS if g.startswith(f"cloudformation: no {kind} ({', '.join(ids)})")
+        }
+        assert any(
+            g.startswith(f"cloudformation: no {kind} ({', '.join(ids)})") for g in KNOWN_GAPS
+        ), f"moto's CloudFormation did not make {kind} {ids}: not a known gap"
+    absent = sorted(set(template["Outputs"]) - set(deployed.outputs))
+    if absent:
+        gap = f"cloudformation: outputs over unsupported resources missing ({', '.join(absent)})"
+        assert gap in KNOWN_GAPS, gap
+        gaps.add(gap)
+    unapplied = []
+    for prop, call in (
+        ("LifecycleConfiguration", s3.get_bucket_lifecycle_configuration),
+        ("VersioningConfiguration", s3.get_bucket_versioning),
+        ("PublicAccessBlockConfiguration", s3.get_public_access_block),
+        ("OwnershipControls", s3.get_bucket_ownership_controls),
+    ):
+        try:
+            answer = call(Bucket=LAKE)
+        except ClientError:
+            unapplied.append(prop)
+            continue
+        if prop == "VersioningConfiguration" and answer.get("Status") != "Enabled":
+            unapplied.append(prop)
+    encryption = s3.get_bucket_encryption(Bucket=LAKE)["ServerSideEncryptionConfiguration"]
+    assert encryption["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    if unapplied:
+        gap = f"cloudformation: S3 bucket {', '.join(unapplied)} not applied"
+        assert gap in KNOWN_GAPS, gap
+        gaps.add(gap)
+    return gaps
+
+
+def _allowed(call: Any, **kwargs: Any) -> bool:
+    try:
+        call(**kwargs)
+    except ClientError as error:
+        code = error.response["Error"]["Code"]
+        assert code in ("AccessDenied", "AccessDeniedException", "403"), error
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ the roles
+
+
+def test_the_outputs_set_the_project_settings(deployed: Deployed) -> None:
+    lines = aws_stack.export_lines(deployed.outputs, REGION)
+    assert f"export SMARTCITY_LAKE_URI=s3://{LAKE}" in lines
+    assert f"export SMARTCITY_CHECKPOINT_URI=s3://{LAKE}/checkpoints" in lines
+    assert f"export SMARTCITY_ATHENA_DATA_DIR=s3://{LAKE}/warehouse/" in lines
+    assert f"export SMARTCITY_ATHENA_STAGING_DIR=s3://{RESULTS}/results/" in lines
+    assert f"export SMARTCITY_ATHENA_SCHEMA={SCHEMA}" in lines
+
+
+def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: Deployed) -> None:
+    s3 = deployed.as_role("Landing", "s3")
+    for prefix in ("raw/", "dead_letters/", "_landing/", "checkpoints/"):
+        assert _allowed(s3.put_object, Bucket=LAKE, Key=f"{prefix}probe", Body=b"x"), prefix
+        assert _allowed(s3.get_object, Bucket=LAKE, Key=f"{prefix}probe"), prefix
+        assert _allowed(s3.delete_object, Bucket=LAKE, Key=f"{prefix}probe"), prefix
+    assert _allowed(s3.list_objects_v2, Bucket=LAKE, Prefix="raw/")
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.x", Body=b"x")
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
+    assert not _allowed(s3.put_object, Bucket=RESULTS, Key="results/x", Body=b"x")
+    assert not _allowed(s3.delete_bucket, Bucket=LAKE)
+    glue = deployed.as_role("Landing", "glue")
+    assert not _allowed(glue.delete_database, Name=RAW_DB)
+    assert not _allowed(glue.create_table, DatabaseName=RAW_DB, TableInput={"Name": "x"})
+
+
+def test_the_dbt_role_reads_raw_and_writes_the_warehouse_only(deployed: Deployed) -> None:
+    s3 = deployed.as_role("Dbt", "s3")
+    assert _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
+    assert _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.new", Body=b"x")
+    assert _allowed(s3.delete_object, Bucket=LAKE, Key=f"{MARTS}.new")
+    assert _allowed(s3.put_object, Bucket=RESULTS, Key="results/q.csv", Body=b"x")
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{RAW}.x", Body=b"x")
+    assert not _allowed(s3.delete_object, Bucket=LAKE, Key=RAW)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key="checkpoints/x", Body=b"x")
+    assert not _allowed(s3.put_object, Bucket=RESULTS, Key="elsewhere/x", Body=b"x")
+    glue = deployed.as_role("Dbt", "glue")
+    assert not _allowed(glue.delete_database, Name=RAW_DB)
+    assert not _allowed(glue.delete_table, DatabaseName=RAW_DB, Name="traffic")
+
+
+def test_the_bi_role_reads_the_marts_only(deployed: Deployed) -> None:
+    s3 = deployed.as_role("Bi", "s3")
+    assert _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
+    assert _allowed(s3.put_object, Bucket=RESULTS, Key="results/q.csv", Body=b"x")
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=STAGING)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.x", Body=b"x")
+    assert not _allowed(s3.delete_object, Bucket=LAKE, Key=MARTS)
+    glue = deployed.as_role("Bi", "glue")
+    assert not _allowed(glue.get_database, Name=RAW_DB)
+    assert not _allowed(glue.delete_database, Name=f"{SCHEMA}_marts")
+
+
+def test_the_catalog_role_touches_no_object(deployed: Deployed) -> None:
+    s3 = deployed.as_role("Catalog", "s3")
+    assert _allowed(s3.list_objects_v2, Bucket=LAKE, Prefix="raw/")
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{RAW}.x", Body=b"x")
+    glue = deployed.as_role("Catalog", "glue")
+    assert not _allowed(glue.delete_database, Name=RAW_DB)
+    assert not _allowed(glue.delete_database, Name=f"{SCHEMA}_marts")
+
+
+def test_what_moto_cannot_judge_is_exactly_the_known_gaps(deployed: Deployed) -> None:
+    # Glue: even a call the policy allows (the catalog role reading its own database) is
+    # refused, because moto matches the policy against Resource "*".
+    glue = deployed.as_role("Catalog", "glue")
+    if not _allowed(glue.get_database, Name=RAW_DB):
+        deployed.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("iam: Glue")))
+    # Conditions: the BI role may list warehouse/<marts>/ only, yet moto lets it list raw/.
+    s3 = deployed.as_role("Bi", "s3")
+    if _allowed(s3.list_objects_v2, Bucket=LAKE, Prefix="raw/"):
+        deployed.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("iam: conditions")))
+    print("\nWhat moto cannot judge, and what covers it instead:")
+    for gap in sorted(deployed.gaps):
+        print(f"  - {gap}  [{KNOWN_GAPS[gap]}]")
+    assert deployed.gaps == set(KNOWN_GAPS)
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _smartcity_aws(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # The command as the CLI runs it, with `aws-stack` added if smartcity/cli/__init__.py
+    # does not list it yet.
+    program = (
+        "import sys, smartcity.cli as cli\n"
+        "from smartcity.cli import aws_commands\n"
+        "if not any(c.name == 'aws-stack' for c in cli.COMMANDS):\n"
+        "    cli.COMMANDS = (*cli.COMMANDS, *aws_commands.COMMANDS)\n"
+        "sys.exit(cli.main(sys.argv[1:]))\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", program, "aws-stack", *arguments],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def aws_cli_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMARTCITY_", "AWS_"))}
+    env.update(
+        HOME=str(tmp_path),
+        AWS_CONFIG_FILE=str(tmp_path / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-aws-credentials"),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_REGION=REGION,
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def _one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) >= 1 and "Traceback" not in result.stderr, result.stderr
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    return errors[0]
+
+
+def test_the_command_deploys_updates_and_prints_export_lines(
+    aws_env: str, aws_cli_env: dict[str, str]
+) -> None:
+    env = {**aws_cli_env, "AWS_ENDPOINT_URL": aws_env}
+    env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    arguments = ("--stack-name", "cli-stack", "--lake-bucket", "cli-lake", "--poll-seconds", "0.1")
+    created = _smartcity_aws("deploy", *arguments, "--results-bucket", "cli-results", env=env)
+    assert created.returncode == 0, created.stderr
+    assert "==> creating stack cli-stack" in created.stderr
+    assert "CREATE_COMPLETE" in created.stderr
+    lines = created.stdout.splitlines()
+    assert all(line.startswith("export ") for line in lines), lines
+    assert "export SMARTCITY_LAKE_URI=s3://cli-lake" in lines
+    assert f"export AWS_REGION={REGION}" in lines
+    # Again: an update (moto applies even an unchanged template), the same settings.
+    again = _smartcity_aws("deploy", *arguments, "--results-bucket", "cli-results", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "==> updating stack cli-stack" in again.stderr
+    assert again.stdout == created.stdout
+    exports = _smartcity_aws("exports", "--stack-name", "cli-stack", env=env)
+    assert exports.stdout == created.stdout
+
+
+def test_a_missing_parameter_is_one_line_before_any_aws_call(aws_cli_env: dict) -> None:
+    line = _one_error_line(_smartcity_aws("deploy", "--lake-bucket", "x-lake", env=aws_cli_env))
+    assert line == (
+        "error: missing stack parameter ResultsBucketName (--results-bucket): "
+        "give it and deploy again"
+    )
+
+
+def test_no_credentials_is_one_line(aws_cli_env: dict) -> None:
+    line = _one_error_line(
+        _smartcity_aws(
+            "deploy", "--lake-bucket", "x-lake", "--results-bucket", "x-res", env=aws_cli_env
+        )
+    )
+    assert line.startswith("error: no AWS credentials found: set AWS_PROFILE")
+
+
+def test_a_bucket_name_already_taken_is_one_line(aws_env: str, aws_cli_env: dict[str, str]) -> None:
+    env = {**aws_cli_env, "AWS_ENDPOINT_URL": aws_env}
+    env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="someone-elses-lake")
+    result = _smartcity_aws(
+        "deploy",
+        *("--stack-name", "taken", "--lake-bucket", "someone-elses-lake"),
+        *("--results-bucket", "taken-results"),
+        env=env,
+    )
+    line = _one_error_line(result)
+    assert line.startswith("error: the bucket someone-elses-lake already exists"), line
+    assert "choose another name with --lake-bucket" in line
+
+
+def test_a_failed_stack_names_its_first_failed_resource() -> None:
+    # What CloudFormation reports when a bucket name is taken between the check and the
+    # creation (moto's CloudFormation does not report resource events, so it is given).
+    events = [
+        {
+            "ResourceStatus": "CREATE_IN_PROGRESS",
+            "LogicalResourceId": "LakeBucket",
+            "ResourceType": "AWS::S3::Bucket",
+        },
+        {
+            "ResourceStatus": "CREATE_FAILED",
+            "LogicalResourceId": "LakeBucket",
+            "ResourceType": "AWS::S3::Bucket",
+            "PhysicalResourceId": "city-lake",
+            "ResourceStatusReason": "city-lake already exists",
+        },
+        {
+            "ResourceStatus": "CREATE_FAILED",
+            "LogicalResourceId": "ResultsBucket",
+            "ResourceType": "AWS::S3::Bucket",
+            "ResourceStatusReason": "Resource creation cancelled",
+        },
+    ]
+    message = aws_stack._failure_message(
+        "smartcity", "ROLLBACK_COMPLETE", aws_stack._first_failure(events)
+    )
+    assert message.startswith(
+        "stack smartcity failed: LakeBucket (AWS::S3::Bucket): the bucket name city-lake is "
+        "already taken (S3 BucketAlreadyExists); choose another name"
+    )
