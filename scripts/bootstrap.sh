@@ -60,6 +60,10 @@ log "compiling the landing job's validation function (streaming/jvm)"
 # with Airflow and cosmos in a virtual environment of their own.
 log "making the Airflow environment for the DAG test (.venv-airflow)"
 bash scripts/airflow_env.sh
+# checkov 3 does not resolve beside the project's pins: the infrastructure linters
+# (cfn-lint, checkov, parliament) get an environment of their own too.
+log "making the environment of the infrastructure linters (.venv-tools)"
+bash scripts/tools_env.sh
 # Trino (about 820 MB, once) runs only the tests of the `trino` dbt target: when it or a
 # Java 24+ runtime cannot be had, the command says why and records it, those tests skip
 # with that reason, and the rest of the set-up and of the tests go on.

@@ -8,7 +8,7 @@ from typing import Any
 from smartcity.settings import Settings
 
 
-def _region() -> str:
+def region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
@@ -16,10 +16,10 @@ def glue_client() -> Any:
     import boto3
 
     # boto3 itself honours AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_GLUE for a stand-in server.
-    return boto3.client("glue", region_name=_region())
+    return boto3.client("glue", region_name=region())
 
 
 def s3_client(settings: Settings) -> Any:
     import boto3
 
-    return boto3.client("s3", region_name=_region(), endpoint_url=settings.s3_endpoint_url)
+    return boto3.client("s3", region_name=region(), endpoint_url=settings.s3_endpoint_url)

@@ -350,17 +350,8 @@ def test_what_moto_cannot_judge_is_exactly_the_known_gaps(deployed: Deployed) ->
 
 
 def _smartcity_aws(*arguments: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    # The command as the CLI runs it, with `aws-stack` added if smartcity/cli/__init__.py
-    # does not list it yet.
-    program = (
-        "import sys, smartcity.cli as cli\n"
-        "from smartcity.cli import aws_commands\n"
-        "if not any(c.name == 'aws-stack' for c in cli.COMMANDS):\n"
-        "    cli.COMMANDS = (*cli.COMMANDS, *aws_commands.COMMANDS)\n"
-        "sys.exit(cli.main(sys.argv[1:]))\n"
-    )
     return subprocess.run(
-        [sys.executable, "-c", program, "aws-stack", *arguments],
+        [sys.executable, "-m", "smartcity", "aws-stack", *arguments],
         env=env,
         capture_output=True,
         text=True,

@@ -11,6 +11,7 @@ import os
 from collections.abc import Sequence
 
 from smartcity.cli import (
+    aws_commands,
     dashboard_commands,
     dbt_commands,
     lake_commands,
@@ -25,6 +26,7 @@ from smartcity.settings import ENVIRONMENT, PROJECT_ROOT, Settings, project_foun
 COMMANDS: tuple[Command, ...] = (
     *pipeline_commands.COMMANDS,
     *lake_commands.COMMANDS,
+    *aws_commands.COMMANDS,
     *service_commands.COMMANDS,
     *dbt_commands.COMMANDS,
     *dashboard_commands.COMMANDS,

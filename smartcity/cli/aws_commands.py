@@ -49,13 +49,13 @@ def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
     import boto3
 
     from smartcity import aws_stack as stack
-    from smartcity.aws import _region, s3_client
+    from smartcity.aws import region, s3_client
 
-    region = _region()
-    cfn = boto3.client("cloudformation", region_name=region)
+    region_name = region()
+    cfn = boto3.client("cloudformation", region_name=region_name)
     if args.action == "deploy":
         template = Path(args.template) if args.template else stack.TEMPLATE
-        sts = boto3.client("sts", region_name=region)
+        sts = boto3.client("sts", region_name=region_name)
         parameters = _parameters(args, sts, template)
         outputs = stack.deploy(
             cfn,
@@ -68,7 +68,7 @@ def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         outputs = stack.outputs(cfn, args.stack_name)
-    for line in stack.export_lines(outputs, region):
+    for line in stack.export_lines(outputs, region_name):
         print(line, flush=True)
     return 0
 
