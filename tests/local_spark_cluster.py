@@ -28,6 +28,7 @@ SPARK_HOME = Path(pyspark.__file__).resolve().parent
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 WORKERS = 2
+SCALA_VERSION = "2.13"
 # What each worker offers its executors: two workers of one core on a two-core machine.
 # The Worker reads these variables itself; docker-compose.yml sets the same ones.
 WORKER_ENVIRONMENT = {"SPARK_WORKER_CORES": "1", "SPARK_WORKER_MEMORY": "1g"}
@@ -47,7 +48,15 @@ def _clean_environment() -> dict[str, str]:
         for name, value in os.environ.items()
         if name not in PRIVATE_VARIABLES and not name.startswith(("SPARK_", "SMARTCITY_"))
     }
-    return {**environment, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1"}
+    return {
+        **environment,
+        "SPARK_HOME": str(SPARK_HOME),
+        # The worker builds each executor's command line with Spark's launcher library,
+        # which needs the Scala version spelled out: the pyspark wheel has the jars of
+        # a distribution but not the RELEASE file it would otherwise go by.
+        "SPARK_SCALA_VERSION": SCALA_VERSION,
+        "SPARK_LOCAL_IP": "127.0.0.1",
+    }
 
 
 class LocalSparkCluster:
