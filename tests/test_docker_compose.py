@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests import local_spark_cluster
+
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -68,6 +70,28 @@ def test_the_app_services_reach_kafka_and_spark_by_service_name() -> None:
     assert streaming["SMARTCITY_SPARK_MASTER"] == "spark://spark-master:7077"
     assert SERVICES["producer"]["command"][0] == "produce"
     assert (ROOT / SERVICES["producer"]["build"]["dockerfile"]).exists()
+
+
+def test_the_spark_services_are_the_cluster_the_tests_land_on() -> None:
+    """tests/local_spark_cluster.py runs the same launcher classes, as many workers of
+    the same size, and the same Spark as the compose file's services."""
+    cluster = local_spark_cluster
+    master = SERVICES["spark-master"]
+    workers = sorted(name for name in SERVICES if name.startswith("spark-worker-"))
+    assert len(workers) == cluster.WORKERS
+    master_url = SERVICES["streaming"]["environment"]["SMARTCITY_SPARK_MASTER"]
+    for name in workers:
+        worker = SERVICES[name]
+        assert worker["command"][-2:] == [cluster.WORKER_CLASS, master_url]
+        assert worker["command"][0] == "/opt/spark/bin/spark-class"
+        sizes = {k: v for k, v in worker["environment"].items() if k.startswith("SPARK_WORKER_")}
+        assert sizes == cluster.WORKER_ENVIRONMENT, name
+        assert "spark-master" in worker["depends_on"]
+    assert master["command"] == ["/opt/spark/bin/spark-class", cluster.MASTER_CLASS]
+    pyspark = re.search(r"^pyspark==(.+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)
+    for name in ("spark-master", *workers):
+        tag = SERVICES[name]["image"].split(":")[1]
+        assert tag.startswith(f"{pyspark}-scala{cluster.SCALA_VERSION}-"), name
 
 
 def _compose_command() -> list[str] | None:
