@@ -92,7 +92,11 @@ VARIABLES = {
             "port of the local broker; its controller listens on the next port",
             "9092",
         ),
-        Variable("SMARTCITY_SPARK_MASTER", "Spark master of the landing job", "local[2]"),
+        Variable(
+            "SMARTCITY_SPARK_MASTER",
+            "Spark master of the landing job; empty: the one spark-submit was given",
+            "local[2]",
+        ),
         Variable(
             "SMARTCITY_S3_ENDPOINT_URL",
             "an S3-compatible store for an s3:// lake",

@@ -34,9 +34,12 @@ def build_session(
                 str(s3_endpoint_url.startswith("https")).lower(),
             )
         )
+    # An empty master leaves the choice to spark-submit (--master, or EMR's own), which
+    # .master() would otherwise override.
+    if master:
+        builder = builder.master(master)
     spark = (
-        builder.master(master)
-        .appName(app_name)
+        builder.appName(app_name)
         .config("spark.jars", ",".join(str(jar) for jar in jars))
         .config("spark.driver.memory", "2g")
         .config("spark.sql.session.timeZone", "UTC")
