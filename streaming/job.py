@@ -304,7 +304,10 @@ def await_queries(
             failed = [q for q in queries if not q.isActive and q.exception() is not None]
             if failed:
                 break  # one source failing stops the run; reported below
-            active = next(query for query in queries if query.isActive)
+            # The last query can stop between the loop's check and this line.
+            active = next((query for query in queries if query.isActive), None)
+            if active is None:
+                break
             active.awaitTermination(1.0)  # returns early when that query stops
             if on_progress and time.monotonic() - last_report >= report_every_s:
                 on_progress()
