@@ -469,3 +469,91 @@ def test_a_failed_stack_names_its_first_failed_resource() -> None:
         "stack smartcity failed: LakeBucket (AWS::S3::Bucket): the bucket name city-lake is "
         "already taken (S3 BucketAlreadyExists); choose another name"
     )
+
+
+# ------------------------------------------------------------------ landing as the role
+
+
+@pytest.mark.e2e
+def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
+    deployed: Deployed, kafka_broker, tmp_path: Path
+) -> None:
+    """`smartcity land` with nothing but the landing role's temporary credentials, into
+    the stack's lake and checkpoint prefix, with IAM enforced: every produced event lands
+    once, every bad record is a dead letter, and nothing is written outside its prefixes."""
+    from collections import Counter
+    from datetime import UTC, datetime
+
+    import duckdb
+    from confluent_kafka import Producer
+
+    from ingestion.producer import produce
+    from ingestion.simulators.world import SimulationOptions, simulate
+    from smartcity import pipeline
+    from smartcity.settings import Settings
+
+    session = deployed.sessions["Landing"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMARTCITY_", "AWS_"))}
+    env.update(
+        SMARTCITY_DATA_DIR=str(tmp_path),
+        SMARTCITY_LAKE_URI=deployed.outputs["SmartcityLakeUri"],
+        SMARTCITY_CHECKPOINT_URI=deployed.outputs["SmartcityCheckpointUri"],
+        SMARTCITY_TOPIC_PREFIX="iamland",
+        KAFKA_BOOTSTRAP_SERVERS=kafka_broker.bootstrap_servers,
+        AWS_ENDPOINT_URL=deployed.endpoint,
+        AWS_REGION=REGION,
+        AWS_ACCESS_KEY_ID=session["aws_access_key_id"],
+        AWS_SECRET_ACCESS_KEY=session["aws_secret_access_key"],
+        AWS_SESSION_TOKEN=session["aws_session_token"],
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    settings = Settings.from_env(env)
+    pipeline.create_topics(settings)
+    events = list(
+        simulate(
+            SimulationOptions(events=800, seed=12, start_at=datetime(2026, 4, 4, 4, 4, tzinfo=UTC))
+        )
+    )
+    assert produce(events, settings.bootstrap_servers, pipeline.topic_namer(settings)).ok
+    junk = Producer({"bootstrap.servers": settings.bootstrap_servers})
+    for index in range(3):
+        junk.produce(settings.topic("gps_fixes"), value=b"not json %d" % index, key=b"junk")
+    assert junk.flush(30) == 0
+
+    landed_run = subprocess.run(
+        [sys.executable, "-m", "smartcity", "land"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        cwd=ROOT,
+    )
+    assert landed_run.returncode == 0, landed_run.stdout[-3000:] + landed_run.stderr[-3000:]
+
+    s3 = _client("s3", deployed.endpoint, session)  # the role may list and read its lake
+    keys = [
+        item["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=LAKE)
+        for item in page.get("Contents", [])
+        if not item["Key"].endswith("/")
+    ]
+    written = {key.split("/", 1)[0] for key in keys} - {"warehouse"}
+    assert written <= {"raw", "dead_letters", "_landing", "checkpoints"}, written
+
+    def ids(prefix: str, column: str) -> Counter[str]:
+        found: Counter[str] = Counter()
+        for index, key in enumerate(k for k in keys if k.startswith(prefix)):
+            if not key.endswith(".parquet"):
+                continue
+            local = tmp_path / f"{prefix.strip('/').replace('/', '-')}-{index}.parquet"
+            local.write_bytes(s3.get_object(Bucket=LAKE, Key=key)["Body"].read())
+            found.update(
+                row[0] for row in duckdb.execute(f"select {column} from '{local}'").fetchall()
+            )
+        return found
+
+    landed = ids("raw/", "event_id")
+    assert landed == Counter(event["event_id"] for _, event in events)
+    refused = ids("dead_letters/source=gps_fixes/", "raw_key")
+    assert sum(refused.values()) == 3
