@@ -487,12 +487,22 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
     import duckdb
     from confluent_kafka import Producer
 
+    from ingestion.contracts import CONTRACTS
     from ingestion.producer import produce
     from ingestion.simulators.world import SimulationOptions, simulate
     from smartcity import pipeline
     from smartcity.settings import Settings
 
     session = deployed.sessions["Landing"]
+    # moto judges a multi-object delete as DeleteObject on the bucket, not on each key as
+    # AWS does, so it refuses every key of the landing role's (prefix-scoped) bulk
+    # deletes; S3A's bulk delete is turned off for this run alone. Shown here, so that a
+    # moto that judges per key makes this test say the workaround can go.
+    probe = _client("s3", deployed.endpoint, session)
+    probe.put_object(Bucket=LAKE, Key="_landing/bulk-probe", Body=b"x")
+    bulk = probe.delete_objects(Bucket=LAKE, Delete={"Objects": [{"Key": "_landing/bulk-probe"}]})
+    assert [e["Code"] for e in bulk.get("Errors", [])] == ["AccessDenied"]
+    probe.delete_object(Bucket=LAKE, Key="_landing/bulk-probe")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMARTCITY_", "AWS_"))}
     env.update(
         SMARTCITY_DATA_DIR=str(tmp_path),
@@ -506,6 +516,7 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
         AWS_SECRET_ACCESS_KEY=session["aws_secret_access_key"],
         AWS_SESSION_TOKEN=session["aws_session_token"],
         AWS_EC2_METADATA_DISABLED="true",
+        PYSPARK_SUBMIT_ARGS="--conf spark.hadoop.fs.s3a.multiobjectdelete.enable=false pyspark-shell",
     )
     settings = Settings.from_env(env)
     pipeline.create_topics(settings)
@@ -553,7 +564,8 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
             )
         return found
 
-    landed = ids("raw/", "event_id")
+    # raw/traffic/ holds the fixture's probe object, not a landed file.
+    landed = sum((ids(f"raw/{contract.source}/", "event_id") for contract in CONTRACTS), Counter())
     assert landed == Counter(event["event_id"] for _, event in events)
     refused = ids("dead_letters/source=gps_fixes/", "raw_key")
     assert sum(refused.values()) == 3
