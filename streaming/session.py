@@ -51,6 +51,13 @@ def build_session(
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG}")
         .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
         .config("spark.hadoop.fs.s3a.endpoint.region", os.environ.get("AWS_REGION", "us-east-1"))
+        # The AWS SDK's default chain, as boto3 and the aws CLI read it: environment,
+        # AWS_PROFILE (a role_arn in it included), web identity, container, instance.
+        # S3A's own default list has no profile, so a profile would be silently ignored.
+        .config(
+            "spark.hadoop.fs.s3a.aws.credentials.provider",
+            "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
+        )
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

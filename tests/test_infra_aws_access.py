@@ -41,6 +41,9 @@ RAW_DB, SCHEMA = "smartcity_raw", "smartcity_analytics"
 MARTS = f"warehouse/{SCHEMA}_marts/fct_trips/data/part-0.parquet"
 STAGING = f"warehouse/{SCHEMA}_staging/stg/data/part-0.parquet"
 RAW = "raw/traffic/event_date=2026-03-03/event_hour=3/part-0.parquet"
+COMPACTED = "compacted/raw/traffic/event_date=2026-03-03/event_hour=3/gen-1/part-00000.parquet"
+CHECKPOINT = "checkpoints/traffic/commits/0"
+FIXTURE_KEYS = (RAW, COMPACTED, CHECKPOINT, MARTS, STAGING)
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 # What moto 5.2.5 cannot judge, each with what covers it instead.
@@ -174,7 +177,7 @@ def deployed(iam_server: str) -> Deployed:
         Name="smartcity",
         Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{RESULTS}/results/"}},
     )
-    for key in (RAW, MARTS, STAGING):
+    for key in FIXTURE_KEYS:
         admin["s3"].put_object(Bucket=LAKE, Key=key, Body=b"PAR1")
 
     # Enforcement on, from the next request: every call is signed by an IAM identity and
@@ -188,7 +191,7 @@ def deployed(iam_server: str) -> Deployed:
             "aws_secret_access_key": keys["SecretAccessKey"],
         },
     )
-    for role in ("Landing", "Catalog", "Dbt", "Bi", "Spectrum"):
+    for role in ("Landing", "Catalog", "Compaction", "Dbt", "Bi", "Spectrum"):
         arn = outputs[f"Smartcity{role}RoleArn"]
         try:
             credentials = sts.assume_role(RoleArn=arn, RoleSessionName=f"test-{role.lower()}")[
@@ -278,7 +281,13 @@ def test_the_outputs_set_the_project_settings(deployed: Deployed) -> None:
 
 def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: Deployed) -> None:
     s3 = deployed.as_role("Landing", "s3")
-    for prefix in ("raw/", "dead_letters/", "_landing/", "checkpoints/"):
+    for prefix in (
+        "raw/",
+        "dead_letters/",
+        "_landing/staging/",
+        "_landing/manifests/",
+        "checkpoints/",
+    ):
         assert _allowed(s3.put_object, Bucket=LAKE, Key=f"{prefix}probe", Body=b"x"), prefix
         assert _allowed(s3.get_object, Bucket=LAKE, Key=f"{prefix}probe"), prefix
         assert _allowed(s3.delete_object, Bucket=LAKE, Key=f"{prefix}probe"), prefix
@@ -287,6 +296,9 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
     assert not _allowed(s3.put_object, Bucket=RESULTS, Key="results/x", Body=b"x")
     assert not _allowed(s3.delete_bucket, Bucket=LAKE)
+    # The compaction's generations, journals and lease are not the landing job's.
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=COMPACTED)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key="_landing/compaction.lease", Body=b"x")
     glue = deployed.as_role("Landing", "glue")
     assert not _allowed(glue.delete_database, Name=RAW_DB)
     assert not _allowed(glue.create_table, DatabaseName=RAW_DB, TableInput={"Name": "x"})
@@ -295,6 +307,9 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
 def test_the_dbt_role_reads_raw_and_writes_the_warehouse_only(deployed: Deployed) -> None:
     s3 = deployed.as_role("Dbt", "s3")
     assert _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
+    # A compacted hour is read where Glue points it, in its generation.
+    assert _allowed(s3.get_object, Bucket=LAKE, Key=COMPACTED)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{COMPACTED}.x", Body=b"x")
     assert _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.new", Body=b"x")
     assert _allowed(s3.delete_object, Bucket=LAKE, Key=f"{MARTS}.new")
     assert _allowed(s3.put_object, Bucket=RESULTS, Key="results/q.csv", Body=b"x")
@@ -312,12 +327,35 @@ def test_the_bi_role_reads_the_marts_only(deployed: Deployed) -> None:
     assert _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
     assert _allowed(s3.put_object, Bucket=RESULTS, Key="results/q.csv", Body=b"x")
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=COMPACTED)
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=STAGING)
     assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.x", Body=b"x")
     assert not _allowed(s3.delete_object, Bucket=LAKE, Key=MARTS)
     glue = deployed.as_role("Bi", "glue")
     assert not _allowed(glue.get_database, Name=RAW_DB)
     assert not _allowed(glue.delete_database, Name=f"{SCHEMA}_marts")
+
+
+def test_the_compaction_role_rewrites_closed_hours_and_nothing_else(deployed: Deployed) -> None:
+    s3 = deployed.as_role("Compaction", "s3")
+    for key in (
+        f"{COMPACTED}.x",
+        f"{RAW}.x",
+        "_landing/compaction/j.json",
+        "_landing/compaction.lease",
+    ):
+        assert _allowed(s3.put_object, Bucket=LAKE, Key=key, Body=b"x"), key
+        assert _allowed(s3.get_object, Bucket=LAKE, Key=key), key
+        assert _allowed(s3.delete_object, Bucket=LAKE, Key=key), key
+    assert _allowed(s3.get_object, Bucket=LAKE, Key=CHECKPOINT)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key=CHECKPOINT, Body=b"x")
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key="_landing/staging/x", Body=b"x")
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key="dead_letters/x", Body=b"x")
+    assert not _allowed(s3.put_object, Bucket=RESULTS, Key="results/x", Body=b"x")
+    glue = deployed.as_role("Compaction", "glue")
+    assert not _allowed(glue.delete_database, Name=RAW_DB)
+    assert not _allowed(glue.delete_table, DatabaseName=RAW_DB, Name="gps_fixes")
 
 
 def test_the_catalog_role_touches_no_object(deployed: Deployed) -> None:
@@ -499,10 +537,18 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
     # deletes; S3A's bulk delete is turned off for this run alone. Shown here, so that a
     # moto that judges per key makes this test say the workaround can go.
     probe = _client("s3", deployed.endpoint, session)
-    probe.put_object(Bucket=LAKE, Key="_landing/bulk-probe", Body=b"x")
-    bulk = probe.delete_objects(Bucket=LAKE, Delete={"Objects": [{"Key": "_landing/bulk-probe"}]})
+    bulk_probe = "_landing/staging/bulk-probe"
+    probe.put_object(Bucket=LAKE, Key=bulk_probe, Body=b"x")
+    bulk = probe.delete_objects(Bucket=LAKE, Delete={"Objects": [{"Key": bulk_probe}]})
     assert [e["Code"] for e in bulk.get("Errors", [])] == ["AccessDenied"]
-    probe.delete_object(Bucket=LAKE, Key="_landing/bulk-probe")
+    probe.delete_object(Bucket=LAKE, Key=bulk_probe)
+    credentials_file = tmp_path / "credentials"
+    credentials_file.write_text(
+        "[smartcity-landing]\n"
+        f"aws_access_key_id = {session['aws_access_key_id']}\n"
+        f"aws_secret_access_key = {session['aws_secret_access_key']}\n"
+        f"aws_session_token = {session['aws_session_token']}\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMARTCITY_", "AWS_"))}
     env.update(
         SMARTCITY_DATA_DIR=str(tmp_path),
@@ -512,9 +558,11 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
         KAFKA_BOOTSTRAP_SERVERS=kafka_broker.bootstrap_servers,
         AWS_ENDPOINT_URL=deployed.endpoint,
         AWS_REGION=REGION,
-        AWS_ACCESS_KEY_ID=session["aws_access_key_id"],
-        AWS_SECRET_ACCESS_KEY=session["aws_secret_access_key"],
-        AWS_SESSION_TOKEN=session["aws_session_token"],
+        # The role's session through a named profile, as the README runs the job
+        # (AWS_PROFILE=smartcity-landing): boto3 and Spark's S3A must both read it.
+        AWS_PROFILE="smartcity-landing",
+        AWS_SHARED_CREDENTIALS_FILE=str(credentials_file),
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
         AWS_EC2_METADATA_DISABLED="true",
         PYSPARK_SUBMIT_ARGS="--conf spark.hadoop.fs.s3a.multiobjectdelete.enable=false pyspark-shell",
     )
@@ -549,7 +597,7 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
         for item in page.get("Contents", [])
         if not item["Key"].endswith("/")
     ]
-    written = {key.split("/", 1)[0] for key in keys} - {"warehouse"}
+    written = {key.split("/", 1)[0] for key in keys if key not in FIXTURE_KEYS}
     assert written <= {"raw", "dead_letters", "_landing", "checkpoints"}, written
 
     def ids(prefix: str, column: str) -> Counter[str]:
