@@ -21,13 +21,11 @@ export SMARTCITY_DBT_PROJECT_DIR=${SMARTCITY_DBT_PROJECT_DIR:-$SMARTCITY_PROJECT
 export SMARTCITY_VENV=${SMARTCITY_VENV:-$AIRFLOW_HOME/smartcity_venv}
 export SMARTCITY_DBT_TARGET=${SMARTCITY_DBT_TARGET:-athena}
 
-# --- the platform's own settings (README: "Pointing it at AWS"); fill in yours ---------
-# export SMARTCITY_LAKE_URI=s3://my-city-lake/lake
-# export SMARTCITY_GLUE_DATABASE=smartcity_raw
-# export SMARTCITY_ATHENA_STAGING_DIR=s3://my-athena-results/dbt/
-# export SMARTCITY_ATHENA_DATA_DIR=s3://my-city-lake/warehouse/
-# export SMARTCITY_ATHENA_SCHEMA=smartcity_analytics
-# export SMARTCITY_ATHENA_WORK_GROUP=primary
+# --- the platform's own settings (README: "Pointing it at AWS") -------------------------
+# Paste here the export lines of `smartcity aws-stack exports` (the stack's outputs):
+# SMARTCITY_LAKE_URI, SMARTCITY_CHECKPOINT_URI (compaction reads the landing job's
+# committed batches there), SMARTCITY_GLUE_DATABASE, SMARTCITY_RAW_SCHEMA,
+# SMARTCITY_ATHENA_STAGING_DIR, _DATA_DIR, _SCHEMA and _WORK_GROUP.
 # AWS credentials: the MWAA execution role, through the standard AWS chain.
 
 smartcity_venv() {

@@ -45,7 +45,9 @@ class Option:
         parts = [self.help]
         shown = self.default not in (None, False) and self.action != "append"
         if shown:
-            value = f"{self.default:,}" if isinstance(self.default, int) else self.default
+            # Thousands separators for counts, not for ports and minutes.
+            large = isinstance(self.default, int) and self.default >= 10_000
+            value = f"{self.default:,}" if large else self.default
             parts.append(f"default {value}")
         if self.env:
             parts.append(f"env {self.env}")

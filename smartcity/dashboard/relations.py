@@ -1,8 +1,9 @@
 """Where each mart lives, found by name in the database's catalogue.
 
-The marts are in DuckDB's ``main`` schema today and are about to move to a schema per
-layer (``main_marts``); seeds already sit in ``main_reference``. Looking each relation
-up by name keeps the dashboard working on both sides of that move without a setting.
+dbt builds each layer in a schema of its own (``main_marts``, ``main_reference``, ...,
+named by macros/generate_schema_name.sql after the target's schema). Looking each
+relation up by name, preferring a schema that ends in ``marts``, keeps the dashboard
+working whatever the target's schema is, without a setting.
 """
 
 from __future__ import annotations

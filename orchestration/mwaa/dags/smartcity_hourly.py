@@ -95,7 +95,7 @@ SMARTCITY_VENV = Path(setting("SMARTCITY_VENV", str(AIRFLOW_HOME / "smartcity_ve
 DBT_EXECUTABLE = setting("SMARTCITY_DBT_EXECUTABLE", str(SMARTCITY_VENV / "bin" / "dbt"))
 SMARTCITY_CLI = setting("SMARTCITY_CLI", str(SMARTCITY_VENV / "bin" / "smartcity"))
 # An hour counts as closed this long after its end (smartcity compact --grace-minutes).
-COMPACT_GRACE_MINUTES = int(setting("SMARTCITY_COMPACT_GRACE_MINUTES", "60"))
+COMPACT_GRACE_MINUTES = int(setting("SMARTCITY_COMPACTION_GRACE_MINUTES", "60"))
 
 if not DBT_MANIFEST.is_file():
     # Said plainly in the DAG's import error, rather than as a cosmos traceback.
