@@ -471,10 +471,15 @@ def test_smartcity_compact_works_on_an_s3_lake(lake: Lake, monkeypatch, capsys) 
 
     before = snapshot(lake)
     monkeypatch.setenv("SMARTCITY_LAKE_URI", lake.uri)
-    monkeypatch.setenv("SMARTCITY_CHECKPOINT_URI", lake.checkpoints)
     monkeypatch.setenv("SMARTCITY_GLUE_DATABASE", lake.database)
     monkeypatch.setattr("ingestion.contracts.CONTRACTS", tuple(lake.contracts))
     monkeypatch.setattr("smartcity.cli.lake_commands.CONTRACTS", tuple(lake.contracts))
+    # SMARTCITY_CHECKPOINT_URI unset: a local default, not the landing job's checkpoint.
+    monkeypatch.delenv("SMARTCITY_CHECKPOINT_URI", raising=False)
+    assert main(["compact", "--grace-minutes", "60"]) != 0
+    assert "set SMARTCITY_CHECKPOINT_URI" in capsys.readouterr().err
+    assert "raw/" in lake.location(CLOSED[0])
+    monkeypatch.setenv("SMARTCITY_CHECKPOINT_URI", lake.checkpoints)
     assert main(["compact", "--dry-run"]) == 0
     assert "raw/" in lake.location(CLOSED[0])
     assert "event_date=2026-06-01/event_hour=8" in capsys.readouterr().out
