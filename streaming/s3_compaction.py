@@ -28,14 +28,25 @@ with the time after which the superseded files may go. Every run first settles t
 journals it finds: a pending generation that Glue points at is committed (the run
 that made it stopped just after the repoint), any other pending one is removed (it
 stopped before: nobody ever read it); committed generations past their grace lose
-their superseded files, then their journal. A run that stops at any point therefore
-leaves Glue pointing at a complete set of files holding every row once, and the next
-run finishes or undoes what it left.
+their superseded files, then their journal, unless Glue no longer has the partition
+(the table dropped or registered again without it): then both stay for a later run. A
+run that stops at any point therefore leaves Glue pointing at a complete set of files
+holding every row once, and the next run finishes or undoes what it left. The grace
+of a generation counts from its commit, after the repoint.
+
+One run at a time: a lease object, renewed before each partition, before each repoint
+and before each journal settled. A run stalled for longer than the lease time may find
+it taken over by another, which has removed its pending generation as a dead run's: it
+stops at its next renewal, and never repoints Glue at a generation whose object or
+pending journal is gone.
 
 Files that land in an hour after it was compacted (late events) stay in ``raw/``; Glue
 readers see them once the next run compacts them into a new generation with the
 current one. Files of a batch that the landing job has not committed yet keep their
-partition out of compaction, as on a local lake.
+partition out of compaction, as on a local lake; the committed batches are read from
+the landing job's checkpoint, which must be on S3 (SMARTCITY_CHECKPOINT_URI): a run
+refuses to start when a source has landed files and the checkpoint is local, missing
+or without a commit, rather than keep every hour waiting.
 """
 
 from __future__ import annotations
