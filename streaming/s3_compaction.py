@@ -28,19 +28,31 @@ with the time after which the superseded files may go. Every run first settles t
 journals it finds: a pending generation that Glue points at is committed (the run
 that made it stopped just after the repoint), any other pending one is removed (it
 stopped before: nobody ever read it); committed generations past their grace lose
-their superseded files, then their journal. A run that stops at any point therefore
-leaves Glue pointing at a complete set of files holding every row once, and the next
-run finishes or undoes what it left.
+their superseded files, then their journal, unless Glue no longer has the partition
+(the table dropped or registered again without it): then both stay for a later run. A
+run that stops at any point therefore leaves Glue pointing at a complete set of files
+holding every row once, and the next run finishes or undoes what it left. The grace
+of a generation counts from its commit, after the repoint.
+
+One run at a time: a lease object, renewed before each partition, before each repoint
+and before each journal settled. A run stalled for longer than the lease time may find
+it taken over by another, which has removed its pending generation as a dead run's: it
+stops at its next renewal, and never repoints Glue at a generation whose object or
+pending journal is gone.
 
 Files that land in an hour after it was compacted (late events) stay in ``raw/``; Glue
 readers see them once the next run compacts them into a new generation with the
 current one. Files of a batch that the landing job has not committed yet keep their
-partition out of compaction, as on a local lake.
+partition out of compaction, as on a local lake; the committed batches are read from
+the landing job's checkpoint, which must be on S3 (SMARTCITY_CHECKPOINT_URI): a run
+refuses to start when a source has landed files and the checkpoint is local, missing
+or without a commit, rather than keep every hour waiting.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import struct
@@ -67,12 +79,20 @@ LEASE_KEY = f"{LANDING_DIR}/compaction.lease"
 LEASE_TIME = timedelta(minutes=30)  # not renewed for that long: its holder died
 KEEP_SUPERSEDED = timedelta(hours=2)
 COMPACTED_FILE = "part-00000.parquet"
+LOG = logging.getLogger("smartcity.compaction")
 
 # Called between the steps of a run with the step's name and the partition's label:
 # "written" (new generation written and checked, Glue not repointed yet), "repointed"
 # (Glue repointed, journal not committed yet), "deleted" (after each superseded file
 # deleted). Tests raise from it to stop a run where a crash could.
 Hook = Callable[[str, str], None]
+# The current time: when a generation is committed its grace starts from it, and a
+# committed generation's superseded files go once it has passed their delete_after.
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -206,6 +226,38 @@ def committed_batch(checkpoint_uri: str, source: str, s3: Any) -> int:
     return max((int(name) for name in names if name.isdigit()), default=-1)
 
 
+def _has_landed_files(lake: S3Lake, source: str) -> bool:
+    """Whether the landing job wrote any data file of ``source`` under raw/."""
+    prefix = lake.key(f"raw/{source}") + "/"
+    pages = lake.s3.get_paginator("list_objects_v2").paginate(Bucket=lake.bucket, Prefix=prefix)
+    for page in pages:
+        for item in page.get("Contents", []):
+            name = item["Key"].rsplit("/", 1)[-1]
+            if name.endswith(".parquet") and not name.startswith(("_", ".")):
+                return True
+    return False
+
+
+def committed_batches(lake: S3Lake, checkpoint_uri: str, sources: list[str]) -> dict[str, int]:
+    """The landing job's last committed batch per source, read once per run. A lake on
+    S3 needs the landing job's checkpoint on S3: a local one (the default when
+    SMARTCITY_CHECKPOINT_URI is unset) or one without any commit would keep every hour
+    waiting for a batch that looks uncommitted, forever."""
+    on_s3 = urlparse(checkpoint_uri).scheme in ("s3", "s3a")
+    batches = {}
+    for source in sources:
+        batch = committed_batch(checkpoint_uri, source, lake.s3) if on_s3 else -1
+        if (not on_s3 or batch < 0) and _has_landed_files(lake, source):
+            where = "is not on S3" if not on_s3 else f"has no committed batch of {source}"
+            raise CompactionError(
+                f"the checkpoint location {checkpoint_uri or '(none)'} {where}, but {source} "
+                "has landed files in the s3:// lake: set SMARTCITY_CHECKPOINT_URI to the "
+                "landing job's s3:// checkpoint location"
+            )
+        batches[source] = batch
+    return batches
+
+
 def _partition_location(glue: Any, database: str, table: str, values: list[str]) -> str | None:
     try:
         partition = glue.get_partition(
@@ -280,37 +332,43 @@ def compact_s3(
     grace: timedelta = timedelta(hours=1),
     keep_superseded: timedelta = KEEP_SUPERSEDED,
     hook: Hook | None = None,
+    clock: Clock = _utc_now,
 ) -> S3CompactionReport:
-    """Settle what earlier runs left, then compact every closed hour of ``sources``."""
+    """Settle what earlier runs left, then compact every closed hour of ``sources``.
+
+    ``now`` decides which hours are closed; ``clock`` is the time of each step (when a
+    generation's grace starts, whether a committed one's has passed)."""
     lake = S3Lake.of(s3, lake_uri)
-    now = now or datetime.now(UTC)
+    now = now or clock()
     hook = hook or (lambda step, label: None)
     report = S3CompactionReport()
     for source in sources:
         require_registered_without_projection(glue, database, source)
+    # Before the lease and before any listing of partitions: a batch committed after
+    # this read only waits for the next run.
+    committed = committed_batches(lake, checkpoint_uri, sources)
     lease = Lease(lake)
     lease.take()
     try:
-        _settle(lake, glue, database, now, keep_superseded, report, hook)
+        _settle(lake, glue, database, clock, keep_superseded, report, hook, lease)
         found = [journal for _, journal in journals(lake)]
         for source in sources:
             for partition in s3_partitions(lake, glue, database, source, found):
                 closed = partition.hour_start + timedelta(hours=1) + grace <= now
                 if not closed or len(partition.live) < 2:
                     continue
-                committed = committed_batch(checkpoint_uri, source, s3)
                 batch_ids = [
                     int(match.group(1))
                     for key in partition.live
                     if (match := BATCH_FILE.match(key.rsplit("/", 1)[-1]))
                 ]
-                if any(batch_id > committed for batch_id in batch_ids):
+                if any(batch_id > committed[source] for batch_id in batch_ids):
                     # A batch still to be replayed wrote here: leave it to the next run.
                     report.waiting.append(f"{partition.label}: a landing batch is uncommitted")
                     continue
                 lease.renew()
                 rows = _compact_partition(
-                    lake, glue, database, partition, now, keep_superseded, hook
+                    lake, glue, database, partition, clock, keep_superseded, hook, lease
                 )
                 report.compacted.append((partition.label, len(partition.live), rows))
     finally:
@@ -323,11 +381,13 @@ def _compact_partition(
     glue: Any,
     database: str,
     partition: S3Partition,
-    now: datetime,
+    clock: Clock,
     keep_superseded: timedelta,
     hook: Hook,
+    lease: Lease,
 ) -> int:
-    generation = f"gen-{now.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    started = clock()
+    generation = f"gen-{started.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     values = partition.values
     folder = lake.key(
         f"{COMPACTED_DIR}/raw/{partition.source}/event_date={values[0]}/event_hour={values[1]}/"
@@ -344,7 +404,7 @@ def _compact_partition(
         "files": [lake.uri(target)],
         "previous_location": lake.uri(partition.location),
         "superseded": [lake.uri(key) for key in partition.live],
-        "started_at": now.isoformat(),
+        "started_at": started.isoformat(),
     }
     # Recorded before anything is written: whatever a stop leaves, the journal names it.
     lake.write_json(journal_key, journal)
@@ -371,10 +431,32 @@ def _compact_partition(
             f"{expected}; Glue still points at them, and the next run removes the generation"
         )
     hook("written", partition.label)
+    # This run may have stalled past LEASE_TIME since the last renewal, and another run
+    # taken the lease over and removed this pending generation as a dead run's: renew
+    # (which fails if the lease is another's now), then check that the generation and
+    # its pending journal are still there. Only then can readers be sent to it; the
+    # renewed lease keeps any other run out for LEASE_TIME, longer than one call.
+    lease.renew()
+    _require_pending(lake, journal_key, target, partition.label)
     _repoint(glue, database, partition.source, list(values), lake.uri(folder))
     hook("repointed", partition.label)
-    _commit(lake, journal_key, journal, now, keep_superseded)
+    _commit(lake, journal_key, journal, clock(), keep_superseded)
     return rows
+
+
+def _require_pending(lake: S3Lake, journal_key: str, target: str, label: str) -> None:
+    try:
+        journal = lake.read_json(journal_key)
+        lake.s3.head_object(Bucket=lake.bucket, Key=target)
+    except ClientError as error:
+        if _code(error) not in ("NoSuchKey", "404", "NotFound"):
+            raise
+        journal = None
+    if journal is None or journal.get("state") != "pending":
+        raise CompactionError(
+            f"{label}: the new generation or its pending journal is gone (another run "
+            "settled it); Glue not repointed, stopping: the next run settles what is left"
+        )
 
 
 def _repoint(glue: Any, database: str, table: str, values: list[str], location: str) -> None:
@@ -394,13 +476,13 @@ def _repoint(glue: Any, database: str, table: str, values: list[str], location: 
     )
 
 
-def _commit(
-    lake: S3Lake, key: str, journal: dict[str, Any], now: datetime, keep: timedelta
-) -> None:
+def _commit(lake: S3Lake, key: str, journal: dict[str, Any], at: datetime, keep: timedelta) -> None:
+    """Mark the generation committed; its superseded files may go ``keep`` after ``at``,
+    a time taken after the repoint, never before it."""
     journal |= {
         "state": "committed",
-        "committed_at": now.isoformat(),
-        "delete_after": (now + keep).isoformat(),
+        "committed_at": at.isoformat(),
+        "delete_after": (at + keep).isoformat(),
     }
     lake.write_json(key, journal)
 
@@ -409,16 +491,18 @@ def _settle(
     lake: S3Lake,
     glue: Any,
     database: str,
-    now: datetime,
+    clock: Clock,
     keep: timedelta,
     report: S3CompactionReport,
     hook: Hook,
+    lease: Lease,
 ) -> None:
     """Finish or undo the generations earlier runs left pending, then delete the
     superseded files of committed generations past their grace."""
     for key, journal in journals(lake):
         if journal["state"] != "pending":
             continue
+        lease.renew()  # before each change: never act on a lease another run took over
         location = _partition_location(glue, database, journal["source"], journal["values"])
         label = f"{journal['source']}/{journal['generation']}"
         if location is not None and lake.key_of(location).rstrip("/") == lake.key_of(
@@ -426,7 +510,7 @@ def _settle(
         ):
             # Stopped after the repoint: readers may already use it. The grace counts
             # from now, later than the repoint, never earlier.
-            _commit(lake, key, journal, now, keep)
+            _commit(lake, key, journal, clock(), keep)
             report.committed.append(label)
         else:
             # Stopped before the repoint: no reader was ever sent here.
@@ -437,23 +521,33 @@ def _settle(
     for key, journal in journals(lake):  # again: some were committed or removed above
         if journal["state"] != "committed":
             continue
-        if datetime.fromisoformat(journal["delete_after"]) > now:
+        if datetime.fromisoformat(journal["delete_after"]) > clock():
             continue
+        lease.renew()
+        label = f"{journal['source']}/{journal['generation']}"
         location = _partition_location(glue, database, journal["source"], journal["values"])
-        current = lake.key_of(location).rstrip("/") + "/" if location else None
+        if location is None:
+            # The partition is gone from Glue (table dropped, or registered again
+            # without it): the superseded files may be the only copy a new registration
+            # would point at. Keep them and the journal; a later run decides.
+            report.waiting.append(
+                f"{label}: Glue has no partition {'/'.join(journal['values'])} any more; "
+                f"its {len(journal['superseded'])} superseded files are kept"
+            )
+            continue
+        current = lake.key_of(location).rstrip("/") + "/"
         kept = []
         for uri in journal["superseded"]:
             superseded = lake.key_of(uri)
-            if current and superseded.startswith(current):
+            if superseded.startswith(current):
                 kept.append(uri)  # Glue points there again: never delete what it reads
                 continue
             lake.delete(superseded)
             report.deleted += 1
-            hook("deleted", f"{journal['source']}/{journal['generation']}")
+            hook("deleted", label)
         if kept:
             report.waiting.append(
-                f"{journal['source']}/{journal['generation']}: Glue points at superseded "
-                f"files again; {len(kept)} kept"
+                f"{label}: Glue points at superseded files again; {len(kept)} kept"
             )
             continue
         lake.delete(key)
@@ -519,11 +613,33 @@ class Lease:
         self.etag = written["ETag"]
 
     def release(self) -> None:
+        """Give the lease up. Called from ``finally``: it never raises, so that it never
+        hides the error the run stops on. A lease already gone, or another's now, is not
+        this run's to release; any other failure leaves it to expire after LEASE_TIME."""
+        if self.etag is None:
+            return
         try:
             self.lake.s3.delete_object(Bucket=self.lake.bucket, Key=self.key, IfMatch=self.etag)
         except ClientError as error:
-            if not _precondition_failed(error):
-                raise
+            if _precondition_failed(error) or _code(error) in ("NoSuchKey", "404", "NotFound"):
+                return
+            LOG.warning(
+                "could not release the compaction lease s3://%s/%s (%s); it expires by "
+                "itself within %s",
+                self.lake.bucket,
+                self.key,
+                _code(error) or error,
+                LEASE_TIME,
+            )
+        except Exception as error:  # a transport error: the same, never raised here
+            LOG.warning(
+                "could not release the compaction lease s3://%s/%s (%r); it expires by "
+                "itself within %s",
+                self.lake.bucket,
+                self.key,
+                error,
+                LEASE_TIME,
+            )
 
 
 def _code(error: ClientError) -> str:

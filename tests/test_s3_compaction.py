@@ -5,6 +5,7 @@ a grace period, and every stop of a run finished or undone by the next."""
 from __future__ import annotations
 
 import io
+import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -60,7 +61,8 @@ class Lake:
         self.name = f"lake-{uuid.uuid4().hex[:8]}"
         self.uri = f"s3://{BUCKET}/{self.name}"
         self.database = f"smartcity_{self.name.replace('-', '_')}"
-        self.checkpoints = tmp_path / "checkpoints"
+        # The landing job's checkpoint, on S3 as a lake on S3 needs.
+        self.checkpoints = f"s3://{BUCKET}/{self.name}-checkpoints"
         batch = 0
         for values in [*CLOSED, OPEN]:
             for _ in range(4):
@@ -83,15 +85,14 @@ class Lake:
         self.s3.put_object(Bucket=BUCKET, Key=key, Body=parquet_bytes(batch * 1000, rows))
 
     def commit(self, last_batch: int) -> None:
-        commits = self.checkpoints / "gps_fixes" / "commits"
-        commits.mkdir(parents=True, exist_ok=True)
         for batch_id in range(last_batch + 1):
-            (commits / str(batch_id)).write_text("v1\n")
+            key = f"{self.name}-checkpoints/gps_fixes/commits/{batch_id}"
+            self.s3.put_object(Bucket=BUCKET, Key=key, Body=b"v1\n")
 
-    def compact(self, now: datetime = NOW, hook=None):
+    def compact(self, now: datetime = NOW, hook=None, clock=None, checkpoints=None):
         return compact_s3(
             self.uri,
-            str(self.checkpoints),
+            self.checkpoints if checkpoints is None else checkpoints,
             ["gps_fixes"],
             glue=self.glue,
             s3=self.s3,
@@ -100,6 +101,7 @@ class Lake:
             grace=timedelta(hours=1),
             keep_superseded=KEEP,
             hook=hook,
+            clock=clock or (lambda: now),
         )
 
     def location(self, values: tuple[str, str]) -> str:
@@ -218,8 +220,18 @@ def test_an_uncommitted_batch_keeps_its_partition_waiting(lake: Lake) -> None:
     assert report.waiting and "raw/" in lake.location(CLOSED[0])
 
 
+def hold_lease(lake: Lake, expires: datetime, owner: str = "elsewhere:1:dead") -> None:
+    """Write the lake's lease object as another run's, expiring at ``expires``."""
+    body = {"owner": owner, "expires_at": expires.isoformat()}
+    key = f"{lake.name}/_landing/compaction.lease"
+    lake.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(body).encode())
+
+
+@pytest.mark.parametrize("lease", ["released", "held"])
 @pytest.mark.parametrize("step", ["written", "repointed", "deleted"])
-def test_a_run_stopped_at_any_step_is_finished_or_undone_by_the_next(lake: Lake, step: str) -> None:
+def test_a_run_stopped_at_any_step_is_finished_or_undone_by_the_next(
+    lake: Lake, step: str, lease: str
+) -> None:
     before = snapshot(lake)
 
     def stop_at(reached: str, label: str) -> None:
@@ -232,8 +244,20 @@ def test_a_run_stopped_at_any_step_is_finished_or_undone_by_the_next(lake: Lake,
         when = NOW + KEEP
     with pytest.raises(Stop):
         lake.compact(when, hook=stop_at)
+    if lease == "held":
+        # A real crash releases nothing: the dead run's lease stays until it expires.
+        hold_lease(lake, datetime.now(UTC) - timedelta(minutes=1))
     assert_every_row_once(lake, before)  # whatever the stop, readers see every row once
-    lake.compact(when)  # the next run settles it
+    report = lake.compact(when)  # the next run (taking a dead run's lease over) settles it
+    if step == "written":
+        assert len(report.undone) == 1 and report.committed == []
+    elif step == "repointed":
+        assert len(report.committed) == 1 and report.undone == []
+    else:
+        # The dead run deleted one before it stopped; deletes are idempotent, so the
+        # next deletes every superseded file its journals name.
+        assert report.deleted == 8
+        assert lake.keys("raw/gps_fixes/event_date=2026-06-01/") == []
     assert_every_row_once(lake, before)
     for values in CLOSED:
         assert "/compacted/" in lake.location(values)
@@ -242,12 +266,165 @@ def test_a_run_stopped_at_any_step_is_finished_or_undone_by_the_next(lake: Lake,
     lake.compact(when + KEEP)
     assert lake.keys("raw/gps_fixes/event_date=2026-06-01/") == []
     assert lake.keys("_landing/compaction/") == []
+    assert lake.keys("_landing/compaction.lease") == []
     assert_every_row_once(lake, before)
 
 
+def test_a_run_whose_lease_was_taken_over_never_repoints(lake: Lake) -> None:
+    """Run A stalls past the lease time after writing its generation; run B takes the
+    lease over, removes A's pending generation and compacts the hours itself; A resumes
+    and must stop without sending readers to the generation B removed."""
+    before = snapshot(lake)
+    stalled: list[str] = []
+
+    def stall_then_lose_the_lease(reached: str, label: str) -> None:
+        if reached != "written" or stalled:
+            return
+        stalled.extend(lake.keys("compacted/"))  # A's generation, written and checked
+        hold_lease(lake, datetime.now(UTC) - timedelta(minutes=1))  # A looks dead
+        report_b = lake.compact()  # B: takes over, settles, compacts, releases
+        assert len(report_b.undone) == 1 and len(report_b.compacted) == 2
+
+    with pytest.raises(CompactionError, match="took the compaction lease over"):
+        lake.compact(hook=stall_then_lose_the_lease)
+    assert len(stalled) == 1
+    for values in CLOSED:
+        location = lake.location(values)
+        assert "/compacted/" in location and stalled[0].rsplit("/", 1)[0] not in location
+    assert stalled[0] not in lake.keys("compacted/")
+    assert_every_row_once(lake, before)
+    assert lake.keys("_landing/compaction.lease") == []  # B released it; A's release: no-op
+    journals = [lake.s3.get_object(Bucket=BUCKET, Key=key) for key in lake.keys("_landing/")]
+    states = [json.loads(found["Body"].read())["state"] for found in journals]
+    assert states == ["committed", "committed"]  # B's two; nothing of A's is left
+
+
+def test_a_run_whose_lease_another_holds_stops_before_the_repoint(lake: Lake) -> None:
+    before = snapshot(lake)
+
+    def lose_the_lease(reached: str, label: str) -> None:
+        if reached == "written":  # another run holds it now, alive
+            hold_lease(lake, datetime.now(UTC) + timedelta(minutes=10), owner="other:2:live")
+
+    with pytest.raises(CompactionError, match="took the compaction lease over"):
+        lake.compact(hook=lose_the_lease)
+    for values in CLOSED:
+        assert "raw/" in lake.location(values)  # not repointed
+    assert_every_row_once(lake, before)
+    assert lake.keys("_landing/compaction.lease")  # the other's: not released by this run
+    with pytest.raises(CompactionError, match="another compaction"):
+        lake.compact()
+    hold_lease(lake, datetime.now(UTC) - timedelta(minutes=1))  # the other one died
+    report = lake.compact()
+    assert len(report.undone) == 1 and len(report.compacted) == 2
+    assert_every_row_once(lake, before)
+
+
+def test_a_generation_removed_before_the_repoint_is_never_pointed_at(lake: Lake) -> None:
+    before = snapshot(lake)
+
+    def remove_the_generation(reached: str, label: str) -> None:
+        if reached == "written":
+            for key in lake.keys("compacted/"):
+                lake.s3.delete_object(Bucket=BUCKET, Key=key)
+
+    with pytest.raises(CompactionError, match="gone"):
+        lake.compact(hook=remove_the_generation)
+    assert "raw/" in lake.location(CLOSED[0])
+    assert_every_row_once(lake, before)
+    assert lake.keys("_landing/compaction.lease") == []
+
+
+def test_the_grace_starts_when_the_generation_is_committed(lake: Lake) -> None:
+    """A run that starts at NOW but reaches the repoint 40 minutes later keeps the
+    superseded files for the whole grace after the repoint, not after its start."""
+    clock = {"now": NOW}
+
+    def slow(reached: str, label: str) -> None:
+        if reached == "written":
+            clock["now"] = NOW + timedelta(minutes=40)
+
+    report = lake.compact(NOW, hook=slow, clock=lambda: clock["now"])
+    assert len(report.compacted) == 2
+    for key in lake.keys("_landing/compaction/"):
+        journal = json.loads(lake.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+        committed_at = datetime.fromisoformat(journal["committed_at"])
+        assert committed_at == NOW + timedelta(minutes=40)
+        assert datetime.fromisoformat(journal["delete_after"]) == committed_at + KEEP
+    # The run's own now (its start) plus the grace: still within it, nothing deleted.
+    assert lake.compact(NOW + KEEP + timedelta(minutes=30)).deleted == 0
+    assert len(lake.keys("raw/gps_fixes/event_date=2026-06-01/")) == 8
+    assert lake.compact(NOW + KEEP + timedelta(minutes=40)).deleted == 8
+
+
+def test_a_failed_release_never_hides_the_error_the_run_stops_on(
+    lake: Lake, monkeypatch, caplog
+) -> None:
+    from botocore.exceptions import ClientError
+
+    delete_object = lake.s3.delete_object
+
+    def flaky_delete(**options):
+        if options["Key"].endswith("compaction.lease"):
+            raise ClientError({"Error": {"Code": "InternalError"}}, "DeleteObject")
+        return delete_object(**options)
+
+    def stop(reached: str, label: str) -> None:
+        raise Stop(reached)
+
+    monkeypatch.setattr(lake.s3, "delete_object", flaky_delete)
+    with caplog.at_level("WARNING", logger="smartcity.compaction"), pytest.raises(Stop):
+        lake.compact(hook=stop)
+    assert "could not release the compaction lease" in caplog.text
+    monkeypatch.setattr(lake.s3, "delete_object", delete_object)
+
+    def lease_gone(reached: str, label: str) -> None:  # NoSuchKey: already released
+        lake.s3.delete_object(Bucket=BUCKET, Key=f"{lake.name}/_landing/compaction.lease")
+        raise Stop(reached)
+
+    hold_lease(lake, datetime.now(UTC) - timedelta(minutes=1))
+    with pytest.raises(Stop):
+        lake.compact(hook=lease_gone)
+
+
+def test_superseded_files_stay_while_their_partition_is_gone_from_glue(lake: Lake) -> None:
+    lake.compact()
+    lake.glue.delete_partition(  # the table dropped and registered again without it
+        DatabaseName=lake.database, TableName="gps_fixes", PartitionValues=list(CLOSED[0])
+    )
+    report = lake.compact(NOW + KEEP)
+    assert report.deleted == 4  # the other closed hour's only
+    assert len(lake.keys("raw/gps_fixes/event_date=2026-06-01/event_hour=8/")) == 4
+    assert len(lake.keys("_landing/compaction/")) == 1  # kept: a later run decides
+    assert any("no partition 2026-06-01/8" in reason for reason in report.waiting)
+
+
+def test_a_lake_on_s3_needs_the_landing_checkpoint_on_s3(lake: Lake, tmp_path: Path) -> None:
+    local = tmp_path / "checkpoints"
+    (local / "gps_fixes" / "commits").mkdir(parents=True)
+    for batch_id in range(12):
+        (local / "gps_fixes" / "commits" / str(batch_id)).write_text("v1\n")
+    for checkpoints in (
+        str(local),  # a local checkpoint, even with commits: not the landing job's
+        str(tmp_path / "missing"),  # the default data/checkpoints, never written
+        f"s3://{BUCKET}/{lake.name}-elsewhere",  # on S3, without a commit of gps_fixes
+    ):
+        with pytest.raises(CompactionError, match="set SMARTCITY_CHECKPOINT_URI") as raised:
+            lake.compact(checkpoints=checkpoints)
+        assert "\n" not in str(raised.value)
+    for values in CLOSED:
+        assert "raw/" in lake.location(values)
+    assert lake.keys("_landing/") == []  # stopped before the lease, before anything
+    # A source that never landed a file needs no checkpoint.
+    for key in lake.keys("raw/"):
+        lake.s3.delete_object(Bucket=BUCKET, Key=key)
+    report = lake.compact(checkpoints=str(tmp_path / "missing"))
+    assert report.compacted == [] and report.waiting == []
+
+
 def test_a_concurrent_reader_never_sees_a_mix_nor_a_partial_partition(lake: Lake) -> None:
-    expected = {values: len(lake.read(values)) for values in CLOSED}
-    seen: list[tuple[tuple[str, str], int, str]] = []
+    expected = {values: sorted(lake.read(values)) for values in CLOSED}
+    seen: list[tuple[tuple[str, str], list[str], str]] = []
     errors: list[str] = []
     stop = threading.Event()
     s3 = boto3.client("s3", region_name="us-east-1")  # a client of its own, as a reader has
@@ -261,7 +438,7 @@ def test_a_concurrent_reader_never_sees_a_mix_nor_a_partial_partition(lake: Lake
                 try:
                     location = reader_view.location(values)
                     kind = "compacted" if "/compacted/" in location else "raw"
-                    seen.append((values, len(reader_view.read(values)), kind))
+                    seen.append((values, sorted(reader_view.read(values)), kind))
                 except Exception as error:  # reported below, failing the test
                     errors.append(repr(error))
 
@@ -278,7 +455,9 @@ def test_a_concurrent_reader_never_sees_a_mix_nor_a_partial_partition(lake: Lake
         stop.set()
         reader.join(timeout=60)
     assert not errors, errors[:3]
-    assert {(values, rows) for values, rows, _ in seen} == set(expected.items())
+    wrong = [(values, kind) for values, ids, kind in seen if ids != expected[values]]
+    assert not wrong, wrong[:3]  # every read: each expected id exactly once
+    assert {values for values, _, _ in seen} == set(CLOSED)
     kinds = {kind for _, _, kind in seen}
     assert kinds == {"raw", "compacted"}  # it read both before and after the repoint
 
@@ -292,10 +471,15 @@ def test_smartcity_compact_works_on_an_s3_lake(lake: Lake, monkeypatch, capsys) 
 
     before = snapshot(lake)
     monkeypatch.setenv("SMARTCITY_LAKE_URI", lake.uri)
-    monkeypatch.setenv("SMARTCITY_CHECKPOINT_URI", str(lake.checkpoints))
     monkeypatch.setenv("SMARTCITY_GLUE_DATABASE", lake.database)
     monkeypatch.setattr("ingestion.contracts.CONTRACTS", tuple(lake.contracts))
     monkeypatch.setattr("smartcity.cli.lake_commands.CONTRACTS", tuple(lake.contracts))
+    # SMARTCITY_CHECKPOINT_URI unset: a local default, not the landing job's checkpoint.
+    monkeypatch.delenv("SMARTCITY_CHECKPOINT_URI", raising=False)
+    assert main(["compact", "--grace-minutes", "60"]) != 0
+    assert "set SMARTCITY_CHECKPOINT_URI" in capsys.readouterr().err
+    assert "raw/" in lake.location(CLOSED[0])
+    monkeypatch.setenv("SMARTCITY_CHECKPOINT_URI", lake.checkpoints)
     assert main(["compact", "--dry-run"]) == 0
     assert "raw/" in lake.location(CLOSED[0])
     assert "event_date=2026-06-01/event_hour=8" in capsys.readouterr().out
@@ -309,18 +493,10 @@ def test_smartcity_compact_works_on_an_s3_lake(lake: Lake, monkeypatch, capsys) 
 
 
 def test_one_compaction_at_a_time_and_a_dead_runs_lease_is_taken_over(lake: Lake) -> None:
-    import json
-
-    key = f"{lake.name}/_landing/compaction.lease"
-
-    def hold(expires: datetime) -> None:
-        body = {"owner": "elsewhere:1:dead", "expires_at": expires.isoformat()}
-        lake.s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(body).encode())
-
-    hold(datetime.now(UTC) + timedelta(minutes=10))
+    hold_lease(lake, datetime.now(UTC) + timedelta(minutes=10))
     with pytest.raises(CompactionError, match="another compaction"):
         lake.compact()
     assert "raw/" in lake.location(CLOSED[0])
-    hold(datetime.now(UTC) - timedelta(minutes=1))  # not renewed: its holder died
+    hold_lease(lake, datetime.now(UTC) - timedelta(minutes=1))  # not renewed: its holder died
     assert len(lake.compact().compacted) == 2
     assert lake.keys("_landing/compaction.lease") == []  # released
