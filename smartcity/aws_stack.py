@@ -237,10 +237,15 @@ def deploy(
     template_path: Path = TEMPLATE,
     say: Callable[[str], None] = print,
     poll_s: float = 5.0,
+    defaults: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """Create the stack, or update it to the template and parameters; return its outputs."""
+    """Create the stack, or update it to the template and parameters; return its outputs.
+
+    ``defaults`` fill parameters not given when the stack is created; on an update, every
+    parameter not given keeps the value the stack has, so a later deploy never resets
+    what an earlier one set (who may assume the roles, a scan limit)."""
     template = load_template(template_path)
-    check_parameters(template, parameters)
+    check_parameters(template, {**(defaults or {}), **parameters})
     body = template_path.read_text()
     if len(body.encode()) > MAX_TEMPLATE_BODY:
         raise StackError(f"{template_path} is over {MAX_TEMPLATE_BODY} bytes, too big to send")
@@ -257,12 +262,22 @@ def deploy(
             f"stack {stack_name} is busy ({stack['StackStatus']}): wait for it and deploy again"
         )
     check_buckets_free(s3, parameters, _stack_buckets(cfn, stack_name) if stack else set())
+    given = dict(parameters) if stack else {**(defaults or {}), **parameters}
+    # The values the stack holds, sent back as they are (the template has no NoEcho
+    # parameter; moto, the tests' CloudFormation, fails on UsePreviousValue for a
+    # parameter that was left at its default).
+    kept = [
+        {"ParameterKey": p["ParameterKey"], "ParameterValue": p["ParameterValue"]}
+        for p in (stack or {}).get("Parameters", [])
+        if p["ParameterKey"] not in given and p["ParameterKey"] in template["Parameters"]
+    ]
     arguments = {
         "StackName": stack_name,
         "TemplateBody": body,
         "Parameters": [
-            {"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()
-        ],
+            {"ParameterKey": key, "ParameterValue": value} for key, value in given.items()
+        ]
+        + kept,
         "Capabilities": ["CAPABILITY_IAM"],
     }
     if stack is None:

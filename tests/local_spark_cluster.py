@@ -130,7 +130,7 @@ class LocalSparkCluster:
                 environment,
             )
             for worker in range(1, self.workers + 1):
-                self.work_dir(worker).mkdir(parents=True)
+                self.work_dir(worker).mkdir(parents=True, exist_ok=True)
                 self._start(
                     f"worker-{worker}",
                     self._command(
@@ -174,9 +174,16 @@ class LocalSparkCluster:
 
     def stop(self) -> None:
         # Workers first (they stop their executors), then the master.
+        # One that fails to stop must not leave the others running.
+        failures = []
         for process, pid_file in reversed(self.processes):
-            terminate(process, pid_file, SHUTDOWN_TIMEOUT_S)
+            try:
+                terminate(process, pid_file, SHUTDOWN_TIMEOUT_S)
+            except Exception as error:  # raised below, once the rest are stopped
+                failures.append(error)
         self.processes = []
+        if failures:
+            raise failures[0]
 
     def __enter__(self) -> LocalSparkCluster:
         return self.start()

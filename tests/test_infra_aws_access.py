@@ -436,11 +436,22 @@ def test_the_command_deploys_updates_and_prints_export_lines(
     assert all(line.startswith("export ") for line in lines), lines
     assert "export SMARTCITY_LAKE_URI=s3://cli-lake" in lines
     assert f"export AWS_REGION={REGION}" in lines
-    # Again: an update (moto applies even an unchanged template), the same settings.
-    again = _smartcity_aws("deploy", *arguments, "--results-bucket", "cli-results", env=env)
+    # Again, with a scan limit: an update (moto applies even an unchanged template).
+    limit = ("--parameter", "BytesScannedCutoffPerQuery=20000000000")
+    again = _smartcity_aws("deploy", *arguments, "--results-bucket", "cli-results", *limit, env=env)
     assert again.returncode == 0, again.stderr
     assert "==> updating stack cli-stack" in again.stderr
     assert again.stdout == created.stdout
+    # And again without it: the stack keeps what earlier deploys set.
+    third = _smartcity_aws("deploy", *arguments, "--results-bucket", "cli-results", env=env)
+    assert third.returncode == 0, third.stderr
+    cfn = boto3.client("cloudformation", region_name=REGION, endpoint_url=aws_env)
+    kept = {
+        p["ParameterKey"]: p["ParameterValue"]
+        for p in cfn.describe_stacks(StackName="cli-stack")["Stacks"][0]["Parameters"]
+    }
+    assert kept["BytesScannedCutoffPerQuery"] == "20000000000"
+    assert kept["TrustedPrincipalArn"] == f"arn:aws:iam::{ACCOUNT}:root"
     exports = _smartcity_aws("exports", "--stack-name", "cli-stack", env=env)
     assert exports.stdout == created.stdout
 

@@ -19,7 +19,10 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _parameters(args: argparse.Namespace, sts: object, template: Path) -> dict[str, str]:
+def _parameters(
+    args: argparse.Namespace, sts: object, template: Path
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The parameters given, and the defaults a new stack takes for the others."""
     from smartcity.aws_stack import StackError, check_parameters, load_template
 
     parameters: dict[str, str] = {}
@@ -38,11 +41,13 @@ def _parameters(args: argparse.Namespace, sts: object, template: Path) -> dict[s
     # Every missing parameter is named before any AWS call.
     given = {"TrustedPrincipalArn": "(the deploying account)", **parameters}
     check_parameters(load_template(template), given)
+    defaults: dict[str, str] = {}
     if "TrustedPrincipalArn" not in parameters:
-        # The account that deploys is the one whose principals may assume the roles.
+        # The account that deploys is the one whose principals may assume the roles (on
+        # an update, the stack keeps the principal it has).
         account = sts.get_caller_identity()["Account"]  # type: ignore[attr-defined]
-        parameters["TrustedPrincipalArn"] = f"arn:aws:iam::{account}:root"
-    return parameters
+        defaults["TrustedPrincipalArn"] = f"arn:aws:iam::{account}:root"
+    return parameters, defaults
 
 
 def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
@@ -56,7 +61,7 @@ def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "deploy":
         template = Path(args.template) if args.template else stack.TEMPLATE
         sts = boto3.client("sts", region_name=region_name)
-        parameters = _parameters(args, sts, template)
+        parameters, defaults = _parameters(args, sts, template)
         outputs = stack.deploy(
             cfn,
             s3_client(settings),
@@ -65,6 +70,7 @@ def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
             template_path=template,
             say=_progress,
             poll_s=args.poll_seconds,
+            defaults=defaults,
         )
     else:
         outputs = stack.outputs(cfn, args.stack_name)
