@@ -7,7 +7,7 @@ PORT ?= 8080
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml package-lock.yml scripts/bootstrap.sh scripts/airflow_env.sh orchestration/mwaa/requirements-test.txt scripts/tools_env.sh infra/aws/requirements-tools.txt infra/jars/*/pom.xml infra/jars/*/jars.sha256
+$(VENV)/.installed: requirements.txt pyproject.toml package-lock.yml scripts/bootstrap.sh scripts/lib/locked_venv.sh scripts/airflow_env.sh orchestration/mwaa/requirements-test.txt scripts/tools_env.sh infra/aws/requirements-tools.txt infra/jars/*/pom.xml infra/jars/*/jars.sha256
 	bash scripts/bootstrap.sh
 
 demo: setup  ## run the whole pipeline once: Kafka, producer, Spark, dbt on DuckDB

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -86,12 +87,11 @@ def trino_server() -> Iterator[LocalTrino]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's server mode: the S3 and Glue APIs over HTTP on a loopback port, in a
-    process of its own. Clients reach it through AWS_ENDPOINT_URL like any endpoint."""
+@contextmanager
+def moto_server(log: Path) -> Iterator[str]:
+    """moto's server mode in a process of its own on a free loopback port; its endpoint
+    while the block runs. Clients reach it through AWS_ENDPOINT_URL like any endpoint."""
     port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -108,6 +108,13 @@ def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The AWS APIs (S3, Glue, Athena, ...) that the tests share, served by moto."""
+    with moto_server(tmp_path_factory.mktemp("moto") / "server.log") as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,7 +30,7 @@ from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
 from smartcity import aws_stack
-from smartcity.kafka_broker import free_port, port_is_open
+from tests.conftest import moto_server
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "123456789012"  # moto's default account
@@ -79,24 +78,8 @@ def _post(url: str, body: bytes) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def iam_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto-iam") / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not port_is_open("127.0.0.1", port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto server did not start; see {log}")
-            time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with moto_server(tmp_path_factory.mktemp("moto-iam") / "server.log") as endpoint:
+        yield endpoint
 
 
 def _client(service: str, endpoint: str, credentials: dict[str, str] | None = None) -> Any:

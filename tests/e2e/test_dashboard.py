@@ -17,6 +17,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from streamlit.testing.v1 import AppTest
 
+from smartcity import warehouse
 from smartcity.dashboard import queries, server
 from smartcity.dashboard.database import DatabaseBusy
 from smartcity.dashboard.relations import MartMissing
@@ -199,7 +200,7 @@ def run_view(slug: str, database: Path, monkeypatch: pytest.MonkeyPatch) -> AppT
     return app.run()
 
 
-def kpis_database(path: Path, schema: str = "main") -> Path:
+def kpis_database(path: Path, schema: str = warehouse.layer_schema("marts")) -> Path:
     with duckdb.connect(str(path)) as connection:
         connection.execute(f"create schema if not exists {schema}")
         connection.execute(
@@ -235,11 +236,12 @@ class WriteLock:
         self.process.wait(timeout=30)
 
 
-def test_marts_are_found_in_whichever_schema_holds_them(tmp_path: Path) -> None:
-    database = kpis_database(tmp_path / "moved.duckdb", schema="main_marts")
+def test_marts_are_read_from_the_marts_schema_and_nowhere_else(tmp_path: Path) -> None:
+    database = kpis_database(tmp_path / "marts.duckdb")
     frame = queries.fetch(database, "select gps_fixes from {fct_city_daily_kpis}")
     assert frame["gps_fixes"].tolist() == [7]
-    # Half-way through a move the mart is in both: the marts schema's copy wins.
+    # A table of the same name in another schema (a stale build before the per-layer
+    # schemas) is never read.
     with duckdb.connect(str(database)) as connection:
         connection.execute(
             "create table main.fct_city_daily_kpis as "
@@ -247,6 +249,10 @@ def test_marts_are_found_in_whichever_schema_holds_them(tmp_path: Path) -> None:
         )
     frame = queries.fetch(database, "select gps_fixes from {fct_city_daily_kpis}")
     assert frame["gps_fixes"].tolist() == [7]
+    # ... and a mart only there counts as missing, with the message that says what to run.
+    stale = kpis_database(tmp_path / "stale.duckdb", schema="main")
+    with pytest.raises(MartMissing, match="fct_city_daily_kpis"):
+        queries.fetch(stale, "select gps_fixes from {fct_city_daily_kpis}")
 
 
 def test_a_query_waits_out_a_short_write(tmp_path: Path) -> None:
