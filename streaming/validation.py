@@ -87,12 +87,22 @@ class Verdict:
         self.name = function_name(contract)
         jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
         assert jvm is not None
-        getattr(jvm, VERDICT_CLASS).register(
+        self._function = getattr(jvm, VERDICT_CLASS).register(
             spark._jsparkSession,  # type: ignore[attr-defined]
             self.name,
             contract_spec(contract, limits),
             verdict_type(contract).json(),
         )
+
+    def reset_counts(self) -> None:
+        self._function.resetCounts()
+
+    def counts(self) -> tuple[int, int]:
+        """Records judged and refused since the last :meth:`reset_counts`: counted by the
+        function as it runs, so any query that calls it counts (once per record and
+        successful task)."""
+        judged, refused = self._function.counts()
+        return int(judged), int(refused)
 
     def column(self, value: Column, key: Column, published_at: Column) -> Column:
         return F.call_function(self.name, value, key, F.unix_micros(published_at))

@@ -332,3 +332,28 @@ def test_event_times_are_judged_against_kafka_and_not_the_clock(spark: SparkSess
     # The same record, received by Kafka in 2001, is on time.
     (row,) = judged(spark, GPS, [(old_event, b"key")], datetime(2001, 1, 1, 0, 5)).collect()
     assert row["reason_code"] is None
+
+
+def test_the_verdict_counts_what_it_judges_and_refuses_once_per_record(
+    spark: SparkSession,
+) -> None:
+    # The landing job reads a batch's counts from the verdict instead of a count job.
+    verdict = Verdict(spark, GPS, ValidationLimits())
+    frame = (
+        spark.createDataFrame(
+            [
+                (bytearray(value), bytearray(b"key"), PUBLISHED_AT, i)
+                for i, value in enumerate([GOOD, b"{", GOOD, b"[1]", GOOD])
+            ],
+            "value binary, key binary, timestamp timestamp, offset long",
+        )
+        .withColumn("topic", F.lit("t"))
+        .withColumn("partition", F.lit(0))
+    )
+    checked = check(frame.repartition(3), verdict)
+    verdict.reset_counts()
+    landed = checked.where(F.col("reason_code").isNull()).select("fields.*").collect()
+    assert len(landed) == 3
+    assert verdict.counts() == (5, 2)
+    verdict.reset_counts()
+    assert verdict.counts() == (0, 0)

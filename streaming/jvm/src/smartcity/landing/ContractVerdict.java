@@ -24,6 +24,7 @@ import org.apache.spark.sql.api.java.UDF3;
 import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.functions;
 import org.apache.spark.sql.types.DataType;
+import org.apache.spark.util.LongAccumulator;
 
 /**
  * The landing job's verdict on one Kafka record, in one pass over its bytes.
@@ -34,6 +35,11 @@ import org.apache.spark.sql.types.DataType;
  * fields at fault otherwise. The rules are not written here: they come from the contract
  * (ingestion/contracts.py), handed over as a JSON spec when the function is created, and
  * the checks run in the order of the spec's reason codes.
+ *
+ * <p>It also counts the records it judges and those it refuses, in two accumulators, so
+ * the landing job learns a batch's counts from the pass that writes it: no count job,
+ * and no plan node of its own that would split the generated code of the write's stage.
+ * Spark adds a task's updates only when the task succeeds, so a retried task counts once.
  */
 public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
   private static final long serialVersionUID = 1L;
@@ -41,10 +47,14 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
   private static final long MICROS_PER_HOUR = 3_600_000_000L;
 
   private final String spec;
+  private final LongAccumulator judged;
+  private final LongAccumulator refused;
   private transient Rules rules;
 
-  public ContractVerdict(String spec) {
+  public ContractVerdict(String spec, LongAccumulator judged, LongAccumulator refused) {
     this.spec = spec;
+    this.judged = judged;
+    this.refused = refused;
     this.rules = Rules.parse(spec); // fail at registration, not in a task, on a bad spec
   }
 
@@ -54,10 +64,27 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
    * Declared nondeterministic (it is not) so that the optimizer never copies the call
    * into a filter or into each field taken from its result: one call per record.
    */
-  public static void register(SparkSession spark, String name, String spec, String typeJson) {
+  public static ContractVerdict register(
+      SparkSession spark, String name, String spec, String typeJson) {
+    ContractVerdict verdict =
+        new ContractVerdict(
+            spec,
+            spark.sparkContext().longAccumulator(name + ".judged"),
+            spark.sparkContext().longAccumulator(name + ".refused"));
     UserDefinedFunction function =
-        functions.udf(new ContractVerdict(spec), DataType.fromJson(typeJson)).asNondeterministic();
+        functions.udf(verdict, DataType.fromJson(typeJson)).asNondeterministic();
     spark.udf().register(name, function);
+    return verdict;
+  }
+
+  /** Records judged and refused since the last {@link #resetCounts}, on the driver. */
+  public long[] counts() {
+    return new long[] {judged.value(), refused.value()};
+  }
+
+  public void resetCounts() {
+    judged.reset();
+    refused.reset();
   }
 
   @Override
@@ -65,7 +92,12 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
     if (rules == null) {
       rules = Rules.parse(spec); // after deserialisation on an executor
     }
-    return rules.judge(value, key, publishedMicros);
+    Row verdict = rules.judge(value, key, publishedMicros);
+    judged.add(1);
+    if (!verdict.isNullAt(0)) {
+      refused.add(1);
+    }
+    return verdict;
   }
 
   /** The JSON types a field's value can have, as the checks tell them apart. */
