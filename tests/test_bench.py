@@ -125,3 +125,14 @@ def test_a_failed_delivery_fails_the_run(monkeypatch: pytest.MonkeyPatch, tmp_pa
         bench_run._producer(
             settings, SimulationOptions(events=20), Results(conditions={}), lambda _: None
         )
+
+
+def test_the_freshness_events_never_reuse_the_increments_seeds() -> None:
+    # One seed gives the same event ids; staging keeps each once, so a reused seed left
+    # sightings out of the mart and the run waited for them until it timed out.
+    from bench.freshness import MEASURED_SEED, WARM_UP_SEED
+    from bench.run import INCREMENTS
+
+    offsets = {0, *range(1, INCREMENTS + 1)}
+    assert len({WARM_UP_SEED, MEASURED_SEED}) == 2
+    assert offsets.isdisjoint({WARM_UP_SEED, MEASURED_SEED})
