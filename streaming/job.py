@@ -28,6 +28,7 @@ from ingestion.contracts import CONTRACTS_BY_SOURCE, Contract
 from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, LakeTable, dead_letter_folder
 from ingestion.schema import raw_table as raw_lake_table
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
+from streaming.landing_writer import ValidRowsWriter
 from streaming.metrics import BatchMetrics, MetricsLog
 from streaming.publish import LakePublisher
 from streaming.validation import ValidationLimits, Verdict
@@ -36,16 +37,6 @@ KAFKA_COLUMNS = tuple(c.name for c in LANDING_COLUMNS if c.name.startswith("kafk
 # The dead letters of one source are published under its `source=` folder, so the
 # source is in the path and not in the files.
 SOURCE_PARTITION = DEAD_LETTERS.partition_keys[0].name
-# A batch's rows go to an open Parquet writer per event hour instead of being sorted by
-# hour first: a backlog's batch spans a few hours, and the sort (with its generated code,
-# compiled anew for each source's query) cost about a tenth of a cold run's CPU. The
-# planned write must be off for Spark to use these writers; past this many hours in one
-# task the rest of it is sorted as before.
-CONCURRENT_WRITERS = 16
-WRITE_SETTINGS = {
-    "spark.sql.optimizer.plannedWrite.enabled": "false",
-    "spark.sql.maxConcurrentOutputFileWriters": str(CONCURRENT_WRITERS),
-}
 
 
 class LandingFailed(RuntimeError):
@@ -125,7 +116,11 @@ def _timestamp(moment: datetime) -> Column:
 
 
 def valid_rows(checked: DataFrame, contract: Contract, landed_at: datetime) -> DataFrame:
-    """The valid records as the raw table's columns, in its order."""
+    """The valid records as the raw table's columns, in its order.
+
+    The job writes them with :class:`streaming.landing_writer.ValidRowsWriter` in one
+    pass; this is the same selection as a DataFrame (the tests hold the two equal, and
+    ``bench.profile_landing`` times its steps)."""
     return (
         checked.where(F.col("reason_code").isNull())
         .select("fields.*", *KAFKA_COLUMNS)
@@ -167,23 +162,20 @@ class BatchLander:
         self.options = options
         self.metrics = metrics
         self.verdict = Verdict(publisher.spark, contract, options.limits)
+        self.write_valid = ValidRowsWriter(publisher.spark, contract, self.verdict)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
         # One landing time per batch, in UTC, written as a plain (zone-less) timestamp.
         landed_at = datetime.now(UTC).replace(tzinfo=None)
-        checked = check(batch, self.verdict)
         raw, dead = raw_table(self.contract.source), dead_letter_folder(self.contract.source)
-        # Counted by the verdict while the valid rows are written, in the same pass: no
-        # job of its own. Read before the dead letters' pass, which judges them again.
+        # Judged, counted and written per event hour in one pass (streaming.landing_writer).
+        # The counts are read before the dead letters' pass, which judges them again.
         self.verdict.reset_counts()
-        # Written even when no row is valid: publishing nothing also clears what an
+        # Published even when no row is valid: publishing nothing also clears what an
         # earlier attempt of this batch may have published.
-        self.publisher.publish(
-            valid_rows(checked, self.contract, landed_at),
-            raw,
-            _partition_names(raw_lake_table(self.contract)),
-            batch_id,
+        self.publisher.publish_written(
+            lambda staging: self.write_valid(batch, staging, landed_at), raw, batch_id
         )
         input_rows, refused = self.verdict.counts()
         landed = time.monotonic()
@@ -191,7 +183,7 @@ class BatchLander:
             # Rare, so read again rather than cache every batch: Kafka gives the same
             # records for the batch's offsets, and the verdicts do not depend on time.
             self.publisher.publish(
-                dead_letters(checked, landed_at),
+                dead_letters(check(batch, self.verdict), landed_at),
                 dead,
                 _partition_names(DEAD_LETTERS)[1:],
                 batch_id,
@@ -232,8 +224,6 @@ def start_landing(
     metrics: MetricsLog,
 ) -> list[StreamingQuery]:
     publisher = LakePublisher(spark, options.lake_uri)
-    for key, value in WRITE_SETTINGS.items():
-        spark.conf.set(key, value)  # before the queries start: each clones the session
     checkpoints = options.checkpoint_uri.rstrip("/")
     queries = []
     for contract in contracts:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,10 +139,23 @@ class LakePublisher:
     ) -> PublishedBatch:
         """Write ``frame`` as batch ``batch_id`` of ``<lake>/<table>``, replacing any
         earlier attempt of the same batch."""
+
+        def write(staging: str) -> list[str]:
+            frame.write.mode("overwrite").partitionBy(*partitions).parquet(staging)
+            # Spark's commit protocol leaves only committed files in the folder.
+            return self._parquet_files(staging) if self._exists(staging) else []
+
+        return self.publish_written(write, table, batch_id)
+
+    def publish_written(
+        self, write: Callable[[str], list[str]], table: str, batch_id: int
+    ) -> PublishedBatch:
+        """Publish as batch ``batch_id`` of ``<lake>/<table>`` the files that
+        ``write(staging)`` writes under an empty staging folder and returns, relative to
+        it (partition folders included); anything else there is left out and deleted."""
         staging = f"{self.lake_uri}/{LANDING_DIR}/staging/{table}/batch-{batch_id:012d}"
         self._delete(staging, recursive=True)
-        frame.write.mode("overwrite").partitionBy(*partitions).parquet(staging)
-        staged = self._parquet_files(staging) if self._exists(staging) else []
+        staged = sorted(write(staging))
 
         manifest = self.manifest_uri(table, batch_id)
         if self._exists(manifest):

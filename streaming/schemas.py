@@ -46,6 +46,13 @@ def landed_schema(contract: Contract) -> T.StructType:
     )
 
 
+def data_schema(table: LakeTable) -> T.StructType:
+    """The columns stored in the table's files: all but its partition keys."""
+    return T.StructType(
+        [T.StructField(c.name, spark_type(c.type), nullable=True) for c in table.columns]
+    )
+
+
 def table_schema(table: LakeTable) -> T.StructType:
     """Every column a reader of the table sees, partition keys last."""
     return T.StructType(

@@ -94,6 +94,11 @@ class Verdict:
             verdict_type(contract).json(),
         )
 
+    @property
+    def java_function(self) -> object:
+        """The JVM object behind the function, for JVM code that judges records itself."""
+        return self._function
+
     def reset_counts(self) -> None:
         self._function.resetCounts()
 

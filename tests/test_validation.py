@@ -13,6 +13,7 @@ import math
 import random
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +27,14 @@ from ingestion.contracts import (
     WEATHER_READINGS,
     Contract,
 )
-from ingestion.schema import REASON_CODES
+from ingestion.schema import REASON_CODES, raw_table
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.wire import serialize
 from smartcity.settings import Settings
-from streaming.job import check
+from streaming.job import check, valid_rows
 from streaming.jvm_build import landing_jar
+from streaming.landing_writer import ValidRowsWriter
+from streaming.schemas import data_schema
 from streaming.session import build_session
 from streaming.validation import ValidationLimits, Verdict
 
@@ -68,12 +71,10 @@ def wire(contract: Contract, **changes: Any) -> bytes:
     return json.dumps(document).encode()
 
 
-def judged(
-    spark: SparkSession,
-    contract: Contract,
-    records: list[tuple],
-    published_at: datetime = PUBLISHED_AT,
+def kafka_records(
+    spark: SparkSession, records: list[tuple], published_at: datetime = PUBLISHED_AT
 ) -> DataFrame:
+    """(value, key) pairs as the Kafka source reads them, at offsets 0, 1, ..."""
     frame = spark.createDataFrame(
         [
             (
@@ -86,7 +87,16 @@ def judged(
         ],
         "value binary, key binary, timestamp timestamp, offset long",
     )
-    frame = frame.withColumn("topic", F.lit("t")).withColumn("partition", F.lit(0))
+    return frame.withColumn("topic", F.lit("t")).withColumn("partition", F.lit(0))
+
+
+def judged(
+    spark: SparkSession,
+    contract: Contract,
+    records: list[tuple],
+    published_at: datetime = PUBLISHED_AT,
+) -> DataFrame:
+    frame = kafka_records(spark, records, published_at)
     return check(frame, Verdict(spark, contract, ValidationLimits())).orderBy("kafka_offset")
 
 
@@ -339,21 +349,51 @@ def test_the_verdict_counts_what_it_judges_and_refuses_once_per_record(
 ) -> None:
     # The landing job reads a batch's counts from the verdict instead of a count job.
     verdict = Verdict(spark, GPS, ValidationLimits())
-    frame = (
-        spark.createDataFrame(
-            [
-                (bytearray(value), bytearray(b"key"), PUBLISHED_AT, i)
-                for i, value in enumerate([GOOD, b"{", GOOD, b"[1]", GOOD])
-            ],
-            "value binary, key binary, timestamp timestamp, offset long",
-        )
-        .withColumn("topic", F.lit("t"))
-        .withColumn("partition", F.lit(0))
-    )
-    checked = check(frame.repartition(3), verdict)
+    records = [(value, b"key") for value in (GOOD, b"{", GOOD, b"[1]", GOOD)]
+    checked = check(kafka_records(spark, records).repartition(3), verdict)
     verdict.reset_counts()
     landed = checked.where(F.col("reason_code").isNull()).select("fields.*").collect()
     assert len(landed) == 3
     assert verdict.counts() == (5, 2)
     verdict.reset_counts()
     assert verdict.counts() == (0, 0)
+
+
+LANDED_AT = datetime(2026, 1, 1, 9, 0, 5, 123456)
+
+
+@pytest.mark.parametrize("contract", [GPS, CAMERA_SIGHTINGS, EMERGENCY_UPDATES])
+def test_the_one_pass_writer_lands_what_the_dataframe_form_selects(
+    spark: SparkSession, contract: Contract, tmp_path: Path
+) -> None:
+    # The job writes valid rows with ValidRowsWriter; valid_rows is the same thing said
+    # as a DataFrame. Valid events over several hours, and mutants, half of them refused.
+    simulated = simulate(
+        SimulationOptions(
+            events=4_000, vehicles=20, start_at=datetime(2026, 1, 1, 6, 55, tzinfo=UTC)
+        )
+    )
+    events = [serialize(c, e) for c, e in simulated if c is contract][:400]
+    values = events + _mutants(contract, 300)
+    frame = kafka_records(spark, [(value, b"key") for value in values]).repartition(3)
+    verdict = Verdict(spark, contract, ValidationLimits())
+    expected = valid_rows(check(frame, verdict), contract, LANDED_AT).collect()
+    verdict.reset_counts()
+    files = ValidRowsWriter(spark, contract, verdict)(frame, str(tmp_path), LANDED_AT)
+
+    assert verdict.counts() == (len(values), len(values) - len(expected))
+    assert len({row["event_hour"] for row in expected}) > 1
+    assert sorted(files) == sorted(
+        str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*.parquet")
+    )
+    assert all(file.startswith("event_date=") for file in files)
+    for file in files:
+        assert spark.read.parquet(str(tmp_path / file)).schema == data_schema(raw_table(contract))
+    landed = spark.read.parquet(str(tmp_path)).select(*valid_rows_columns(contract)).collect()
+    by_offset = {row["kafka_offset"]: row.asDict() for row in landed}
+    assert len(by_offset) == len(landed) == len(expected)
+    assert by_offset == {row["kafka_offset"]: row.asDict() for row in expected}
+
+
+def valid_rows_columns(contract: Contract) -> list[str]:
+    return raw_table(contract).column_names()

@@ -77,6 +77,24 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
     return verdict;
   }
 
+  /** How many fields the contract has: the typed struct's width. */
+  public int fieldCount() {
+    return rules().fields.length;
+  }
+
+  /** The position of a contract field in the typed struct, or -1. */
+  public int fieldIndex(String name) {
+    Integer index = rules().fieldIndex.get(name);
+    return index == null ? -1 : index;
+  }
+
+  private Rules rules() {
+    if (rules == null) {
+      rules = Rules.parse(spec); // after deserialisation on an executor
+    }
+    return rules;
+  }
+
   /** Records judged and refused since the last {@link #resetCounts}, on the driver. */
   public long[] counts() {
     return new long[] {judged.value(), refused.value()};
@@ -89,10 +107,7 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
 
   @Override
   public Row call(byte[] value, byte[] key, Long publishedMicros) {
-    if (rules == null) {
-      rules = Rules.parse(spec); // after deserialisation on an executor
-    }
-    Row verdict = rules.judge(value, key, publishedMicros);
+    Row verdict = rules().judge(value, key, publishedMicros);
     judged.add(1);
     if (!verdict.isNullAt(0)) {
       refused.add(1);

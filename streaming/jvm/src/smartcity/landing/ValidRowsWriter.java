@@ -1,0 +1,250 @@
+package smartcity.landing;
+
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.mapreduce.Job;
+import org.apache.hadoop.mapreduce.JobID;
+import org.apache.hadoop.mapreduce.TaskAttemptContext;
+import org.apache.hadoop.mapreduce.TaskAttemptID;
+import org.apache.hadoop.mapreduce.TaskID;
+import org.apache.hadoop.mapreduce.TaskType;
+import org.apache.hadoop.mapreduce.task.TaskAttemptContextImpl;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.function.Function2;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.catalyst.InternalRow;
+import org.apache.spark.sql.catalyst.expressions.GenericInternalRow;
+import org.apache.spark.sql.catalyst.util.GenericArrayData;
+import org.apache.spark.sql.execution.datasources.OutputWriter;
+import org.apache.spark.sql.execution.datasources.OutputWriterFactory;
+import org.apache.spark.sql.execution.datasources.parquet.ParquetFileFormat;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.unsafe.types.UTF8String;
+import org.apache.spark.util.SerializableConfiguration;
+
+/**
+ * The valid records of one micro-batch, judged and written as Parquet in one pass.
+ *
+ * <p>Each task reads its Kafka records, asks the verdict about each one and writes the
+ * valid ones, with their Kafka coordinates and the landing time, to an open Parquet writer
+ * per event hour: {@code <staging>/event_date=YYYY-MM-DD/event_hour=H/part-...parquet}.
+ * No generated code, no sort by hour and no count node: with five sources, each query of
+ * a cold landing job used to compile and warm up its own such code, which was most of
+ * the gap to a job that does not validate. The files are written with Spark's own
+ * Parquet writer, as a DataFrame write would write them.
+ *
+ * <p>Only the files of successful task attempts are returned: a failed attempt's files
+ * stay in the staging folder, which the caller deletes, and are never published.
+ */
+public final class ValidRowsWriter {
+  private static final long MICROS_PER_HOUR = 3_600_000_000L;
+  /** The raw table's columns after the contract's fields, in its order. */
+  static final String[] LANDING_COLUMNS = {
+    "kafka_topic", "kafka_partition", "kafka_offset", "kafka_published_at", "landed_at"
+  };
+
+  private ValidRowsWriter() {}
+
+  /**
+   * Writes the batch's valid records under {@code staging}; returns the files, relative to
+   * it. {@code dataSchemaJson} is the raw table's schema without its partition columns.
+   */
+  public static String[] write(
+      SparkSession spark,
+      Dataset<Row> records,
+      ContractVerdict verdict,
+      String dataSchemaJson,
+      String staging,
+      long landedMicros)
+      throws Exception {
+    StructType dataSchema = (StructType) DataType.fromJson(dataSchemaJson);
+    int fields = verdict.fieldCount();
+    checkLayout(dataSchema, verdict, fields);
+    StructType input = records.schema();
+    int[] kafka = {
+      input.fieldIndex("key"),
+      input.fieldIndex("value"),
+      input.fieldIndex("topic"),
+      input.fieldIndex("partition"),
+      input.fieldIndex("offset"),
+      input.fieldIndex("timestamp")
+    };
+    Job job = Job.getInstance(spark.sparkContext().hadoopConfiguration());
+    @SuppressWarnings("unchecked")
+    scala.collection.immutable.Map<String, String> options =
+        (scala.collection.immutable.Map<String, String>)
+            (Object) scala.collection.immutable.Map$.MODULE$.empty();
+    // What a DataFrame write prepares: the session's Parquet settings in the job's
+    // configuration (timestamp type, compression, the row schema for the writer).
+    OutputWriterFactory factory =
+        new ParquetFileFormat().prepareWrite(spark, job, options, dataSchema);
+    Task task =
+        new Task(
+            verdict,
+            factory,
+            new SerializableConfiguration(job.getConfiguration()),
+            dataSchemaJson,
+            fields,
+            verdict.fieldIndex("event_at"),
+            kafka,
+            staging,
+            landedMicros,
+            "smartcity" + System.currentTimeMillis());
+    List<String> files =
+        records.queryExecution().toRdd().toJavaRDD().mapPartitionsWithIndex(task, false).collect();
+    return files.toArray(new String[0]);
+  }
+
+  private static void checkLayout(StructType schema, ContractVerdict verdict, int fields) {
+    String[] names = schema.fieldNames();
+    boolean ok = names.length == fields + LANDING_COLUMNS.length;
+    for (int i = 0; ok && i < fields; i++) {
+      ok = verdict.fieldIndex(names[i]) == i;
+    }
+    for (int i = 0; ok && i < LANDING_COLUMNS.length; i++) {
+      ok = names[fields + i].equals(LANDING_COLUMNS[i]);
+    }
+    if (!ok) {
+      throw new IllegalArgumentException(
+          "the raw table's columns are not the contract's fields then "
+              + String.join(", ", LANDING_COLUMNS)
+              + ": "
+              + String.join(", ", names));
+    }
+  }
+
+  static final class Task implements Function2<Integer, Iterator<InternalRow>, Iterator<String>> {
+    private static final long serialVersionUID = 1L;
+    private final ContractVerdict verdict;
+    private final OutputWriterFactory factory;
+    private final SerializableConfiguration conf;
+    private final String dataSchemaJson;
+    private final int fields;
+    private final int eventAt;
+    private final int[] kafka;
+    private final String staging;
+    private final long landedMicros;
+    private final String jobTracker;
+
+    Task(
+        ContractVerdict verdict,
+        OutputWriterFactory factory,
+        SerializableConfiguration conf,
+        String dataSchemaJson,
+        int fields,
+        int eventAt,
+        int[] kafka,
+        String staging,
+        long landedMicros,
+        String jobTracker) {
+      this.verdict = verdict;
+      this.factory = factory;
+      this.conf = conf;
+      this.dataSchemaJson = dataSchemaJson;
+      this.fields = fields;
+      this.eventAt = eventAt;
+      this.kafka = kafka;
+      this.staging = staging;
+      this.landedMicros = landedMicros;
+      this.jobTracker = jobTracker;
+    }
+
+    @Override
+    public Iterator<String> call(Integer partition, Iterator<InternalRow> records)
+        throws Exception {
+      StructType dataSchema = (StructType) DataType.fromJson(dataSchemaJson);
+      TaskContext task = TaskContext.get();
+      TaskAttemptContext context =
+          new TaskAttemptContextImpl(
+              conf.value(),
+              new TaskAttemptID(
+                  new TaskID(new JobID(jobTracker, 0), TaskType.MAP, partition),
+                  task.attemptNumber()));
+      Map<Long, OutputWriter> writers = new HashMap<>();
+      List<String> files = new ArrayList<>();
+      try {
+        while (records.hasNext()) {
+          InternalRow record = records.next();
+          long published = record.getLong(kafka[5]);
+          Row judged =
+              verdict.call(
+                  record.isNullAt(kafka[1]) ? null : record.getBinary(kafka[1]),
+                  record.isNullAt(kafka[0]) ? null : record.getBinary(kafka[0]),
+                  published);
+          if (!judged.isNullAt(0)) {
+            continue; // refused: the dead letters' pass writes it
+          }
+          GenericInternalRow row = new GenericInternalRow(fields + LANDING_COLUMNS.length);
+          Row typed = judged.getStruct(2);
+          for (int i = 0; i < fields; i++) {
+            row.update(i, internal(typed.get(i)));
+          }
+          row.update(fields, record.getUTF8String(kafka[2]).copy());
+          row.setInt(fields + 1, record.getInt(kafka[3]));
+          row.setLong(fields + 2, record.getLong(kafka[4]));
+          // Kafka's timestamp as a zone-less timestamp: the same microseconds, in UTC.
+          row.setLong(fields + 3, published);
+          row.setLong(fields + 4, landedMicros);
+          long hour = Math.floorDiv(row.getLong(eventAt), MICROS_PER_HOUR);
+          OutputWriter writer = writers.get(hour);
+          if (writer == null) {
+            String file = fileName(hour, partition, task, context);
+            writer = factory.newInstance(staging + "/" + file, dataSchema, context);
+            writers.put(hour, writer);
+            files.add(file);
+          }
+          writer.write(row);
+        }
+      } catch (Throwable error) {
+        for (OutputWriter writer : writers.values()) {
+          try {
+            writer.close();
+          } catch (Throwable also) {
+            error.addSuppressed(also);
+          }
+        }
+        throw error;
+      }
+      for (OutputWriter writer : writers.values()) {
+        writer.close();
+      }
+      return files.iterator();
+    }
+
+    private String fileName(long hour, int partition, TaskContext task, TaskAttemptContext context) {
+      LocalDateTime start = LocalDateTime.ofEpochSecond(hour * 3600, 0, ZoneOffset.UTC);
+      return "event_date=" + start.toLocalDate()
+          + "/event_hour=" + start.getHour()
+          + "/part-" + String.format("%05d", partition)
+          + "-attempt-" + task.taskAttemptId()
+          + factory.getFileExtension(context);
+    }
+
+    /** A typed field as Spark holds it inside a row. */
+    private static Object internal(Object value) {
+      if (value instanceof String) {
+        return UTF8String.fromString((String) value);
+      }
+      if (value instanceof LocalDateTime) {
+        return ContractVerdict.Timestamps.micros((LocalDateTime) value);
+      }
+      if (value instanceof String[]) {
+        String[] strings = (String[]) value;
+        Object[] elements = new Object[strings.length];
+        for (int i = 0; i < strings.length; i++) {
+          elements[i] = UTF8String.fromString(strings[i]);
+        }
+        return new GenericArrayData(elements);
+      }
+      return value; // Integer, Long, Double or null: as Spark holds them
+    }
+  }
+}
