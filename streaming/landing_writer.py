@@ -19,6 +19,10 @@ from streaming.schemas import data_schema
 from streaming.validation import Verdict
 
 WRITER_CLASS = "smartcity.landing.ValidRowsWriter"
+# Columns whose values are unique by construction: a Parquet dictionary of them saves
+# nothing for any reader, and building one (until it overflows) cost a cold landing run
+# about 7 % of its time.
+WITHOUT_DICTIONARY = ("event_id", "kafka_offset", "kafka_published_at")
 EPOCH = datetime(1970, 1, 1)
 
 
@@ -26,7 +30,13 @@ class ValidRowsWriter:
     def __init__(self, spark: SparkSession, contract: Contract, verdict: Verdict) -> None:
         self.spark = spark
         self.verdict = verdict
-        self._schema = data_schema(raw_table(contract)).json()
+        schema = data_schema(raw_table(contract))
+        self._schema = schema.json()
+        gateway = spark.sparkContext._gateway  # type: ignore[attr-defined]
+        names = [name for name in WITHOUT_DICTIONARY if name in schema.fieldNames()]
+        self._without_dictionary = gateway.new_array(gateway.jvm.java.lang.String, len(names))
+        for index, name in enumerate(names):
+            self._without_dictionary[index] = name
 
     def __call__(self, records: DataFrame, staging: str, landed_at: datetime) -> list[str]:
         """Write the valid ones of the Kafka ``records`` under ``staging``, partitioned by
@@ -40,5 +50,6 @@ class ValidRowsWriter:
             self._schema,
             staging,
             (landed_at - EPOCH) // timedelta(microseconds=1),
+            self._without_dictionary,
         )
         return [str(file) for file in files]

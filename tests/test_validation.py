@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -33,7 +34,7 @@ from ingestion.wire import serialize
 from smartcity.settings import Settings
 from streaming.job import check, valid_rows
 from streaming.jvm_build import landing_jar
-from streaming.landing_writer import ValidRowsWriter
+from streaming.landing_writer import WITHOUT_DICTIONARY, ValidRowsWriter
 from streaming.schemas import data_schema
 from streaming.session import build_session
 from streaming.validation import ValidationLimits, Verdict
@@ -389,6 +390,15 @@ def test_the_one_pass_writer_lands_what_the_dataframe_form_selects(
     assert all(file.startswith("event_date=") for file in files)
     for file in files:
         assert spark.read.parquet(str(tmp_path / file)).schema == data_schema(raw_table(contract))
+        metadata = pq.ParquetFile(tmp_path / file).metadata.row_group(0)
+        encodings = {
+            metadata.column(i).path_in_schema: metadata.column(i).encodings
+            for i in range(metadata.num_columns)
+        }
+        for column in WITHOUT_DICTIONARY:
+            assert not any("DICTIONARY" in e for e in encodings[column]), column
+        if metadata.num_rows >= 50:  # Parquet drops a dictionary that saves nothing
+            assert any("DICTIONARY" in e for e in encodings["kafka_topic"]), encodings
     landed = spark.read.parquet(str(tmp_path)).select(*valid_rows_columns(contract)).collect()
     by_offset = {row["kafka_offset"]: row.asDict() for row in landed}
     assert len(by_offset) == len(landed) == len(expected)

@@ -63,7 +63,8 @@ public final class ValidRowsWriter {
       ContractVerdict verdict,
       String dataSchemaJson,
       String staging,
-      long landedMicros)
+      long landedMicros,
+      String[] withoutDictionary)
       throws Exception {
     StructType dataSchema = (StructType) DataType.fromJson(dataSchemaJson);
     int fields = verdict.fieldCount();
@@ -78,6 +79,9 @@ public final class ValidRowsWriter {
       input.fieldIndex("timestamp")
     };
     Job job = Job.getInstance(spark.sparkContext().hadoopConfiguration());
+    for (String column : withoutDictionary) {
+      job.getConfiguration().setBoolean("parquet.enable.dictionary#" + column, false);
+    }
     @SuppressWarnings("unchecked")
     scala.collection.immutable.Map<String, String> options =
         (scala.collection.immutable.Map<String, String>)
