@@ -3,10 +3,12 @@ by hand."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pyspark.sql import types as T
 
 from ingestion.contracts import Contract, FieldType
-from ingestion.schema import ENGINE_TYPES, LakeTable
+from ingestion.schema import ENGINE_TYPES, Column, LakeTable
 
 # Spark's DDL names as type objects: Spark's own parser needs a running session.
 _SPARK_DDL: dict[str, T.DataType] = {
@@ -46,15 +48,15 @@ def landed_schema(contract: Contract) -> T.StructType:
     )
 
 
+def _struct(columns: Iterable[Column]) -> T.StructType:
+    return T.StructType([T.StructField(c.name, spark_type(c.type), nullable=True) for c in columns])
+
+
 def data_schema(table: LakeTable) -> T.StructType:
     """The columns stored in the table's files: all but its partition keys."""
-    return T.StructType(
-        [T.StructField(c.name, spark_type(c.type), nullable=True) for c in table.columns]
-    )
+    return _struct(table.columns)
 
 
 def table_schema(table: LakeTable) -> T.StructType:
     """Every column a reader of the table sees, partition keys last."""
-    return T.StructType(
-        [T.StructField(c.name, spark_type(c.type), nullable=True) for c in table.all_columns]
-    )
+    return _struct(table.all_columns)

@@ -109,6 +109,10 @@ public final class ValidRowsWriter {
 
   private static void checkLayout(StructType schema, ContractVerdict verdict, int fields) {
     String[] names = schema.fieldNames();
+    if (verdict.fieldIndex("event_at") < 0) {
+      throw new IllegalArgumentException(
+          "the contract has no event_at field, which the raw table is partitioned by");
+    }
     boolean ok = names.length == fields + LANDING_COLUMNS.length;
     for (int i = 0; ok && i < fields; i++) {
       ok = verdict.fieldIndex(names[i]) == i;
