@@ -12,7 +12,6 @@ JVM starts as cold as the landing job's.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -22,10 +21,11 @@ from pathlib import Path
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from bench.own_process import run_module
 from ingestion.contracts import CONTRACTS, Contract, FieldType
 from smartcity import pipeline
 from smartcity.jars import SPARK_KAFKA, ensure_jars
-from smartcity.settings import PROJECT_ROOT, Settings
+from smartcity.settings import Settings
 from streaming.schemas import spark_type
 from streaming.session import build_session
 
@@ -95,17 +95,8 @@ def land_like_the_tutorial(
 
 def run_peer(settings: Settings, out: Path) -> PeerRun:
     """The peer in a process of its own, against the settings' broker and topics."""
-    finished = subprocess.run(
-        [sys.executable, "-m", "bench.peer", str(out)],
-        cwd=PROJECT_ROOT,
-        env=pipeline.command_environment(settings),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if finished.returncode != 0:
-        raise RuntimeError(f"the peer job failed:\n{finished.stderr[-2000:]}")
-    return PeerRun(**json.loads(finished.stdout.strip().splitlines()[-1]))
+    stdout = run_module(settings, ["bench.peer", str(out)], "the peer job")
+    return PeerRun(**json.loads(stdout.strip().splitlines()[-1]))
 
 
 def main(argv: list[str]) -> int:

@@ -40,7 +40,10 @@ class LakePublisher:
         self._Path = jvm.org.apache.hadoop.fs.Path
         configuration = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
         self._configuration = configuration
-        self.fs = self._Path(self.lake_uri).getFileSystem(configuration)
+        # A local lake without a `chmod` process per folder and file (streaming/jvm).
+        self.fs = jvm.smartcity.landing.ForklessLocalFileSystem.forUri(
+            self._Path(self.lake_uri).toUri(), configuration
+        )
         self.object_store = str(self.fs.getScheme()) in ("s3a", "s3", "gs", "abfs", "abfss")
 
     def _path(self, uri: str) -> Any:

@@ -104,11 +104,11 @@ def test_landing_fewer_events_than_were_produced_fails_the_run(
     from smartcity.settings import Settings
 
     settings = Settings.from_env({"SMARTCITY_DATA_DIR": str(tmp_path)})
-    monkeypatch.setattr(bench_run.pipeline, "land", lambda _: {"batches": 1})
+    monkeypatch.setattr(bench_run, "land_in_own_process", lambda _: 1.0)
     monkeypatch.setattr(bench_run.pipeline, "landed_rows", lambda _: {"gps_fixes": 9})
     monkeypatch.setattr(bench_run.pipeline, "dead_lettered_rows", lambda _: {})
     with pytest.raises(BenchmarkFailed, match="landed 9"):
-        bench_run._landing(settings, 10, Results(conditions={}), lambda _: None)
+        bench_run._land_ours(settings, 10)
 
 
 def test_a_failed_delivery_fails_the_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -136,3 +136,47 @@ def test_the_freshness_events_never_reuse_the_increments_seeds() -> None:
     offsets = {0, *range(1, INCREMENTS + 1)}
     assert len({WARM_UP_SEED, MEASURED_SEED}) == 2
     assert offsets.isdisjoint({WARM_UP_SEED, MEASURED_SEED})
+
+
+def test_the_landing_rounds_alternate_and_report_medians(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import run as bench_run
+    from bench.run import BenchOptions, LandingRun
+    from smartcity.settings import Settings
+
+    settings = Settings.from_env({"SMARTCITY_DATA_DIR": str(tmp_path)})
+    ours = iter([20_000.0, 15_000.0, 18_000.0])
+    peers = iter([16_000.0, 20_000.0, 15_000.0])
+    calls: list[tuple[str, Path]] = []
+
+    def land_ours(here: Settings, expected: int) -> tuple[LandingRun, list[dict], float]:
+        calls.append(("ours", here.data_dir))
+        return LandingRun(next(ours), 1.0), [], 1.0
+
+    def land_peer(here: Settings, expected: int) -> LandingRun:
+        calls.append(("peer", here.data_dir))
+        return LandingRun(next(peers), 2.0)
+
+    monkeypatch.setattr(bench_run, "_land_ours", land_ours)
+    monkeypatch.setattr(bench_run, "_land_peer", land_peer)
+    broker = type("Broker", (), {"bootstrap_servers": "127.0.0.1:1"})()
+    figures = Results(conditions={})
+    bench_run._landing(settings, broker, BenchOptions(rounds=3), figures, lambda _: None)  # type: ignore[arg-type]
+
+    assert [job for job, _ in calls] == ["ours", "peer", "peer", "ours", "ours", "peer"]
+    # Round 1 lands into the run's own lake, which the later parts use; each other round
+    # into a folder of its own.
+    assert calls[0][1] == calls[1][1] == settings.data_dir
+    assert len({folder for _, folder in calls[2:]}) == 2
+    assert figures.figures["landing.events_per_s_in_triggers"].value == 18_000
+    assert figures.figures["peer.events_per_s_in_triggers"].value == 16_000
+    # The median of the rounds' own ratios (1.25, 0.75, 1.2), not a ratio of medians.
+    assert figures.figures["landing.vs_peer"].value == pytest.approx(1.2)
+    assert "1.25, 0.75, 1.20" in figures.figures["landing.vs_peer"].unit
+
+
+def test_fewer_than_one_round_is_refused() -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["run", "--rounds", "0"])
+    assert exit_.value.code == 2

@@ -79,6 +79,7 @@ public final class ValidRowsWriter {
       input.fieldIndex("timestamp")
     };
     Job job = Job.getInstance(spark.sparkContext().hadoopConfiguration());
+    ForklessLocalFileSystem.forWriters(job.getConfiguration());
     for (String column : withoutDictionary) {
       job.getConfiguration().setBoolean("parquet.enable.dictionary#" + column, false);
     }

@@ -1,0 +1,172 @@
+"""The landing job's local file system (``ForklessLocalFileSystem`` in ``streaming/jvm``)
+against Hadoop's own, on a real JVM: the same permissions and link answers, without a
+process per call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from py4j.protocol import Py4JJavaError
+from pyspark.sql import SparkSession
+
+from smartcity.settings import Settings
+from streaming.job import FORKLESS_CHECKPOINTS
+from streaming.jvm_build import landing_jar
+from streaming.session import build_session
+
+FORKLESS = "smartcity.landing.ForklessLocalFileSystem"
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[SparkSession]:
+    # Module scope: the end-to-end suites start sessions of their own.
+    session = build_session([landing_jar(Settings.from_env().cache_dir)], "local[1]")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def jvm(spark: SparkSession) -> Any:
+    return spark.sparkContext._jvm  # type: ignore[attr-defined]
+
+
+def _conf(spark: SparkSession) -> Any:
+    return spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
+
+
+def _file_systems(spark: SparkSession, jvm: Any) -> tuple[Any, Any]:
+    """Hadoop's raw local file system and ours, each initialised on the session's conf."""
+    uri = jvm.java.net.URI("file:///")
+    hadoop = jvm.org.apache.hadoop.fs.RawLocalFileSystem()
+    hadoop.initialize(uri, _conf(spark))
+    ours = getattr(jvm, FORKLESS + "$Raw")()
+    ours.initialize(uri, _conf(spark))
+    return hadoop, ours
+
+
+def _mode(path: Path) -> int:
+    return path.lstat().st_mode & 0o7777
+
+
+def _last_pid() -> int:
+    """The newest process id the kernel handed out (the last field of /proc/loadavg)."""
+    return int(Path("/proc/loadavg").read_text().split()[-1])
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o600, 0o640, 0o755, 0o700, 0o777, 0o000, 0o1777])
+def test_permissions_end_as_hadoops_own_would_set_them(
+    spark: SparkSession, jvm: Any, tmp_path: Path, mode: int
+) -> None:
+    hadoop, ours = _file_systems(spark, jvm)
+    permission = jvm.org.apache.hadoop.fs.permission.FsPermission(mode)
+    for kind in ("file", "folder"):
+        made = {}
+        for name, fs in (("hadoop", hadoop), ("ours", ours)):
+            path = tmp_path / f"{kind}-{name}"
+            if kind == "file":
+                path.write_bytes(b"x")
+            else:
+                path.mkdir()
+            fs.setPermission(jvm.org.apache.hadoop.fs.Path(str(path)), permission)
+            made[name] = _mode(path)
+        assert made["ours"] == made["hadoop"] == mode, (kind, oct(mode))
+
+
+def test_files_and_folders_it_creates_get_hadoops_permissions(
+    spark: SparkSession, jvm: Any, tmp_path: Path
+) -> None:
+    hadoop, ours = _file_systems(spark, jvm)
+    hadoop_path = jvm.org.apache.hadoop.fs.Path
+    for name, fs in (("hadoop", hadoop), ("ours", ours)):
+        stream = fs.create(hadoop_path(str(tmp_path / name / "a" / "b" / "data.parquet")), True)
+        stream.write(bytearray(b"rows"))
+        stream.close()
+    for relative in ("a", "a/b", "a/b/data.parquet"):
+        assert _mode(tmp_path / "ours" / relative) == _mode(tmp_path / "hadoop" / relative)
+    assert (tmp_path / "ours" / "a" / "b" / "data.parquet").read_bytes() == b"rows"
+
+
+def _status(fs: Any, path: Any) -> tuple[Any, ...]:
+    status = fs.getFileLinkStatus(path)
+    return (
+        status.isFile(),
+        status.isDirectory(),
+        status.isSymlink(),
+        str(status.getSymlink()) if status.isSymlink() else None,
+        status.getLen() if status.isFile() else None,
+        str(status.getPath()),
+    )
+
+
+def test_link_status_is_hadoops_for_files_folders_links_and_missing_paths(
+    spark: SparkSession, jvm: Any, tmp_path: Path
+) -> None:
+    hadoop, ours = _file_systems(spark, jvm)
+    (tmp_path / "file").write_bytes(b"12345")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "file")
+    (tmp_path / "folder-link").symlink_to(tmp_path / "folder")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    for name in ("file", "folder", "link", "folder-link", "dangling"):
+        path = jvm.org.apache.hadoop.fs.Path(str(tmp_path / name))
+        assert _status(ours, path) == _status(hadoop, path), name
+    missing = jvm.org.apache.hadoop.fs.Path(str(tmp_path / "missing"))
+    for fs in (hadoop, ours):
+        with pytest.raises(Py4JJavaError, match="FileNotFoundException"):
+            fs.getFileLinkStatus(missing)
+
+
+def test_it_starts_no_process_where_hadoops_starts_one_per_call(
+    spark: SparkSession, jvm: Any, tmp_path: Path
+) -> None:
+    hadoop, ours = _file_systems(spark, jvm)
+    calls = 40
+    started = {}
+    for name, fs in (("hadoop", hadoop), ("ours", ours)):
+        folder = tmp_path / name
+        folder.mkdir()
+        before = _last_pid()
+        for index in range(calls):
+            path = jvm.org.apache.hadoop.fs.Path(str(folder / f"{index}"))
+            fs.create(path, True).close()  # a chmod each, in Hadoop's
+            fs.getFileLinkStatus(path)  # a readlink each, in Hadoop's
+        started[name] = _last_pid() - before
+    # Other processes and new threads take ids too, so only the gap is asserted.
+    assert started["hadoop"] >= 2 * calls, started
+    assert started["ours"] < calls // 4, started
+
+
+def test_a_local_uri_gets_this_file_system_and_checkpoints_can_use_it(
+    spark: SparkSession, jvm: Any, tmp_path: Path
+) -> None:
+    conf = jvm.org.apache.hadoop.conf.Configuration(_conf(spark))
+    forkless = getattr(jvm, FORKLESS)
+    for uri in (tmp_path.as_uri(), str(tmp_path)):
+        fs = forkless.forUri(jvm.java.net.URI(uri), conf)
+        assert fs.getClass().getName() == FORKLESS, uri
+    # Spark's checkpoints go through FileContext: a file written aside and renamed over
+    # an older one, as each offset and commit file is.
+    conf.set("fs.AbstractFileSystem.file.impl", FORKLESS_CHECKPOINTS)
+    context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
+        jvm.java.net.URI(tmp_path.as_uri()), conf
+    )
+    assert context.getDefaultFileSystem().getClass().getName() == FORKLESS_CHECKPOINTS
+    hadoop_path = jvm.org.apache.hadoop.fs.Path
+    gateway = spark.sparkContext._gateway  # type: ignore[attr-defined]
+    create_options = gateway.new_array(getattr(jvm, "org.apache.hadoop.fs.Options$CreateOpts"), 1)
+    create_options[0] = getattr(jvm, "org.apache.hadoop.fs.Options$CreateOpts").createParent()
+    overwrite = gateway.new_array(getattr(jvm, "org.apache.hadoop.fs.Options$Rename"), 1)
+    overwrite[0] = getattr(jvm, "org.apache.hadoop.fs.Options$Rename").OVERWRITE
+    create = jvm.java.util.EnumSet.of(jvm.org.apache.hadoop.fs.CreateFlag.CREATE)
+    final = tmp_path / "offsets" / "0"
+    for text in (b"first", b"second"):
+        aside = hadoop_path(str(tmp_path / "offsets" / ".0.tmp"))
+        stream = context.create(aside, create, create_options)
+        stream.write(bytearray(text))
+        stream.close()
+        context.rename(aside, hadoop_path(str(final)), overwrite)
+    assert final.read_bytes() == b"second"
+    assert (tmp_path / "offsets" / ".0.crc").is_file()  # checksummed, as Hadoop's LocalFs
