@@ -280,7 +280,7 @@ def _landing(
                 peer_runs.append(_land_peer(here, options.events))
         if number > 1:
             shutil.rmtree(here.data_dir, ignore_errors=True)
-    rounds = f"median of {options.rounds} round{'s' if options.rounds > 1 else ''}"
+    rounds = f"median of {options.rounds} rounds" if options.rounds > 1 else "one round"
     ours = statistics.median(r.in_triggers for r in ours_runs)
     results.add(
         "landing.events_per_s",
