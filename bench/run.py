@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 from bench.freshness import batch_lines, measure
 from bench.own_process import run_module
-from bench.peer import PeerRun, run_peer
+from bench.peer import run_peer
 from bench.results import Results, add_phases, machine_conditions
 from ingestion.contracts import CONTRACTS
 from ingestion.producer import produce
@@ -30,6 +31,9 @@ from smartcity.dbt_schedule import InProcessDbt
 from smartcity.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.compaction import compact, partitions
+from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
+
+T = TypeVar("T")
 
 # What the simulator emits per vehicle and simulated second (measured: about 0.305).
 # A GPS fix every 5 s and a telemetry reading every 10 s while the vehicle drives.
@@ -72,7 +76,7 @@ def _settings(root: Path, broker: LocalKafkaBroker) -> Settings:
     )
 
 
-def _timed(work: Callable[[], object]) -> tuple[object, float]:
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     result = work()
     return result, time.perf_counter() - started
@@ -196,7 +200,20 @@ def land_in_own_process(settings: Settings) -> float:
     its seconds, process start included."""
     started = time.perf_counter()
     try:
-        run_module(settings, ["smartcity", "land"], "the landing job")
+        # Options spelled out, so that a user's SMARTCITY_LANDING_* settings do not
+        # change what is measured (or make it run for ever).
+        run_module(
+            settings,
+            [
+                "smartcity",
+                "land",
+                "--trigger",
+                AVAILABLE_NOW,
+                "--max-offsets-per-trigger",
+                str(MAX_OFFSETS_PER_TRIGGER),
+            ],
+            "the landing job",
+        )
     except RuntimeError as error:
         raise BenchmarkFailed(str(error)) from error
     return time.perf_counter() - started
@@ -222,18 +239,18 @@ def _land_ours(settings: Settings, expected: int) -> tuple[LandingRun, list[dict
     trigger_s = _slowest_source_s(
         batches, lambda b: b["phases_ms"].get("spark_triggerExecution", 0)
     )
-    run = LandingRun(landed / trigger_s if trigger_s else 0.0, landed / seconds)
-    return run, batches, seconds
+    if not trigger_s:
+        raise BenchmarkFailed("the landing job reported no micro-batch time")
+    return LandingRun(landed / trigger_s, landed / seconds), batches, seconds
 
 
 def _land_peer(settings: Settings, expected: int) -> LandingRun:
     peer, seconds = _timed(lambda: run_peer(settings, Path(settings.data_dir) / "peer"))
-    assert isinstance(peer, PeerRun)
     if peer.rows != expected:
         raise BenchmarkFailed(f"the peer read {peer.rows:,} of {expected:,} events")
-    return LandingRun(
-        peer.rows / peer.busy_seconds if peer.busy_seconds else 0.0, peer.rows / seconds
-    )
+    if not peer.busy_seconds:
+        raise BenchmarkFailed("the peer reported no micro-batch time")
+    return LandingRun(peer.rows / peer.busy_seconds, peer.rows / seconds)
 
 
 def _rounds_text(values: list[float]) -> str:

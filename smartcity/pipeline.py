@@ -144,6 +144,9 @@ def command_environment(settings: Settings) -> dict[str, str]:
     return {
         **dbt_environment(settings),
         "SMARTCITY_DATA_DIR": str(settings.data_dir),
+        "SMARTCITY_CACHE_DIR": str(settings.cache_dir),
+        "SMARTCITY_CHECKPOINT_URI": settings.checkpoint_uri,
+        "SMARTCITY_SPARK_MASTER": settings.spark_master,
         "SMARTCITY_TOPIC_PREFIX": settings.topic_prefix,
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
     }

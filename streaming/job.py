@@ -37,8 +37,6 @@ KAFKA_COLUMNS = tuple(c.name for c in LANDING_COLUMNS if c.name.startswith("kafk
 # The dead letters of one source are published under its `source=` folder, so the
 # source is in the path and not in the files.
 SOURCE_PARTITION = DEAD_LETTERS.partition_keys[0].name
-# Hadoop's local file system for FileContext, without a child process per file.
-FORKLESS_CHECKPOINTS = "smartcity.landing.ForklessLocalFileSystem$Fs"
 
 
 class LandingFailed(RuntimeError):
@@ -227,8 +225,9 @@ def start_landing(
 ) -> list[StreamingQuery]:
     # Local checkpoints without a `readlink` process per file that Spark renames; set
     # before the queries start, as each copies the configuration.
-    spark.sparkContext._jsc.hadoopConfiguration().set(  # type: ignore[attr-defined]
-        "fs.AbstractFileSystem.file.impl", FORKLESS_CHECKPOINTS
+    jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
+    jvm.smartcity.landing.ForklessLocalFileSystem.forCheckpoints(
+        spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
     )
     publisher = LakePublisher(spark, options.lake_uri)
     checkpoints = options.checkpoint_uri.rstrip("/")

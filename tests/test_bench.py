@@ -152,10 +152,12 @@ def test_the_landing_rounds_alternate_and_report_medians(
 
     def land_ours(here: Settings, expected: int) -> tuple[LandingRun, list[dict], float]:
         calls.append(("ours", here.data_dir))
+        (here.data_dir / "lake").mkdir(parents=True, exist_ok=True)
         return LandingRun(next(ours), 1.0), [], 1.0
 
     def land_peer(here: Settings, expected: int) -> LandingRun:
         calls.append(("peer", here.data_dir))
+        (here.data_dir / "peer").mkdir(parents=True, exist_ok=True)
         return LandingRun(next(peers), 2.0)
 
     monkeypatch.setattr(bench_run, "_land_ours", land_ours)
@@ -167,8 +169,13 @@ def test_the_landing_rounds_alternate_and_report_medians(
     assert [job for job, _ in calls] == ["ours", "peer", "peer", "ours", "ours", "peer"]
     # Round 1 lands into the run's own lake, which the later parts use; each other round
     # into a folder of its own.
-    assert calls[0][1] == calls[1][1] == settings.data_dir
-    assert len({folder for _, folder in calls[2:]}) == 2
+    folders = [folder for _, folder in calls]
+    assert folders[0] == folders[1] == settings.data_dir
+    assert folders[2] == folders[3] != folders[4] == folders[5]
+    assert settings.data_dir not in folders[2:]
+    # The first round's lake stays for the later parts; the others' folders go.
+    assert (settings.data_dir / "lake").is_dir()
+    assert not any(folder.exists() for folder in folders[2:])
     assert figures.figures["landing.events_per_s_in_triggers"].value == 18_000
     assert figures.figures["peer.events_per_s_in_triggers"].value == 16_000
     # The median of the rounds' own ratios (1.25, 0.75, 1.2), not a ratio of medians.

@@ -13,7 +13,6 @@ from py4j.protocol import Py4JJavaError
 from pyspark.sql import SparkSession
 
 from smartcity.settings import Settings
-from streaming.job import FORKLESS_CHECKPOINTS
 from streaming.jvm_build import landing_jar
 from streaming.session import build_session
 
@@ -42,7 +41,7 @@ def _file_systems(spark: SparkSession, jvm: Any) -> tuple[Any, Any]:
     uri = jvm.java.net.URI("file:///")
     hadoop = jvm.org.apache.hadoop.fs.RawLocalFileSystem()
     hadoop.initialize(uri, _conf(spark))
-    ours = getattr(jvm, FORKLESS + "$Raw")()
+    ours = getattr(jvm, FORKLESS + "$RawLocal")()
     ours.initialize(uri, _conf(spark))
     return hadoop, ours
 
@@ -73,6 +72,22 @@ def test_permissions_end_as_hadoops_own_would_set_them(
             fs.setPermission(jvm.org.apache.hadoop.fs.Path(str(path)), permission)
             made[name] = _mode(path)
         assert made["ours"] == made["hadoop"] == mode, (kind, oct(mode))
+
+
+def test_a_folder_keeps_its_set_group_id_bit_as_with_hadoops_chmod(
+    spark: SparkSession, jvm: Any, tmp_path: Path
+) -> None:
+    # A lake under a shared set-group-ID folder hands its group down to new partitions.
+    hadoop, ours = _file_systems(spark, jvm)
+    permission = jvm.org.apache.hadoop.fs.permission.FsPermission(0o755)
+    made = {}
+    for name, fs in (("hadoop", hadoop), ("ours", ours)):
+        folder = tmp_path / name
+        folder.mkdir()
+        folder.chmod(0o2775)
+        fs.setPermission(jvm.org.apache.hadoop.fs.Path(str(folder)), permission)
+        made[name] = _mode(folder)
+    assert made["ours"] == made["hadoop"] == 0o2755
 
 
 def test_files_and_folders_it_creates_get_hadoops_permissions(
@@ -110,13 +125,19 @@ def test_link_status_is_hadoops_for_files_folders_links_and_missing_paths(
     (tmp_path / "link").symlink_to(tmp_path / "file")
     (tmp_path / "folder-link").symlink_to(tmp_path / "folder")
     (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    # Plain paths, and qualified ones as FileContext passes them (for which Hadoop's own
+    # `readlink` is handed "file:/..." and so never finds a link).
     for name in ("file", "folder", "link", "folder-link", "dangling"):
-        path = jvm.org.apache.hadoop.fs.Path(str(tmp_path / name))
-        assert _status(ours, path) == _status(hadoop, path), name
-    missing = jvm.org.apache.hadoop.fs.Path(str(tmp_path / "missing"))
-    for fs in (hadoop, ours):
-        with pytest.raises(Py4JJavaError, match="FileNotFoundException"):
-            fs.getFileLinkStatus(missing)
+        for text in (str(tmp_path / name), (tmp_path / name).as_uri()):
+            path = jvm.org.apache.hadoop.fs.Path(text)
+            if name == "dangling" and text.startswith("file:"):
+                continue  # followed, as Hadoop's does: missing, checked below
+            assert _status(ours, path) == _status(hadoop, path), text
+    for text in (str(tmp_path / "missing"), (tmp_path / "dangling").as_uri()):
+        missing = jvm.org.apache.hadoop.fs.Path(text)
+        for fs in (hadoop, ours):
+            with pytest.raises(Py4JJavaError, match="FileNotFoundException"):
+                fs.getFileLinkStatus(missing)
 
 
 def test_it_starts_no_process_where_hadoops_starts_one_per_call(
@@ -136,7 +157,7 @@ def test_it_starts_no_process_where_hadoops_starts_one_per_call(
         started[name] = _last_pid() - before
     # Other processes and new threads take ids too, so only the gap is asserted.
     assert started["hadoop"] >= 2 * calls, started
-    assert started["ours"] < calls // 4, started
+    assert started["ours"] < calls // 2, started
 
 
 def test_a_local_uri_gets_this_file_system_and_checkpoints_can_use_it(
@@ -147,13 +168,16 @@ def test_a_local_uri_gets_this_file_system_and_checkpoints_can_use_it(
     for uri in (tmp_path.as_uri(), str(tmp_path)):
         fs = forkless.forUri(jvm.java.net.URI(uri), conf)
         assert fs.getClass().getName() == FORKLESS, uri
+    # Any other scheme keeps Hadoop's own file system (http: stands in for s3a:).
+    other = forkless.forUri(jvm.java.net.URI("http://127.0.0.1:9/lake"), conf)
+    assert other.getScheme() == "http"
     # Spark's checkpoints go through FileContext: a file written aside and renamed over
     # an older one, as each offset and commit file is.
-    conf.set("fs.AbstractFileSystem.file.impl", FORKLESS_CHECKPOINTS)
+    forkless.forCheckpoints(conf)
     context = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
         jvm.java.net.URI(tmp_path.as_uri()), conf
     )
-    assert context.getDefaultFileSystem().getClass().getName() == FORKLESS_CHECKPOINTS
+    assert context.getDefaultFileSystem().getClass().getName() == FORKLESS + "$ForFileContext"
     hadoop_path = jvm.org.apache.hadoop.fs.Path
     gateway = spark.sparkContext._gateway  # type: ignore[attr-defined]
     create_options = gateway.new_array(getattr(jvm, "org.apache.hadoop.fs.Options$CreateOpts"), 1)
@@ -170,3 +194,24 @@ def test_a_local_uri_gets_this_file_system_and_checkpoints_can_use_it(
         context.rename(aside, hadoop_path(str(final)), overwrite)
     assert final.read_bytes() == b"second"
     assert (tmp_path / "offsets" / ".0.crc").is_file()  # checksummed, as Hadoop's LocalFs
+
+
+def test_writers_get_it_for_a_local_staging_folder_only(
+    spark: SparkSession, jvm: Any, tmp_path: Path
+) -> None:
+    forkless = getattr(jvm, FORKLESS)
+    local = jvm.org.apache.hadoop.conf.Configuration(_conf(spark))
+    forkless.forWriters(local, jvm.java.net.URI(tmp_path.as_uri()))
+    staged = jvm.org.apache.hadoop.fs.Path((tmp_path / "staging" / "part-0.parquet").as_uri())
+    fs = staged.getFileSystem(local)
+    assert fs.getClass().getName() == FORKLESS + "$WithoutChecksums"
+    fs.create(staged, True).close()
+    assert sorted(p.name for p in (tmp_path / "staging").iterdir()) == ["part-0.parquet"]
+    # Whatever asks for "the local file system" of that configuration still gets one
+    # (FileSystem.getLocal casts to LocalFileSystem; S3A's disk buffers ask for it).
+    assert jvm.org.apache.hadoop.fs.FileSystem.getLocal(local).getScheme() == "file"
+
+    remote = jvm.org.apache.hadoop.conf.Configuration(_conf(spark))
+    forkless.forWriters(remote, jvm.java.net.URI("http://127.0.0.1:9/lake"))
+    assert remote.get("fs.file.impl") == _conf(spark).get("fs.file.impl")
+    assert not remote.getBoolean("fs.file.impl.disable.cache", False)

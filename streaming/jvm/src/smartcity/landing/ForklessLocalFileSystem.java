@@ -4,9 +4,7 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
-import java.nio.file.attribute.PosixFilePermission;
-import java.util.EnumSet;
-import java.util.Set;
+import java.nio.file.LinkOption;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumFs;
 import org.apache.hadoop.fs.DelegateToFileSystem;
@@ -27,23 +25,21 @@ import org.apache.hadoop.fs.permission.FsPermission;
  * file system runs {@code chmod} for every file and folder it creates, and {@code
  * readlink} for every checkpoint file Spark renames: about 350 processes forked from the
  * driver's JVM in a cold landing run of five sources, and a few dozen in every micro-batch
- * after it (measured with Java Flight Recorder). This one sets permissions with {@code
- * java.nio} and asks for a link's target only where there is a link; everything else is
- * Hadoop's own code. The landing job uses it for a local lake and local checkpoints only
- * ({@link #CHECKPOINTS_KEY}, {@link #forWriters}); object stores never fork.
+ * after it (measured with Java Flight Recorder). This one sets the mode with one {@code
+ * chmod(2)} call through {@code java.nio} and asks for a link's target only where there is
+ * a link; everything else is Hadoop's own code. The landing job uses it for local paths
+ * only ({@link #forUri}, {@link #forWriters}, {@link #forCheckpoints}); object stores never
+ * fork.
  */
-public final class ForklessLocalFileSystem extends LocalFileSystem {
-  /** Where Hadoop's {@code FileContext}, which Spark's checkpoints use, finds its class. */
-  public static final String CHECKPOINTS_KEY = "fs.AbstractFileSystem.file.impl";
-
+public class ForklessLocalFileSystem extends LocalFileSystem {
   public ForklessLocalFileSystem() {
-    super(new Raw());
+    super(new RawLocal());
   }
 
   /** This file system for {@code uri} when it names a local path, else Hadoop's own. */
   public static FileSystem forUri(URI uri, Configuration conf) throws IOException {
     FileSystem named = FileSystem.get(uri, conf); // a path without a scheme: the default
-    if (!"file".equals(named.getScheme())) {
+    if (!isLocal(named)) {
       return named;
     }
     FileSystem local = new ForklessLocalFileSystem();
@@ -52,27 +48,54 @@ public final class ForklessLocalFileSystem extends LocalFileSystem {
   }
 
   /**
-   * Points {@code conf}'s local paths at the raw (checksum-less) file system, one instance
-   * per use: for a job's own writers, whose staging files need no {@code .crc} files and
-   * must not get the cached instance that the conf's classes never reach.
+   * Points a job's local paths at this file system, without {@code .crc} files (its
+   * staging files are moved into the lake and the folder deleted), when {@code staging}
+   * is local; a job writing to an object store keeps Hadoop's own configuration.
    */
-  public static void forWriters(Configuration conf) {
-    conf.set("fs.file.impl", Raw.class.getName());
+  public static void forWriters(Configuration conf, URI staging) throws IOException {
+    if (!isLocal(FileSystem.get(staging, conf))) {
+      return;
+    }
+    conf.set("fs.file.impl", WithoutChecksums.class.getName());
+    // Hadoop caches file systems by scheme, authority and user, not by configuration:
+    // with the cache, the job would get the session's instance and never this class.
     conf.setBoolean("fs.file.impl.disable.cache", true);
   }
 
-  /** The raw (checksum-less) local file system. */
-  public static final class Raw extends RawLocalFileSystem {
+  /** Points Hadoop's {@code FileContext}, which Spark's checkpoints use, at this one. */
+  public static void forCheckpoints(Configuration conf) {
+    conf.set("fs.AbstractFileSystem.file.impl", ForFileContext.class.getName());
+  }
+
+  private static boolean isLocal(FileSystem fs) {
+    return "file".equals(fs.getScheme());
+  }
+
+  /** For a job's own staging files. Still a {@link LocalFileSystem}, as Hadoop expects
+   * of whatever {@code fs.file.impl} names ({@code FileSystem.getLocal} casts to it). */
+  public static final class WithoutChecksums extends ForklessLocalFileSystem {
+    @Override
+    public void initialize(URI name, Configuration conf) throws IOException {
+      super.initialize(name, conf);
+      setWriteChecksum(false);
+    }
+  }
+
+  /** The raw (checksum-less) local file system underneath. */
+  public static final class RawLocal extends RawLocalFileSystem {
     @Override
     public void setPermission(Path p, FsPermission permission) throws IOException {
-      Set<PosixFilePermission> posix = posix(permission);
-      if (posix == null) {
-        super.setPermission(p, permission); // the sticky bit and such: Hadoop's own way
-        return;
-      }
+      java.nio.file.Path file = pathToFile(p).toPath();
+      int mode = permission.toShort() & 07777;
       try {
-        Files.setPosixFilePermissions(pathToFile(p).toPath(), posix);
-      } catch (UnsupportedOperationException notPosix) {
+        if (Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)) {
+          // `chmod 0755` keeps a folder's set-user-ID and set-group-ID bits (GNU chmod
+          // clears them only for a mode of five digits), so a lake under a shared
+          // set-group-ID folder keeps handing its group down.
+          mode |= (Integer) Files.getAttribute(file, "unix:mode") & 06000;
+        }
+        Files.setAttribute(file, "unix:mode", mode);
+      } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
         super.setPermission(p, permission);
       }
     }
@@ -87,17 +110,22 @@ public final class ForklessLocalFileSystem extends LocalFileSystem {
     }
   }
 
-  /** The same for {@code FileContext}: what Hadoop's {@code LocalFs} is to its own. */
-  public static final class Fs extends ChecksumFs {
-    public Fs(URI uri, Configuration conf) throws IOException, URISyntaxException {
-      super(new RawFs(uri, conf));
+  /** What Hadoop's {@code LocalFs} is to {@code FileContext}, over {@link RawLocal}. */
+  public static final class ForFileContext extends ChecksumFs {
+    public ForFileContext(URI uri, Configuration conf) throws IOException, URISyntaxException {
+      super(new RawForFileContext(conf)); // as LocalFs: always file:///, whatever the URI
     }
   }
 
-  /** What Hadoop's {@code RawLocalFs} is, over {@link Raw}. */
-  public static final class RawFs extends DelegateToFileSystem {
-    public RawFs(URI uri, Configuration conf) throws IOException, URISyntaxException {
-      super(uri, new Raw(), conf, FsConstants.LOCAL_FS_URI.getScheme(), false);
+  /** What Hadoop's {@code RawLocalFs} is, over {@link RawLocal}. */
+  public static final class RawForFileContext extends DelegateToFileSystem {
+    RawForFileContext(Configuration conf) throws IOException, URISyntaxException {
+      super(
+          FsConstants.LOCAL_FS_URI,
+          new RawLocal(),
+          conf,
+          FsConstants.LOCAL_FS_URI.getScheme(),
+          false);
     }
 
     @Override
@@ -120,32 +148,5 @@ public final class ForklessLocalFileSystem extends LocalFileSystem {
     public boolean isValidName(String src) {
       return true; // as Hadoop's: the operating system judges local names
     }
-  }
-
-  /** The permission as java.nio's set, or null when it has bits beyond rwx for each. */
-  static Set<PosixFilePermission> posix(FsPermission permission) {
-    int mode = permission.toShort();
-    if ((mode & ~0777) != 0) {
-      return null;
-    }
-    // From the lowest bit up, as in an octal mode.
-    PosixFilePermission[] bits = {
-      PosixFilePermission.OTHERS_EXECUTE,
-      PosixFilePermission.OTHERS_WRITE,
-      PosixFilePermission.OTHERS_READ,
-      PosixFilePermission.GROUP_EXECUTE,
-      PosixFilePermission.GROUP_WRITE,
-      PosixFilePermission.GROUP_READ,
-      PosixFilePermission.OWNER_EXECUTE,
-      PosixFilePermission.OWNER_WRITE,
-      PosixFilePermission.OWNER_READ
-    };
-    Set<PosixFilePermission> set = EnumSet.noneOf(PosixFilePermission.class);
-    for (int i = 0; i < bits.length; i++) {
-      if ((mode & (1 << i)) != 0) {
-        set.add(bits[i]);
-      }
-    }
-    return set;
   }
 }

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.JobID;
 import org.apache.hadoop.mapreduce.TaskAttemptContext;
@@ -79,7 +80,7 @@ public final class ValidRowsWriter {
       input.fieldIndex("timestamp")
     };
     Job job = Job.getInstance(spark.sparkContext().hadoopConfiguration());
-    ForklessLocalFileSystem.forWriters(job.getConfiguration());
+    ForklessLocalFileSystem.forWriters(job.getConfiguration(), new Path(staging).toUri());
     for (String column : withoutDictionary) {
       job.getConfiguration().setBoolean("parquet.enable.dictionary#" + column, false);
     }
