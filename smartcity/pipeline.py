@@ -140,7 +140,8 @@ def dbt_environment(settings: Settings) -> dict[str, str]:
 
 def command_environment(settings: Settings) -> dict[str, str]:
     """The environment in which a `smartcity` (or dbt) child process sees ``settings``:
-    the same data folder, topics, broker, lake and database."""
+    the same data folder, cache, topics, broker, lake, checkpoints, Spark master and
+    database, whatever the parent's own environment says."""
     return {
         **dbt_environment(settings),
         "SMARTCITY_DATA_DIR": str(settings.data_dir),
