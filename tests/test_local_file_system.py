@@ -80,14 +80,19 @@ def test_a_folder_keeps_its_set_group_id_bit_as_with_hadoops_chmod(
     # A lake under a shared set-group-ID folder hands its group down to new partitions.
     hadoop, ours = _file_systems(spark, jvm)
     permission = jvm.org.apache.hadoop.fs.permission.FsPermission(0o755)
-    made = {}
-    for name, fs in (("hadoop", hadoop), ("ours", ours)):
-        folder = tmp_path / name
-        folder.mkdir()
-        folder.chmod(0o2775)
-        fs.setPermission(jvm.org.apache.hadoop.fs.Path(str(folder)), permission)
-        made[name] = _mode(folder)
-    assert made["ours"] == made["hadoop"] == 0o2755
+    for through_link in (False, True):  # chmod follows a link to the folder
+        made = {}
+        for name, fs in (("hadoop", hadoop), ("ours", ours)):
+            folder = tmp_path / f"{name}-{through_link}"
+            folder.mkdir()
+            folder.chmod(0o2775)
+            named = folder
+            if through_link:
+                named = tmp_path / f"{name}-link"
+                named.symlink_to(folder)
+            fs.setPermission(jvm.org.apache.hadoop.fs.Path(str(named)), permission)
+            made[name] = _mode(folder)
+        assert made["ours"] == made["hadoop"] == 0o2755, through_link
 
 
 def test_files_and_folders_it_creates_get_hadoops_permissions(

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.ChecksumFs;
 import org.apache.hadoop.fs.DelegateToFileSystem;
@@ -88,7 +87,7 @@ public class ForklessLocalFileSystem extends LocalFileSystem {
       java.nio.file.Path file = pathToFile(p).toPath();
       int mode = permission.toShort() & 07777;
       try {
-        if (Files.isDirectory(file, LinkOption.NOFOLLOW_LINKS)) {
+        if (Files.isDirectory(file)) { // through a link too, as chmod follows it
           // `chmod 0755` keeps a folder's set-user-ID and set-group-ID bits (GNU chmod
           // clears them only for a mode of five digits), so a lake under a shared
           // set-group-ID folder keeps handing its group down.
