@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -16,8 +17,12 @@ import pytest
 from smartcity.kafka_broker import LocalKafkaBroker, free_port, port_is_open
 from smartcity.settings import Settings
 from smartcity.trino_server import unavailable_marker
+from tests import aws_stack
+from tests.local_aws import CALL_LOG_VARIABLE
 from tests.local_postgres import LocalPostgres
-from tests.local_trino import LocalTrino
+from tests.local_trino import GlueAccount, LocalTrino
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def settings_for(
@@ -64,9 +69,19 @@ def postgres_server() -> Iterator[LocalPostgres]:
 
 
 @pytest.fixture(scope="session")
-def trino_server() -> Iterator[LocalTrino]:
-    """A real single-node Trino server (hive and iceberg catalogs) on a free loopback
-    port, for the whole session.
+def deployed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[aws_stack.Deployed]:
+    """The project's stack on a moto server of its own with IAM enforced, every role
+    assumed (tests/aws_stack.py), for the whole session."""
+    folder = tmp_path_factory.mktemp("moto-iam")
+    with moto_server(folder / "server.log", call_log=folder / "calls.jsonl") as endpoint:
+        yield aws_stack.deploy(endpoint, folder / "calls.jsonl")
+
+
+@pytest.fixture(scope="session")
+def trino_server(deployed_stack: aws_stack.Deployed) -> Iterator[LocalTrino]:
+    """A real single-node Trino server on a free loopback port, for the whole session:
+    ``hive`` and ``iceberg`` catalogs on local metastores, and Athena's
+    ``awsdatacatalog`` (with its Iceberg twin) on the deployed stack's Glue and S3.
 
     Skipped only when set-up recorded that Trino or a Java runtime for it could not be
     fetched on this machine, with the reason it recorded; any other failure to start is
@@ -78,7 +93,14 @@ def trino_server() -> Iterator[LocalTrino]:
     if marker.exists():
         pytest.skip(marker.read_text().strip())
     state = Path(tempfile.mkdtemp(prefix="smartcity-trino-"))
-    server = LocalTrino(state, cache_dir)
+    engine = deployed_stack.users["athena-engine"]
+    glue = GlueAccount(
+        endpoint=deployed_stack.endpoint,
+        region=aws_stack.REGION,
+        access_key_id=engine["aws_access_key_id"],
+        secret_access_key=engine["aws_secret_access_key"],
+    )
+    server = LocalTrino(state, cache_dir, glue=glue)
     server.start()
     try:
         yield server
@@ -88,15 +110,20 @@ def trino_server() -> Iterator[LocalTrino]:
 
 
 @contextmanager
-def moto_server(log: Path) -> Iterator[str]:
-    """moto's server mode in a process of its own on a free loopback port; its endpoint
-    while the block runs. Clients reach it through AWS_ENDPOINT_URL like any endpoint."""
+def moto_server(log: Path, call_log: Path | None = None) -> Iterator[str]:
+    """moto's server mode (with the additions of tests/local_aws.py) in a process of its
+    own on a free loopback port; its endpoint while the block runs. Clients reach it
+    through AWS_ENDPOINT_URL like any endpoint. With ``call_log``, every call judged
+    under IAM is logged there."""
     port = free_port()
+    env = {**os.environ, CALL_LOG_VARIABLE: str(call_log)} if call_log else None
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "tests.local_aws", "-H", "127.0.0.1", "-p", str(port)],
             stdout=output,
             stderr=subprocess.STDOUT,
+            env=env,
+            cwd=ROOT,
         )
     try:
         deadline = time.monotonic() + 60

@@ -13,6 +13,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,24 @@ PLUGINS = ("hive", "iceberg")
 USER = "smartcity"
 # Created and dropped again while starting, to see the server scan a table.
 PROBE_SCHEMA = "smartcity_ready_probe"
+
+
+# Athena's own limit: a CTAS or INSERT writes at most 100 partitions.
+ATHENA_MAX_PARTITIONS_PER_WRITE = 100
+# Catalog names the local Athena uses: Athena's Glue catalog, and the Iceberg catalog
+# its Iceberg tables are redirected to (Athena has one catalog for both).
+GLUE_CATALOG, GLUE_ICEBERG_CATALOG = "awsdatacatalog", "awsdatacatalog_iceberg"
+
+
+@dataclass(frozen=True)
+class GlueAccount:
+    """Where the Glue-backed catalogs find Glue and S3 (a moto server), and the keys of
+    the principal that Athena's engine acts as."""
+
+    endpoint: str
+    region: str
+    access_key_id: str
+    secret_access_key: str
 
 
 def _properties(values: Mapping[str, object]) -> str:
@@ -61,12 +80,14 @@ class LocalTrino:
         port: int | None = None,
         heap: str = "2G",
         plugins: tuple[str, ...] = PLUGINS,
+        glue: GlueAccount | None = None,
     ) -> None:
         self.state_dir = state_dir.resolve()
         self.cache_dir = cache_dir
         self.port = port or free_port()
         self.heap = heap
         self.plugins = plugins
+        self.glue = glue
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -171,6 +192,42 @@ class LocalTrino:
             **self._local_file_system(),
         }
 
+    def _aws_properties(self, glue: GlueAccount) -> dict[str, object]:
+        return {
+            "hive.metastore.glue.region": glue.region,
+            "hive.metastore.glue.endpoint-url": glue.endpoint,
+            "hive.metastore.glue.aws-access-key": glue.access_key_id,
+            "hive.metastore.glue.aws-secret-key": glue.secret_access_key,
+            "fs.native-s3.enabled": "true",
+            "s3.endpoint": glue.endpoint,
+            "s3.region": glue.region,
+            "s3.path-style-access": "true",
+            "s3.aws-access-key": glue.access_key_id,
+            "s3.aws-secret-key": glue.secret_access_key,
+        }
+
+    def _glue_catalogs(self, glue: GlueAccount) -> dict[str, dict[str, object]]:
+        """Athena's catalog as Trino can serve it: Hive tables in Glue, with Iceberg
+        tables redirected to an Iceberg catalog over the same Glue (and back)."""
+        return {
+            GLUE_CATALOG: {
+                "connector.name": "hive",
+                "hive.metastore": "glue",
+                **self._aws_properties(glue),
+                "hive.iceberg-catalog-name": GLUE_ICEBERG_CATALOG,
+                # dbt-athena's Hive CTAS always names its location.
+                "hive.non-managed-table-writes-enabled": "true",
+                "hive.max-partitions-per-writers": ATHENA_MAX_PARTITIONS_PER_WRITE,
+            },
+            GLUE_ICEBERG_CATALOG: {
+                "connector.name": "iceberg",
+                "iceberg.catalog.type": "glue",
+                **self._aws_properties(glue),
+                "iceberg.hive-catalog-name": GLUE_CATALOG,
+                "iceberg.max-partitions-per-writer": ATHENA_MAX_PARTITIONS_PER_WRITE,
+            },
+        }
+
     def _write_config(self, home: Path) -> None:
         catalog_dir = self.etc_dir / "catalog"
         catalog_dir.mkdir(parents=True, exist_ok=True)
@@ -185,6 +242,9 @@ class LocalTrino:
         (self.etc_dir / "log.properties").write_text("io.trino=INFO\n")
         (catalog_dir / "hive.properties").write_text(_properties(self._hive_properties()))
         (catalog_dir / "iceberg.properties").write_text(_properties(self._iceberg_properties()))
+        if self.glue is not None:
+            for name, values in self._glue_catalogs(self.glue).items():
+                (catalog_dir / f"{name}.properties").write_text(_properties(values))
         # A plugin folder of links to the chosen plugins of the unpacked server.
         plugin_dir = self.state_dir / "plugin"
         shutil.rmtree(plugin_dir, ignore_errors=True)
