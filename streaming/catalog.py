@@ -61,8 +61,13 @@ def table_spec(table: LakeTable, lake_uri: str) -> TableSpec:
     return TableSpec(table=table, location=f"{lake_uri.rstrip('/')}/{table.folder}")
 
 
-def projection_parameters(spec: TableSpec) -> dict[str, str]:
-    """Athena partition projection: partitions are computed, never registered."""
+def projection_parameters(spec: TableSpec, first_day: str | None = None) -> dict[str, str]:
+    """Athena partition projection: partitions are computed, never registered.
+
+    The days run from ``first_day`` (the lake's earliest, else today) to a day ahead:
+    Athena computes, and lists in S3, every hour of that range for a query that does
+    not filter on the partition keys, so the range starts where the data does.
+    Registering again after an older event landed moves the start back."""
     parameters = {"projection.enabled": "true"}
     template = spec.location
     for column in spec.table.partition_keys:
@@ -73,7 +78,7 @@ def projection_parameters(spec: TableSpec) -> dict[str, str]:
                 f"projection.{key}.type": "date",
                 f"projection.{key}.format": "yyyy-MM-dd",
                 # A day ahead: events may run up to 24 hours ahead of Kafka's clock.
-                f"projection.{key}.range": "2020-01-01,NOW+1DAYS",
+                f"projection.{key}.range": f"{first_day or 'NOW'},NOW+1DAYS",
                 f"projection.{key}.interval": "1",
                 f"projection.{key}.interval.unit": "DAYS",
             }
@@ -86,10 +91,21 @@ def projection_parameters(spec: TableSpec) -> dict[str, str]:
     return parameters
 
 
-def table_input(spec: TableSpec, projection: bool) -> dict[str, Any]:
+def first_day(spec: TableSpec, partitions: list[list[str]]) -> str | None:
+    """The earliest day among a table's partition values, if it has a date key."""
+    keys = spec.table.partition_keys
+    index = next((i for i, c in enumerate(keys) if c.type is FieldType.DATE), None)
+    if index is None or not partitions:
+        return None
+    return min(values[index] for values in partitions)
+
+
+def table_input(
+    spec: TableSpec, projection: bool, partitions: list[list[str]] | None = None
+) -> dict[str, Any]:
     parameters = {"classification": "parquet", "EXTERNAL": "TRUE", "managed_by": "smartcity"}
     if projection:
-        parameters |= projection_parameters(spec)
+        parameters |= projection_parameters(spec, first_day(spec, partitions or []))
     return {
         "Name": spec.name,
         "Description": spec.table.description,
@@ -161,7 +177,8 @@ def register(
         )
     report = RegistrationReport(created=[], updated=[], partitions_added=0)
     for spec in table_specs(lake_uri, contracts):
-        definition = table_input(spec, projection)
+        present = list_partitions(spec, s3_client)
+        definition = table_input(spec, projection, present)
         try:
             glue.get_table(DatabaseName=database, Name=spec.name)
         except glue.exceptions.EntityNotFoundException:
@@ -172,7 +189,7 @@ def register(
                 _refuse_projection_over_moved_partitions(glue, database, spec)
             glue.update_table(DatabaseName=database, TableInput=definition)
             report.updated.append(spec.name)
-        report.partitions_added += _add_partitions(glue, database, spec, s3_client)
+        report.partitions_added += _add_partitions(glue, database, spec, present)
     return report
 
 
@@ -204,8 +221,7 @@ def _refuse_projection_over_moved_partitions(glue: Any, database: str, spec: Tab
         )
 
 
-def _add_partitions(glue: Any, database: str, spec: TableSpec, s3_client: Any | None) -> int:
-    present = list_partitions(spec, s3_client)
+def _add_partitions(glue: Any, database: str, spec: TableSpec, present: list[list[str]]) -> int:
     paginator = glue.get_paginator("get_partitions")
     registered = {
         tuple(partition["Values"])

@@ -52,6 +52,8 @@ def test_register_creates_every_table_with_contract_columns_and_projection(glue,
     assert parameters["projection.enabled"] == "true"
     assert parameters["projection.event_date.type"] == "date"
     assert parameters["projection.event_hour.range"] == "0,23"
+    # An empty lake projects from today on.
+    assert parameters["projection.event_date.range"] == "NOW,NOW+1DAYS"
     assert parameters["storage.location.template"] == (
         "s3://city-lake/lake/raw/gps_fixes/event_date=${event_date}/event_hour=${event_hour}"
     )
@@ -111,6 +113,14 @@ def test_partitions_in_the_lake_are_registered_once_for_spectrum(glue, s3, proje
     assert [p["Values"] for p in dead] == [["gps_fixes", "2026-01-02"]]
     table = glue.get_table(DatabaseName=database, Name="gps_fixes")["Table"]
     assert ("projection.enabled" in table["Parameters"]) is projection
+    if projection:
+        # Projected days start at the lake's first: Athena lists every projected hour
+        # of an unfiltered query in S3, so none before the data.
+        assert table["Parameters"]["projection.event_date.range"] == "2026-01-01,NOW+1DAYS"
+        dead_table = glue.get_table(DatabaseName=database, Name="dead_letters")["Table"]
+        assert dead_table["Parameters"]["projection.dead_letter_date.range"] == (
+            "2026-01-02,NOW+1DAYS"
+        )
     assert register(glue, database, lake, s3, projection=projection).partitions_added == 0
     # A new hour lands: the next run adds it, and only it.
     s3.put_object(
