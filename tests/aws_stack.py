@@ -86,7 +86,10 @@ def _user(iam: Any, name: str, policy: str) -> dict[str, str]:
     iam.create_user(UserName=name)
     iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=policy)
     keys = iam.create_access_key(UserName=name)["AccessKey"]
-    return {"aws_access_key_id": keys["AccessKeyId"], "aws_secret_access_key": keys["SecretAccessKey"]}
+    return {
+        "aws_access_key_id": keys["AccessKeyId"],
+        "aws_secret_access_key": keys["SecretAccessKey"],
+    }
 
 
 def _work_group_configuration() -> dict[str, Any]:

@@ -33,6 +33,9 @@ alter table t set tblproperties (...)   no Trino statement: Glue UpdateTable of 
                                         table's parameters
 optimize t rewrite data using bin_pack  alter table t execute optimize [where ...]
   [where ...]
+create [or replace] view v as ...       the same, then the view's columns written into
+                                        its Glue table as Athena does (Trino's Glue
+                                        metastore stores one "dummy" column)
 vacuum t                                alter table t execute expire_snapshots and
                                         remove_orphan_files, at the table's
                                         vacuum_max_snapshot_age_seconds (Athena's
@@ -265,8 +268,12 @@ def _ctas(sql: str, schema: str, results_location: str) -> str:
     return f"create table {target} with ({with_clause}) {body.strip()}"
 
 
-_SET_TBLPROPERTIES = re.compile(r"alter\s+table\s+(\S+)\s+set\s+tblproperties\s*\((.*)\)$", re.I | re.S)
-_OPTIMIZE = re.compile(r"optimize\s+(\S+)\s+rewrite\s+data\s+using\s+bin_pack(\s+where\s+.*)?$", re.I | re.S)
+_SET_TBLPROPERTIES = re.compile(
+    r"alter\s+table\s+(\S+)\s+set\s+tblproperties\s*\((.*)\)$", re.I | re.S
+)
+_OPTIMIZE = re.compile(
+    r"optimize\s+(\S+)\s+rewrite\s+data\s+using\s+bin_pack(\s+where\s+.*)?$", re.I | re.S
+)
 _VACUUM = re.compile(r"vacuum\s+(\S+)$", re.I)
 _DDL = re.compile(r"(create|drop|alter|msck|show|describe)\b", re.I)
 
@@ -276,10 +283,8 @@ def translate(sql: str, schema: str, results_location: str = "") -> Translation:
     ``results_location`` is where Athena writes a Hive CTAS that names no location
     (``<output location>/tables/<query id>``)."""
     text = _strip_comments(sql)
-    if ";" in text.replace("';'", ""):
-        # Athena runs one statement per query.
-        if any(part.strip() for part in text.split(";")[1:]):
-            raise UnsupportedStatement("more than one statement in a query")
+    if len(_split_top_level(text, ";")) > 1:  # Athena runs one statement per query
+        raise UnsupportedStatement("more than one statement in a query")
     if re.match(r"create\s+external\s+table", text, re.I):
         return Translation([_create_external_table(_unbacktick(text))], "DDL")
     if _CTAS.match(text):
@@ -430,6 +435,36 @@ class Execution:
         return f"{self.output_location.rstrip('/')}/{self.id}.{suffix}"
 
 
+_CREATE_VIEW = re.compile(r"create\s+(?:or\s+replace\s+)?view\s+(\S+)", re.I)
+_TABLE_INPUT_KEYS = {
+    "Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys",
+    "TableType", "Parameters", "ViewOriginalText", "ViewExpandedText",
+}  # fmt: skip
+
+
+def hive_type(trino_type: str) -> str:
+    """A Trino type as Glue names it (Hive's spelling), for a view's columns."""
+    text = trino_type.strip()
+    while True:
+        inner = re.search(r"\b(array|map|row)\(([^()]*)\)", text)
+        if not inner:
+            break
+        kind, body = inner.group(1), inner.group(2)
+        if kind == "row":
+            fields = ",".join(
+                f"{f.split(None, 1)[0]}:{f.split(None, 1)[1]}" for f in _split_top_level(body)
+            )
+            replacement = f"struct<{fields}>"
+        else:
+            replacement = f"{kind}<{body.replace(' ', '')}>"
+        text = text[: inner.start()] + replacement + text[inner.end() :]
+    text = re.sub(r"\bvarchar(\(\d+\))?", "string", text)
+    text = re.sub(r"\btimestamp\(\d+\)", "timestamp", text)
+    for trino, hive in (("integer", "int"), ("real", "float"), ("varbinary", "binary")):
+        text = re.sub(rf"\b{trino}\b", hive, text)
+    return text
+
+
 class AthenaQueryError(Exception):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(f"{name}: {message}")
@@ -476,7 +511,7 @@ class LocalAthena:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 status, payload = athena.handle(self.path, dict(self.headers.items()), body)
                 data = json.dumps(payload, default=str).encode()
@@ -597,6 +632,9 @@ class LocalAthena:
                 self._set_table_properties(*translation.table_properties)
             for statement in translation.statements:
                 self._run_on_trino(execution, statement)
+            view = _CREATE_VIEW.match(_strip_comments(execution.query))
+            if view:
+                self._write_view_columns(execution, view.group(1))
             if cutoff is not None and execution.scanned_bytes > cutoff:
                 raise AthenaQueryError(
                     "EXCEEDED_BYTES_SCANNED_LIMIT",
@@ -650,14 +688,23 @@ class LocalAthena:
         execution.columns = [column_info(column[0], str(column[1])) for column in description]
         execution.rows = [[render(value) for value in row] for row in rows]
 
+    def _write_view_columns(self, execution: Execution, name: str) -> None:
+        parts = [part.strip('"`') for part in name.split(".")]
+        database, view = (parts[-2] if len(parts) > 1 else execution.database), parts[-1]
+        probe = Execution("describe", "describe", database, execution.work_group, "")
+        probe.statement_type = "UTILITY"
+        self._run_on_trino(probe, f'describe "{database}"."{view}"')
+        columns = [{"Name": row[0], "Type": hive_type(str(row[1]))} for row in probe.rows]
+        glue = self.service.glue
+        current = glue.get_table(DatabaseName=database, Name=view)["Table"]
+        table_input = {k: v for k, v in current.items() if k in _TABLE_INPUT_KEYS}
+        table_input["StorageDescriptor"] = {**current["StorageDescriptor"], "Columns": columns}
+        glue.update_table(DatabaseName=database, TableInput=table_input)
+
     def _set_table_properties(self, database: str, table: str, pairs: dict[str, str]) -> None:
         glue = self.service.glue
         current = glue.get_table(DatabaseName=database, Name=table)["Table"]
-        keep = {
-            "Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys",
-            "TableType", "Parameters", "ViewOriginalText", "ViewExpandedText",
-        }  # fmt: skip
-        table_input = {k: v for k, v in current.items() if k in keep}
+        table_input = {k: v for k, v in current.items() if k in _TABLE_INPUT_KEYS}
         table_input["Parameters"] = {**current.get("Parameters", {}), **pairs}
         glue.update_table(DatabaseName=database, TableInput=table_input)
 
@@ -689,7 +736,9 @@ class LocalAthena:
             else []
         )
         rows = header + execution.rows
-        start = int(base64.b64decode(request["NextToken"]).decode()) if request.get("NextToken") else 0
+        start = (
+            int(base64.b64decode(request["NextToken"]).decode()) if request.get("NextToken") else 0
+        )
         size = min(int(request.get("MaxResults", RESULTS_PAGE)), RESULTS_PAGE)
         page = rows[start : start + size]
         answer: dict[str, Any] = {

@@ -1,4 +1,4 @@
-"""moto's server mode with five additions the tests need, started as
+"""moto's server mode with six additions the tests need, started as
 ``python -m tests.local_aws -H 127.0.0.1 -p PORT`` (the same arguments as ``moto.server``).
 
 Each addition is made to the server, never to a client: every client (boto3, dbt-athena,
@@ -19,7 +19,11 @@ Spark's S3A, Trino's AWS SDK) still speaks the real wire protocol to it.
    ``s3:DeleteObject`` on the bucket, so a policy scoped to prefixes is refused every
    key; here each key is judged on its own ARN, as AWS does, and only the refused keys
    come back as errors.
-5. **A call log.** With ``SMARTCITY_MOTO_CALL_LOG`` set, each call judged under IAM
+5. **Refusals as AWS words them.** A refused call of a JSON service (Glue, Athena) is
+   answered in that protocol's error shape, ``AccessDeniedException`` with the action
+   and the resource, where moto answers an XML document without the
+   resource that botocore cannot parse.
+6. **A call log.** With ``SMARTCITY_MOTO_CALL_LOG`` set, each call judged under IAM
    enforcement appends one JSON line: the principal's ARN, the action, the resource and
    whether it was allowed. The tests read it to name every call a client made.
 """
@@ -35,10 +39,12 @@ from typing import Any
 
 from moto.athena.responses import AthenaResponse
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.exceptions import AccessDeniedError
 from moto.glue.responses import GlueResponse
 from moto.iam.access_control import IAMRequestBase
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.responses import S3Response
+from werkzeug.exceptions import HTTPException
 
 CALL_LOG_VARIABLE = "SMARTCITY_MOTO_CALL_LOG"
 _log_lock = threading.Lock()
@@ -56,7 +62,9 @@ _STATISTICS_ACTIONS = {
 }
 
 
-def glue_resources(action: str, parameters: dict[str, Any], region: str, account: str) -> Iterator[str]:
+def glue_resources(
+    action: str, parameters: dict[str, Any], region: str, account: str
+) -> Iterator[str]:
     """The ARNs a Glue call is judged against: its catalog, then its database and
     tables, as AWS names them (``table/<database>/<table>``)."""
     prefix = f"arn:aws:glue:{region}:{parameters.get('CatalogId') or account}"
@@ -113,13 +121,17 @@ def _delete_keys_judged_per_key(
     allowed, errors = [], []
     for item in objects:
         try:
-            self._authenticate_and_authorize_s3_action(bucket_name=bucket_name, key_name=item["Key"])
+            self._authenticate_and_authorize_s3_action(
+                bucket_name=bucket_name, key_name=item["Key"]
+            )
         except S3AccessDeniedError:
             errors.append({"Key": item["Key"], "Code": "AccessDenied", "Message": "Access Denied"})
         else:
             allowed.append(item)
     bypass = self.headers.get("x-amz-bypass-governance-retention", "").lower() == "true"
-    deleted, locked = self.backend.delete_objects(bucket_name, allowed, bypass) if allowed else ([], [])
+    deleted, locked = (
+        self.backend.delete_objects(bucket_name, allowed, bypass) if allowed else ([], [])
+    )
     errors += [{"Key": k, "Code": "AccessDenied", "Message": "object locked"} for k in locked]
     self.data["Action"] = "DeleteObjects"
     return self.serialized(
@@ -154,11 +166,32 @@ def _no_statistics(self: GlueResponse) -> str:
 _check_action_permitted = IAMRequestBase.check_action_permitted
 
 
+class _JsonAccessDenied(HTTPException):
+    """AWS's refusal in the JSON protocols: HTTP 400, ``__type`` and ``Message``."""
+
+    code = 400
+
+    def __init__(self, principal: str, action: str, resource: str) -> None:
+        message = (
+            f"User: {principal} is not authorized to perform: {action} on resource: "
+            f"{resource} because no identity-based policy allows the {action} action"
+        )
+        super().__init__(json.dumps({"__type": "AccessDeniedException", "Message": message}))
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        return [("Content-Type", "application/x-amz-json-1.1")]
+
+
 def _logged_check(self: IAMRequestBase, resource: str) -> None:
     allowed = False
     try:
         _check_action_permitted(self, resource)
         allowed = True
+    except AccessDeniedError:
+        if "X-Amz-Target" not in self._headers:
+            raise
+        principal = getattr(getattr(self, "_access_key", None), "arn", "unknown")
+        raise _JsonAccessDenied(principal, self._action, resource) from None
     finally:
         path = os.environ.get(CALL_LOG_VARIABLE)
         if path:
@@ -176,7 +209,7 @@ def _logged_check(self: IAMRequestBase, resource: str) -> None:
 
 
 def install() -> None:
-    """Make the five additions to moto's classes, in this process."""
+    """Make the six additions to moto's classes, in this process."""
     GlueResponse._authenticate_and_authorize_normal_action = _judged_glue_call  # type: ignore[method-assign]
     for action in _STATISTICS_ACTIONS:
         name = "".join("_" + c.lower() if c.isupper() else c for c in action).lstrip("_")

@@ -1,11 +1,13 @@
 """Least privilege shown, not claimed: the stack deployed through CloudFormation to a moto
-server of its own (IAM enforcement changes a server for every client, so never the shared
-one), then, with enforcement on, each role assumed through STS and tried on both sides:
-what its job needs succeeds, what it must not do is refused.
+server of its own (tests/aws_stack.py: IAM enforcement changes a server for every client,
+so never the shared one), then, with enforcement on, each role assumed through STS and
+tried on both sides: what its job needs succeeds, what it must not do is refused.
 
 moto does not do everything AWS does; what it cannot judge is listed in KNOWN_GAPS,
 observed here (the test fails if the list is wrong either way, so a better moto shows up)
-and covered by parliament (tests/test_infra_aws.py) and the README's table instead.
+and covered by parliament (tests/test_infra_aws.py) and the README's table instead. Glue
+and Athena calls and multi-object deletes are judged on their resources by the test
+server's additions (tests/local_aws.py), so they are no gap.
 
 Also `smartcity aws-stack` itself: it deploys and prints export lines, and each bad
 input is one line.
@@ -13,37 +15,26 @@ input is one line.
 
 from __future__ import annotations
 
-import ast
-import json
 import os
 import subprocess
 import sys
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.parsers import ResponseParserError
 
 from smartcity import aws_stack
-from tests.conftest import moto_server
+from tests.aws_stack import ACCOUNT, LAKE, RAW_DB, REGION, RESULTS, SCHEMA, Deployed, client
 
 ROOT = Path(__file__).resolve().parents[1]
-ACCOUNT = "123456789012"  # moto's default account
-REGION = "us-east-1"
-LAKE, RESULTS = "city-lake-iam", "city-results-iam"
-RAW_DB, SCHEMA = "smartcity_raw", "smartcity_analytics"
 MARTS = f"warehouse/{SCHEMA}_marts/fct_trips/data/part-0.parquet"
 STAGING = f"warehouse/{SCHEMA}_staging/stg/data/part-0.parquet"
 RAW = "raw/traffic/event_date=2026-03-03/event_hour=3/part-0.parquet"
 COMPACTED = "compacted/raw/traffic/event_date=2026-03-03/event_hour=3/gen-1/part-00000.parquet"
 CHECKPOINT = "checkpoints/traffic/commits/0"
 FIXTURE_KEYS = (RAW, COMPACTED, CHECKPOINT, MARTS, STAGING)
-NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
 
 # What moto 5.2.5 cannot judge, each with what covers it instead.
 KNOWN_GAPS = {
@@ -59,141 +50,32 @@ KNOWN_GAPS = {
     "PublicAccessBlockConfiguration, OwnershipControls not applied": "checkov, cfn-lint",
     "cloudformation: inline role policies are stored in a form moto's enforcement cannot "
     "read; the test puts the same documents again through the IAM API": "this test",
-    "iam: Glue calls are judged against Resource '*', so a policy scoped to named "
-    "databases is refused every call (the allowed side of Glue)": "parliament, review",
     "iam: conditions other than StringEquals are ignored (s3:prefix on ListBucket)": "review",
     "sts: a trust policy of service principals only fails in moto (HTTP 500), so the "
     "Spectrum role (trusting redshift.amazonaws.com alone) is not exercised": "parliament, review",
 }
 
 
-def _post(url: str, body: bytes) -> dict[str, Any]:
-    # Not a form: moto reads the raw body, which Flask leaves empty for a form.
-    request = urllib.request.Request(
-        url, data=body, method="POST", headers={"Content-Type": "text/plain"}
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:  # loopback only
-        return json.loads(response.read())
-
-
 @pytest.fixture(scope="module")
-def iam_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with moto_server(tmp_path_factory.mktemp("moto-iam") / "server.log") as endpoint:
-        yield endpoint
+def deployed(deployed_stack: Deployed) -> Deployed:
+    """The session's deployed stack, with the objects these tests look at, and the gaps
+    observed while deploying."""
+    admin_s3 = deployed_stack.as_user("administrator", "s3")
+    for key in FIXTURE_KEYS:
+        admin_s3.put_object(Bucket=LAKE, Key=key, Body=b"PAR1")
+    gaps = _observed_cloudformation_gaps(deployed_stack, admin_s3)
+    if deployed_stack.policies_put_again:
+        gaps.add(next(g for g in KNOWN_GAPS if g.startswith("cloudformation: inline")))
+    if "Spectrum" in deployed_stack.unassumable:
+        gaps.add(next(g for g in KNOWN_GAPS if g.startswith("sts:")))
+    assert deployed_stack.unassumable <= {"Spectrum"}, deployed_stack.unassumable
+    assert "Spectrum" not in deployed_stack.sessions, "the Spectrum role must trust Redshift alone"
+    deployed_stack.gaps = gaps  # type: ignore[attr-defined]
+    return deployed_stack
 
 
 def _client(service: str, endpoint: str, credentials: dict[str, str] | None = None) -> Any:
-    keys = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    return boto3.client(
-        service, region_name=REGION, endpoint_url=endpoint, config=NO_RETRIES, **keys
-    )
-
-
-class Deployed:
-    def __init__(self, endpoint: str, outputs: dict[str, str], stack: list[str]) -> None:
-        self.endpoint = endpoint
-        self.outputs = outputs
-        self.stack_resources = stack
-        self.gaps: set[str] = set()
-        self.sessions: dict[str, dict[str, str]] = {}
-
-    def as_role(self, role: str, service: str) -> Any:
-        return _client(service, self.endpoint, self.sessions[role])
-
-
-@pytest.fixture(scope="module")
-def deployed(iam_server: str) -> Deployed:
-    admin = {s: _client(s, iam_server) for s in ("iam", "s3", "glue", "athena", "cloudformation")}
-    # The principal the roles trust: a user of the account (moto matches a trust policy's
-    # principal literally, so not the account's root).
-    user = admin["iam"].create_user(UserName="operator")["User"]
-    keys = admin["iam"].create_access_key(UserName="operator")["AccessKey"]
-    admin["iam"].put_user_policy(
-        UserName="operator",
-        PolicyName="assume-the-roles",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Action": "sts:AssumeRole",
-                        "Resource": f"arn:aws:iam::{ACCOUNT}:role/*",
-                    }
-                ],
-            }
-        ),
-    )
-    outputs = aws_stack.deploy(
-        admin["cloudformation"],
-        admin["s3"],
-        "smartcity",
-        {"LakeBucketName": LAKE, "ResultsBucketName": RESULTS, "TrustedPrincipalArn": user["Arn"]},
-        say=print,
-        poll_s=0.1,
-    )
-    resources = admin["cloudformation"].list_stack_resources(StackName="smartcity")
-    result = Deployed(
-        iam_server, outputs, [r["LogicalResourceId"] for r in resources["StackResourceSummaries"]]
-    )
-    result.gaps |= _observed_cloudformation_gaps(result, admin["s3"])
-
-    # moto keeps the inline policies its CloudFormation made as objects its enforcement
-    # cannot read (HTTP 500 on every call): the same documents, put again through IAM.
-    for role in admin["iam"].list_roles()["Roles"]:
-        for name in admin["iam"].list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
-            document = admin["iam"].get_role_policy(RoleName=role["RoleName"], PolicyName=name)
-            stored = document["PolicyDocument"]
-            # It comes back as the repr of a Python dict, not as JSON.
-            parsed = ast.literal_eval(stored) if isinstance(stored, str) else stored
-            assert parsed["Version"] == "2012-10-17" and parsed["Statement"], stored
-            text = json.dumps(parsed)
-            admin["iam"].put_role_policy(
-                RoleName=role["RoleName"], PolicyName=name, PolicyDocument=text
-            )
-    result.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("cloudformation: inline")))
-
-    # What moto's CloudFormation cannot make, made here as an administrator would.
-    for name in (RAW_DB, *(f"{SCHEMA}_{layer}" for layer in LAYERS)):
-        admin["glue"].create_database(DatabaseInput={"Name": name})
-    admin["athena"].create_work_group(
-        Name="smartcity",
-        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{RESULTS}/results/"}},
-    )
-    for key in FIXTURE_KEYS:
-        admin["s3"].put_object(Bucket=LAKE, Key=key, Body=b"PAR1")
-
-    # Enforcement on, from the next request: every call is signed by an IAM identity and
-    # judged against its policies.
-    _post(f"{iam_server}/moto-api/reset-auth", b"0")
-    sts = _client(
-        "sts",
-        iam_server,
-        {
-            "aws_access_key_id": keys["AccessKeyId"],
-            "aws_secret_access_key": keys["SecretAccessKey"],
-        },
-    )
-    for role in ("Landing", "Catalog", "Compaction", "Dbt", "Bi", "Spectrum"):
-        arn = outputs[f"Smartcity{role}RoleArn"]
-        try:
-            credentials = sts.assume_role(RoleArn=arn, RoleSessionName=f"test-{role.lower()}")[
-                "Credentials"
-            ]
-        except (ClientError, ResponseParserError):  # moto answers 500 to a service principal
-            assert role == "Spectrum", f"the operator could not assume {role}"
-            result.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("sts:")))
-            continue
-        assert role != "Spectrum", "the Spectrum role must trust Redshift alone"
-        result.sessions[role] = {
-            "aws_access_key_id": credentials["AccessKeyId"],
-            "aws_secret_access_key": credentials["SecretAccessKey"],
-            "aws_session_token": credentials["SessionToken"],
-        }
-    return result
-
-
-LAYERS = ("staging", "intermediate", "marts", "reference", "snapshots")
+    return client(service, endpoint, credentials)
 
 
 def _observed_cloudformation_gaps(deployed: Deployed, s3: Any) -> set[str]:
@@ -351,20 +233,39 @@ def test_the_catalog_role_touches_no_object(deployed: Deployed) -> None:
     assert not _allowed(glue.delete_database, Name=f"{SCHEMA}_marts")
 
 
-def test_what_moto_cannot_judge_is_exactly_the_known_gaps(deployed: Deployed) -> None:
-    # Glue: even a call the policy allows (the catalog role reading its own database) is
-    # refused, because moto matches the policy against Resource "*".
+def test_glue_calls_are_judged_on_their_catalog_database_and_table(deployed: Deployed) -> None:
+    # The catalog role reads and writes the raw database, and no other.
     glue = deployed.as_role("Catalog", "glue")
-    if not _allowed(glue.get_database, Name=RAW_DB):
-        deployed.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("iam: Glue")))
+    assert _allowed(glue.get_database, Name=RAW_DB)
+    assert _allowed(glue.get_tables, DatabaseName=RAW_DB)
+    assert not _allowed(glue.get_tables, DatabaseName=f"{SCHEMA}_marts")
+    # The dbt role builds the analytics databases, and only reads raw.
+    glue = deployed.as_role("Dbt", "glue")
+    assert _allowed(glue.get_database, Name=f"{SCHEMA}_marts")
+    assert _allowed(glue.get_tables, DatabaseName=RAW_DB)
+    assert not _allowed(glue.update_table, DatabaseName=RAW_DB, TableInput={"Name": "gps_fixes"})
+
+
+def test_a_multi_object_delete_is_judged_key_by_key(deployed: Deployed) -> None:
+    s3 = deployed.as_role("Landing", "s3")
+    ours, theirs = "_landing/staging/bulk-probe", f"{MARTS}.bulk-probe"
+    s3.put_object(Bucket=LAKE, Key=ours, Body=b"x")
+    deployed.as_user("administrator", "s3").put_object(Bucket=LAKE, Key=theirs, Body=b"x")
+    answer = s3.delete_objects(Bucket=LAKE, Delete={"Objects": [{"Key": ours}, {"Key": theirs}]})
+    assert [d["Key"] for d in answer.get("Deleted", [])] == [ours]
+    assert [(e["Key"], e["Code"]) for e in answer.get("Errors", [])] == [(theirs, "AccessDenied")]
+
+
+def test_what_moto_cannot_judge_is_exactly_the_known_gaps(deployed: Deployed) -> None:
+    gaps = set(deployed.gaps)  # type: ignore[attr-defined]
     # Conditions: the BI role may list warehouse/<marts>/ only, yet moto lets it list raw/.
     s3 = deployed.as_role("Bi", "s3")
     if _allowed(s3.list_objects_v2, Bucket=LAKE, Prefix="raw/"):
-        deployed.gaps.add(next(g for g in KNOWN_GAPS if g.startswith("iam: conditions")))
+        gaps.add(next(g for g in KNOWN_GAPS if g.startswith("iam: conditions")))
     print("\nWhat moto cannot judge, and what covers it instead:")
-    for gap in sorted(deployed.gaps):
+    for gap in sorted(gaps):
         print(f"  - {gap}  [{KNOWN_GAPS[gap]}]")
-    assert deployed.gaps == set(KNOWN_GAPS)
+    assert gaps == set(KNOWN_GAPS)
 
 
 # ------------------------------------------------------------------ the command
@@ -526,16 +427,6 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
     from smartcity.settings import Settings
 
     session = deployed.sessions["Landing"]
-    # moto judges a multi-object delete as DeleteObject on the bucket, not on each key as
-    # AWS does, so it refuses every key of the landing role's (prefix-scoped) bulk
-    # deletes; S3A's bulk delete is turned off for this run alone. Shown here, so that a
-    # moto that judges per key makes this test say the workaround can go.
-    probe = _client("s3", deployed.endpoint, session)
-    bulk_probe = "_landing/staging/bulk-probe"
-    probe.put_object(Bucket=LAKE, Key=bulk_probe, Body=b"x")
-    bulk = probe.delete_objects(Bucket=LAKE, Delete={"Objects": [{"Key": bulk_probe}]})
-    assert [e["Code"] for e in bulk.get("Errors", [])] == ["AccessDenied"]
-    probe.delete_object(Bucket=LAKE, Key=bulk_probe)
     credentials_file = tmp_path / "credentials"
     credentials_file.write_text(
         "[smartcity-landing]\n"
@@ -558,7 +449,6 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
         AWS_SHARED_CREDENTIALS_FILE=str(credentials_file),
         AWS_CONFIG_FILE=str(tmp_path / "no-config"),
         AWS_EC2_METADATA_DISABLED="true",
-        PYSPARK_SUBMIT_ARGS="--conf spark.hadoop.fs.s3a.multiobjectdelete.enable=false pyspark-shell",
     )
     settings = Settings.from_env(env)
     pipeline.create_topics(settings)

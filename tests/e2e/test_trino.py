@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -97,9 +98,13 @@ def trino_relation(layer: str, model: str) -> str:
     return f"{MODELS_CATALOG}.{warehouse.layer_schema(layer, MODELS_SCHEMA)}.{model}"
 
 
-def model_differences(settings, server, models: list[str]) -> dict[str, object]:
+def model_differences(
+    settings, server, models: list[str], relation: Callable[[str, str], str] | None = None
+) -> dict[str, object]:
     """Per model whose rows differ between the DuckDB and the Trino builds: counts and
-    the first differing rows."""
+    the first differing rows. ``relation`` names a model's table on Trino from its layer
+    and name (by default, in the trino target's Iceberg catalog)."""
+    relation = relation or trino_relation
     differences: dict[str, object] = {}
     layers = duckdb_models(settings)
     with warehouse.connect(settings.duckdb_path) as local:
@@ -114,7 +119,7 @@ def model_differences(settings, server, models: list[str]) -> dict[str, object]:
                 (
                     tuple(map(comparable, row))
                     for row in server.execute(
-                        f"select {columns} from {trino_relation(layers[model], model)}"
+                        f"select {columns} from {relation(layers[model], model)}"
                     )
                 ),
                 key=sort_key,

@@ -1,0 +1,415 @@
+"""The real dbt-athena adapter through the whole project, on the local Athena
+(tests/local_athena.py: Athena's API over the test Trino, Glue and S3 on moto), under
+the temporary credentials of the stack's dbt role with IAM enforced.
+
+The lake is the one the end-to-end suite landed, put in the stack's lake bucket by the
+landing role and registered in Glue by the catalog role (`streaming.catalog.register`).
+dbt runs with the committed `athena` target: seed, build twice, snapshot twice, an
+incremental run that merges, and a full refresh; the marts must equal DuckDB's over the
+same events, and every AWS call the adapter made must be one the dbt role is allowed.
+
+What this cannot show: Athena-only functions and Athena's own error texts beyond the
+names, Lake Formation, real quotas and throttling, and the caller's S3 and Glue
+permissions on the data a query reads (the engine reads it with its own keys).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from smartcity import pipeline
+from streaming.catalog import register
+from tests import aws_stack
+from tests.e2e.test_trino import duckdb_models, model_differences
+from tests.local_athena import LocalAthena
+from tests.local_trino import GLUE_CATALOG
+
+pytestmark = [pytest.mark.e2e, pytest.mark.trino]
+
+SCHEMA = aws_stack.SCHEMA
+EVALUATOR = ("--exclude", "package:dbt_project_evaluator")
+# The adapter's calls the dbt role must be allowed, by service; each is named in
+# test_every_call_of_the_adapter_is_allowed_for_the_dbt_role.
+ADAPTER_CALLS = {
+    "athena:StartQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "athena:GetWorkGroup",
+    "glue:GetDatabase",
+    "glue:GetDatabases",
+    "glue:GetTable",
+    "glue:GetTables",
+    "glue:GetTableVersions",
+    "glue:DeleteTableVersion",
+    "glue:UpdateTable",
+    "glue:DeleteTable",
+    "s3:PutObject",
+    "s3:ListBucket",
+    "s3:DeleteObject",
+    "sts:GetCallerIdentity",
+}
+
+
+@pytest.fixture(scope="module")
+def local_athena(trino_server, deployed_stack: aws_stack.Deployed) -> Iterator[LocalAthena]:
+    engine = {s: deployed_stack.as_user("athena-engine", s) for s in ("s3", "glue", "athena")}
+    athena = LocalAthena(trino_server, deployed_stack.endpoint, SimpleNamespace(**engine))
+    athena.start()
+    try:
+        yield athena
+    finally:
+        athena.stop()
+
+
+def dbt_role_environment(deployed: aws_stack.Deployed, athena: LocalAthena, home: Path) -> dict:
+    """The committed athena target under the dbt role's session, as the README sets it
+    from the stack's exports."""
+    session = deployed.sessions["Dbt"]
+    return {
+        "SMARTCITY_DBT_TARGET": "athena",
+        "SMARTCITY_ATHENA_STAGING_DIR": deployed.outputs["SmartcityAthenaStagingDir"],
+        "SMARTCITY_ATHENA_DATA_DIR": deployed.outputs["SmartcityAthenaDataDir"],
+        "SMARTCITY_ATHENA_SCHEMA": deployed.outputs["SmartcityAthenaSchema"],
+        "SMARTCITY_ATHENA_WORK_GROUP": aws_stack.WORK_GROUP,
+        "SMARTCITY_RAW_SCHEMA": aws_stack.RAW_DB,
+        "AWS_REGION": aws_stack.REGION,
+        "AWS_ENDPOINT_URL": deployed.endpoint,
+        "AWS_ENDPOINT_URL_ATHENA": athena.url,
+        "AWS_ACCESS_KEY_ID": session["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": session["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": session["aws_session_token"],
+        "AWS_PROFILE": "",
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+def put_the_lake_in_s3(deployed: aws_stack.Deployed, lake: Path) -> int:
+    """The landed lake's files into the stack's bucket, as the landing role writes them,
+    and registered in Glue by the catalog role (explicit partitions: see the README on
+    partition projection)."""
+    s3 = deployed.as_role("Landing", "s3")
+    files = [
+        path
+        for path in sorted(lake.rglob("*.parquet"))
+        if path.relative_to(lake).parts[0] in ("raw", "dead_letters")
+    ]
+    for path in files:
+        s3.put_object(
+            Bucket=aws_stack.LAKE, Key=str(path.relative_to(lake)), Body=path.read_bytes()
+        )
+    register(
+        deployed.as_role("Catalog", "glue"),
+        aws_stack.RAW_DB,
+        deployed.outputs["SmartcityLakeUri"],
+        deployed.as_role("Catalog", "s3"),
+        projection=False,
+    )
+    return len(files)
+
+
+def done_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if "Done. PASS=" in line]
+    assert lines, output[-3000:]
+    return lines[-1]
+
+
+@pytest.fixture(scope="module")
+def on_athena(
+    landed_lake: dict,
+    deployed_stack: aws_stack.Deployed,
+    local_athena: LocalAthena,
+    tmp_path_factory,
+) -> dict:
+    settings = landed_lake["settings"]
+    assert put_the_lake_in_s3(deployed_stack, Path(settings.lake_uri)) > 5
+    environment = dbt_role_environment(
+        deployed_stack, local_athena, tmp_path_factory.mktemp("athena-home")
+    )
+    outputs = {}
+    for name, arguments in (
+        ("seed", ("seed",)),
+        ("build", ("build", *EVALUATOR)),
+        ("build again", ("build", *EVALUATOR)),
+        ("snapshot", ("snapshot",)),
+        ("snapshot again", ("snapshot",)),
+    ):
+        outputs[name] = pipeline.run_dbt(settings, *arguments, environment=environment)
+    return {
+        "settings": settings,
+        "environment": environment,
+        "outputs": outputs,
+        "athena": local_athena,
+        "deployed": deployed_stack,
+    }
+
+
+def athena_relation(layer: str, model: str) -> str:
+    return f'{GLUE_CATALOG}."{SCHEMA}_{layer}".{model}'
+
+
+def test_the_whole_project_builds_twice_and_snapshots_twice_with_dbt_athena(
+    on_athena: dict,
+) -> None:
+    for name, output in on_athena["outputs"].items():
+        line = done_line(output)
+        assert "ERROR=0" in line and "WARN=0" in line, f"{name}: {line}"
+    assert int(done_line(on_athena["outputs"]["build"]).split("PASS=")[1].split()[0]) > 200
+    statements = on_athena["athena"].statements
+    assert len(statements) > 500
+    failed = [s for s in statements if s.state == "FAILED"]
+    # Only what dbt-athena asks to find out (a relation that may not exist) may fail.
+    assert all("does not exist" in (s.reason or "") or "not found" in (s.reason or "")
+               for s in failed), [(s.query[:200], s.reason) for s in failed[:3]]  # fmt: skip
+
+
+def test_every_model_on_athena_has_the_rows_of_the_duckdb_build(on_athena: dict) -> None:
+    settings, server = on_athena["settings"], on_athena["athena"].trino
+    models = sorted(duckdb_models(settings))
+    assert len(models) >= 20 and "fct_city_daily_kpis" in models
+    assert model_differences(settings, server, models, athena_relation) == {}
+
+
+def test_the_snapshot_and_the_seeds_live_under_the_warehouse_as_iceberg(on_athena: dict) -> None:
+    glue = on_athena["deployed"].as_user("administrator", "glue")
+    for database, table in (
+        (f"{SCHEMA}_snapshots", "vehicles_snapshot"),
+        (f"{SCHEMA}_reference", "districts"),
+    ):
+        found = glue.get_table(DatabaseName=database, Name=table)["Table"]
+        assert found["Parameters"].get("table_type", "").lower() == "iceberg", found["Parameters"]
+        location = found["StorageDescriptor"]["Location"]
+        assert location.startswith(on_athena["deployed"].outputs["SmartcityAthenaDataDir"]), (
+            location
+        )
+    rows = on_athena["athena"].trino.execute(
+        f"select count(*), count(dbt_valid_to) from {athena_relation('snapshots', 'vehicles_snapshot')}"
+    )
+    vehicles = on_athena["athena"].trino.execute(
+        f"select count(*) from {athena_relation('marts', 'dim_vehicles')}"
+    )
+    assert rows == [[vehicles[0][0], 0]]
+
+
+def test_an_incremental_run_on_athena_merges_into_the_same_rows(on_athena: dict) -> None:
+    settings, athena = on_athena["settings"], on_athena["athena"]
+    table = athena_relation("marts", "fct_district_hourly_traffic")
+    athena.trino.execute(f"update {table} set gps_fixes = -1")
+    merged = ["fct_district_hourly_traffic", "fct_district_hourly_weather", "fct_city_daily_kpis"]
+    output = pipeline.run_dbt(
+        settings, "run", "--select", *merged, environment=on_athena["environment"]
+    )
+    assert "ERROR=0" in done_line(output)
+    assert any(s.query.lstrip().lower().startswith("-- /*") and " merge into " in s.query.lower()
+               for s in athena.statements)  # fmt: skip
+    assert athena.trino.execute(f"select count(*) from {table} where gps_fixes < 0") == [[0]]
+    assert model_differences(settings, athena.trino, merged, athena_relation) == {}
+
+
+def test_a_full_refresh_never_leaves_a_mart_missing(on_athena: dict) -> None:
+    """Glue is watched while `dbt build --full-refresh` runs: every mart must be there at
+    every look, and equal DuckDB's afterwards."""
+    settings, deployed = on_athena["settings"], on_athena["deployed"]
+    glue = deployed.as_user("administrator", "glue")
+    marts = [m for m, layer in duckdb_models(settings).items() if layer == "marts"]
+    missing: set[str] = set()
+    stop = threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            present = {
+                t["Name"]
+                for page in glue.get_paginator("get_tables").paginate(
+                    DatabaseName=f"{SCHEMA}_marts"
+                )
+                for t in page["TableList"]
+            }
+            missing.update(set(marts) - present)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        output = pipeline.run_dbt(
+            settings, "build", "--full-refresh", *EVALUATOR, environment=on_athena["environment"]
+        )
+    finally:
+        stop.set()
+        watcher.join(timeout=30)
+    assert "ERROR=0" in done_line(output)
+    assert missing == set(), f"missing from Glue during the full refresh: {sorted(missing)}"
+    assert model_differences(settings, on_athena["athena"].trino, marts, athena_relation) == {}
+
+
+def test_every_call_of_the_adapter_is_allowed_for_the_dbt_role(on_athena: dict) -> None:
+    deployed = on_athena["deployed"]
+    prefix = deployed.principal("Dbt")
+    calls = [c for c in deployed.calls() if c["principal"].startswith(prefix)]
+    # moto first judges a multi-object delete against the bucket, then each key
+    # (tests/local_aws.py): the first verdict is not AWS's and is left out.
+    judged = [
+        c for c in calls if not (c["action"] == "s3:DeleteObject" and c["resource"].count("/") == 0)
+    ]
+    refused = {(c["action"], c["resource"]) for c in judged if not c["allowed"]}
+    assert refused == set()
+    made = {c["action"] for c in judged}
+    assert made >= {a for a in ADAPTER_CALLS if a != "sts:GetCallerIdentity"}, made
+    assert made <= ADAPTER_CALLS | {"glue:CreateTable", "glue:BatchDeletePartition",
+                                    "glue:GetPartitions", "s3:GetObject"}, made  # fmt: skip
+
+
+def test_the_bi_role_is_refused_what_the_adapter_does(on_athena: dict) -> None:
+    deployed = on_athena["deployed"]
+    glue = deployed.as_role("Bi", "glue")
+    marts = f"{SCHEMA}_marts"
+    for call, arguments in (
+        (glue.get_table_versions, {"DatabaseName": marts, "TableName": "fct_trips"}),
+        (glue.delete_table, {"DatabaseName": marts, "Name": "fct_trips"}),
+        (glue.update_table, {"DatabaseName": marts, "TableInput": {"Name": "fct_trips"}}),
+    ):
+        with pytest.raises(Exception, match="AccessDenied"):
+            call(**arguments)
+    s3 = deployed.as_role("Bi", "s3")
+    with pytest.raises(Exception, match="AccessDenied"):
+        s3.put_object(Bucket=aws_stack.LAKE, Key="warehouse/x", Body=b"x")
+
+
+# ------------------------------------------------------------------ bad input and failure
+
+
+def _athena_as(deployed: aws_stack.Deployed, athena: LocalAthena, role: str):
+    import boto3
+
+    return boto3.client(
+        "athena",
+        region_name=aws_stack.REGION,
+        endpoint_url=athena.url,
+        config=aws_stack.NO_RETRIES,
+        **deployed.sessions[role],
+    )
+
+
+def _finished(client, query_id: str) -> dict:
+    """The query's execution once it has left QUEUED and RUNNING."""
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        execution = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
+        if execution["Status"]["State"] not in ("QUEUED", "RUNNING"):
+            return execution
+        time.sleep(0.2)
+    raise AssertionError(f"query {query_id} did not finish")
+
+
+@pytest.mark.parametrize(
+    ("sql", "reason"),
+    [
+        # A storage format the local Athena does not translate: refused, not guessed.
+        (
+            "create external table bad_format (a string) row format delimited "
+            "fields terminated by ',' location 's3://city-lake-iam/warehouse/x/'",
+            "NOT_SUPPORTED",
+        ),
+        ("select 1; select 2", "NOT_SUPPORTED"),
+        ("select no_such_column from (values 1) as t(a)", "COLUMN_NOT_FOUND"),
+        ("select * from no_such_table", "TABLE_NOT_FOUND"),
+    ],
+)
+def test_a_statement_that_cannot_run_fails_the_query_in_athenas_shape(
+    deployed_stack: aws_stack.Deployed, local_athena: LocalAthena, sql: str, reason: str
+) -> None:
+    athena = _athena_as(deployed_stack, local_athena, "Dbt")
+    query_id = athena.start_query_execution(
+        QueryString=sql,
+        QueryExecutionContext={"Database": f"{SCHEMA}_staging"},
+        WorkGroup=aws_stack.WORK_GROUP,
+    )["QueryExecutionId"]
+    execution = _finished(athena, query_id)
+    assert execution["Status"]["State"] == "FAILED"
+    assert execution["Status"]["StateChangeReason"].startswith(f"{reason}:")
+    assert execution["Status"]["AthenaError"]["ErrorMessage"].startswith(f"{reason}:")
+    with pytest.raises(Exception, match="InvalidRequestException"):
+        athena.get_query_results(QueryExecutionId=query_id)
+
+
+def test_a_stopped_query_is_cancelled_on_the_engine(
+    deployed_stack: aws_stack.Deployed, local_athena: LocalAthena
+) -> None:
+    athena = _athena_as(deployed_stack, local_athena, "Dbt")
+    query_id = athena.start_query_execution(
+        QueryString="select count(*) from unnest(sequence(1, 2000000000)) as t(n) "
+        "cross join unnest(sequence(1, 1000)) as u(m)",
+        WorkGroup=aws_stack.WORK_GROUP,
+    )["QueryExecutionId"]
+    athena.stop_query_execution(QueryExecutionId=query_id)
+    execution = _finished(athena, query_id)
+    assert execution["Status"]["State"] == "CANCELLED"
+    running = local_athena.trino.execute(
+        "select count(*) from system.runtime.queries where state = 'RUNNING' "
+        "and query like '%sequence(1, 2000000000)%' and query not like '%system.runtime%'"
+    )
+    assert running == [[0]]
+
+
+def test_a_query_writes_its_result_file_and_pages_with_a_header(
+    deployed_stack: aws_stack.Deployed, local_athena: LocalAthena
+) -> None:
+    athena = _athena_as(deployed_stack, local_athena, "Dbt")
+    query_id = athena.start_query_execution(
+        QueryString="select n, cast(n as varchar) as label, null as nothing "
+        "from unnest(sequence(1, 1500)) as t(n)",
+        WorkGroup=aws_stack.WORK_GROUP,
+    )["QueryExecutionId"]
+    execution = _finished(athena, query_id)
+    assert execution["Status"]["State"] == "SUCCEEDED"
+    location = execution["ResultConfiguration"]["OutputLocation"]
+    assert location == f"s3://{aws_stack.RESULTS}/results/{query_id}.csv"
+    pages = list(athena.get_paginator("get_query_results").paginate(QueryExecutionId=query_id))
+    rows = [row["Data"] for page in pages for row in page["ResultSet"]["Rows"]]
+    assert len(pages) == 2 and len(rows) == 1501
+    assert [d["VarCharValue"] for d in rows[0]] == ["n", "label", "nothing"]
+    assert rows[1] == [{"VarCharValue": "1"}, {"VarCharValue": "1"}, {}]
+    columns = pages[0]["ResultSet"]["ResultSetMetadata"]["ColumnInfo"]
+    assert [(c["Name"], c["Type"]) for c in columns] == [
+        ("n", "integer"),
+        ("label", "varchar"),
+        ("nothing", "unknown"),
+    ]
+    body = (
+        deployed_stack.as_role("Dbt", "s3")
+        .get_object(Bucket=aws_stack.RESULTS, Key=f"results/{query_id}.csv")["Body"]
+        .read()
+    )
+    assert body.decode().splitlines()[:2] == ['"n","label","nothing"', '"1","1",""']
+
+
+def test_access_denied_reaches_the_dbt_log_as_one_line_naming_action_and_resource(
+    on_athena: dict,
+) -> None:
+    """dbt under the BI role, which may not run queries in the workgroup."""
+    deployed = on_athena["deployed"]
+    session = deployed.sessions["Bi"]
+    environment = {
+        **on_athena["environment"],
+        "AWS_ACCESS_KEY_ID": session["aws_access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": session["aws_secret_access_key"],
+        "AWS_SESSION_TOKEN": session["aws_session_token"],
+    }
+    with pytest.raises(RuntimeError) as failure:
+        pipeline.run_dbt(
+            on_athena["settings"],
+            "run",
+            "--select",
+            "stg_smartcity__gps_fixes",
+            environment=environment,
+        )
+    lines = [line for line in str(failure.value).splitlines() if "AccessDenied" in line]
+    assert lines, str(failure.value)[-2000:]
+    assert "glue:" in lines[0] or "athena:" in lines[0], lines[0]
+    assert "on resource: arn:aws:" in lines[0], lines[0]
