@@ -158,6 +158,11 @@ VARIABLES = {
             "smartcity_analytics",
         ),
         Variable("SMARTCITY_ATHENA_WORK_GROUP", "athena target: workgroup", "primary"),
+        Variable(
+            "SMARTCITY_ATHENA_POLL_SECONDS",
+            "athena target: seconds between two looks at a running query",
+            "1",
+        ),
         Variable("SMARTCITY_REDSHIFT_HOST", "redshift target: host (required there)", shown="none"),
         Variable(
             "SMARTCITY_REDSHIFT_SCHEMA",

@@ -37,7 +37,8 @@ create [or replace] view v as ...       the same, then the view's columns writte
                                         its Glue table as Athena does (Trino's Glue
                                         metastore stores one "dummy" column)
 vacuum t                                alter table t execute expire_snapshots and
-                                        remove_orphan_files, at the table's
+                                        remove_orphan_files (both in the Iceberg
+                                        catalog, as optimize), at the table's
                                         vacuum_max_snapshot_age_seconds (Athena's
                                         default, 5 days)
 ======================================  ================================================
@@ -278,10 +279,16 @@ _VACUUM = re.compile(r"vacuum\s+(\S+)$", re.I)
 _DDL = re.compile(r"(create|drop|alter|msck|show|describe)\b", re.I)
 
 
-def translate(sql: str, schema: str, results_location: str = "") -> Translation:
+def translate(
+    sql: str,
+    schema: str,
+    results_location: str = "",
+    snapshot_age_s: int = ATHENA_VACUUM_DEFAULT_AGE_S,
+) -> Translation:
     """The Trino statements for one Athena statement (see the module's table);
     ``results_location`` is where Athena writes a Hive CTAS that names no location
-    (``<output location>/tables/<query id>``)."""
+    (``<output location>/tables/<query id>``); ``snapshot_age_s`` is the table's
+    ``vacuum_max_snapshot_age_seconds`` for a VACUUM."""
     text = _strip_comments(sql)
     if len(_split_top_level(text, ";")) > 1:  # Athena runs one statement per query
         raise UnsupportedStatement("more than one statement in a query")
@@ -302,12 +309,13 @@ def translate(sql: str, schema: str, results_location: str = "") -> Translation:
         return Translation([], "DDL", (database, table, pairs))
     optimize = _OPTIMIZE.match(text)
     if optimize:
+        table = _qualified_in(GLUE_ICEBERG_CATALOG, _unbacktick(optimize.group(1)), schema)
         where = optimize.group(2) or ""
-        return Translation([f"alter table {optimize.group(1)} execute optimize{where}"], "DML")
+        return Translation([f"alter table {table} execute optimize{where}"], "DML")
     vacuum = _VACUUM.match(text)
     if vacuum:
-        table = vacuum.group(1)
-        age = f"'{ATHENA_VACUUM_DEFAULT_AGE_S}s'"
+        table = _qualified_in(GLUE_ICEBERG_CATALOG, _unbacktick(vacuum.group(1)), schema)
+        age = f"'{snapshot_age_s}s'"
         return Translation(
             [
                 f"alter table {table} execute expire_snapshots(retention_threshold => {age})",
@@ -436,7 +444,7 @@ class Execution:
 
 
 _CREATE_VIEW = re.compile(r"create\s+(?:or\s+replace\s+)?view\s+(\S+)", re.I)
-_TABLE_INPUT_KEYS = {
+TABLE_INPUT_KEYS = {
     "Name", "Description", "Owner", "Retention", "StorageDescriptor", "PartitionKeys",
     "TableType", "Parameters", "ViewOriginalText", "ViewExpandedText",
 }  # fmt: skip
@@ -625,7 +633,9 @@ class LocalAthena:
         execution.state = "RUNNING"
         try:
             tables = f"{execution.output_location.rstrip('/')}/tables/{execution.id}"
-            translation = translate(execution.query, execution.database, tables)
+            translation = translate(
+                execution.query, execution.database, tables, self._snapshot_age(execution)
+            )
             execution.statement_type = translation.statement_type
             execution.trino_statements = translation.statements
             if translation.table_properties is not None:
@@ -688,6 +698,18 @@ class LocalAthena:
         execution.columns = [column_info(column[0], str(column[1])) for column in description]
         execution.rows = [[render(value) for value in row] for row in rows]
 
+    def _snapshot_age(self, execution: Execution) -> int:
+        """The vacuum_max_snapshot_age_seconds of the table a VACUUM names (Athena keeps
+        Iceberg table properties in Glue), else Athena's default."""
+        vacuum = _VACUUM.match(_strip_comments(execution.query))
+        if not vacuum:
+            return ATHENA_VACUUM_DEFAULT_AGE_S
+        parts = [part.strip('"`') for part in vacuum.group(1).split(".")]
+        database, table = (parts[-2] if len(parts) > 1 else execution.database), parts[-1]
+        found = self.service.glue.get_table(DatabaseName=database, Name=table)["Table"]
+        age = found.get("Parameters", {}).get("vacuum_max_snapshot_age_seconds")
+        return int(age) if age else ATHENA_VACUUM_DEFAULT_AGE_S
+
     def _write_view_columns(self, execution: Execution, name: str) -> None:
         parts = [part.strip('"`') for part in name.split(".")]
         database, view = (parts[-2] if len(parts) > 1 else execution.database), parts[-1]
@@ -697,14 +719,14 @@ class LocalAthena:
         columns = [{"Name": row[0], "Type": hive_type(str(row[1]))} for row in probe.rows]
         glue = self.service.glue
         current = glue.get_table(DatabaseName=database, Name=view)["Table"]
-        table_input = {k: v for k, v in current.items() if k in _TABLE_INPUT_KEYS}
+        table_input = {k: v for k, v in current.items() if k in TABLE_INPUT_KEYS}
         table_input["StorageDescriptor"] = {**current["StorageDescriptor"], "Columns": columns}
         glue.update_table(DatabaseName=database, TableInput=table_input)
 
     def _set_table_properties(self, database: str, table: str, pairs: dict[str, str]) -> None:
         glue = self.service.glue
         current = glue.get_table(DatabaseName=database, Name=table)["Table"]
-        table_input = {k: v for k, v in current.items() if k in _TABLE_INPUT_KEYS}
+        table_input = {k: v for k, v in current.items() if k in TABLE_INPUT_KEYS}
         table_input["Parameters"] = {**current.get("Parameters", {}), **pairs}
         glue.update_table(DatabaseName=database, TableInput=table_input)
 

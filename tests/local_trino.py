@@ -224,6 +224,10 @@ class LocalTrino:
                 "iceberg.catalog.type": "glue",
                 **self._aws_properties(glue),
                 "iceberg.hive-catalog-name": GLUE_CATALOG,
+                # VACUUM keeps what the table's vacuum_max_snapshot_age_seconds says,
+                # which may be under Trino's default floor of 7 days.
+                "iceberg.expire-snapshots.min-retention": "0s",
+                "iceberg.remove-orphan-files.min-retention": "0s",
                 "iceberg.max-partitions-per-writer": ATHENA_MAX_PARTITIONS_PER_WRITE,
             },
         }

@@ -230,6 +230,13 @@ def test_catalog_freshness_models_snapshot_compaction_in_that_order(
     assert compact["downstream"] == []
     # housekeeping runs whatever became of the models
     assert compact["trigger_rule"] == "all_done"
+    # Iceberg upkeep: once a day, after the snapshot, whatever became of the models.
+    upkeep = tasks["maintain_iceberg_tables"]
+    assert "run-operation maintain_iceberg_tables" in upkeep["bash_command"]
+    assert "--target athena" in upkeep["bash_command"]
+    assert '"{{ data_interval_end.hour }}" != "3"' in upkeep["bash_command"]
+    assert upkeep["upstream"] == ["snapshot"] and upkeep["downstream"] == []
+    assert upkeep["trigger_rule"] == "all_done"
 
 
 def test_dbt_runs_on_athena_by_default_with_the_configured_dbt(

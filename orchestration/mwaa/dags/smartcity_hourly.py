@@ -2,6 +2,7 @@
 
     catalog_register -> source_freshness -> dbt (one task group per model: run, then its
     tests; seeds; tests of several models after all of them) -> snapshot -> compact_closed_hours
+                                                                         -> maintain_iceberg_tables
 
 - ``catalog_register``: ``smartcity catalog register`` adds the lake's new partitions to
   Glue (Redshift Spectrum reads only the listed ones; Athena projects them).
@@ -16,6 +17,9 @@
   repoints its Glue partition, and deletes the files replaced more than
   ``--keep-superseded-minutes`` ago; so ``catalog_register`` registers without
   partition projection, which Athena would follow instead of Glue.
+- ``maintain_iceberg_tables``: once a day (the run of ``SMARTCITY_MAINTENANCE_HOUR``, 3
+  UTC by default), ``dbt run-operation maintain_iceberg_tables``: Athena's ``OPTIMIZE``
+  and ``VACUUM`` on the Iceberg tables dbt writes in place (macros/maintain_iceberg_tables.sql).
 
 The dbt project is read from a manifest made at deploy time (``dbt parse``), so the
 scheduler never runs dbt. Every path below comes from an environment variable, else an
@@ -94,6 +98,9 @@ DBT_MANIFEST = Path(
 SMARTCITY_VENV = Path(setting("SMARTCITY_VENV", str(AIRFLOW_HOME / "smartcity_venv")))
 DBT_EXECUTABLE = setting("SMARTCITY_DBT_EXECUTABLE", str(SMARTCITY_VENV / "bin" / "dbt"))
 SMARTCITY_CLI = setting("SMARTCITY_CLI", str(SMARTCITY_VENV / "bin" / "smartcity"))
+# The UTC hour whose run also compacts and expires the Iceberg tables (Athena's OPTIMIZE
+# and VACUUM through `dbt run-operation maintain_iceberg_tables`).
+MAINTENANCE_HOUR = int(setting("SMARTCITY_MAINTENANCE_HOUR", "3"))
 # An hour counts as closed this long after its end (smartcity compact --grace-minutes).
 COMPACT_GRACE_MINUTES = int(setting("SMARTCITY_COMPACTION_GRACE_MINUTES", "60"))
 
@@ -211,4 +218,22 @@ with DAG(
         trigger_rule="all_done",
     )
 
+    # Iceberg upkeep (OPTIMIZE, VACUUM) once a day, in the run of MAINTENANCE_HOUR UTC;
+    # the other runs skip it (exit code 99). The macro does nothing off Athena.
+    maintain_iceberg_tables = BashOperator(
+        task_id="maintain_iceberg_tables",
+        bash_command=(
+            f'if [ "{{{{ data_interval_end.hour }}}}" != "{MAINTENANCE_HOUR}" ]; then\n'
+            f'  echo "Iceberg upkeep runs in the {MAINTENANCE_HOUR}:05 UTC run only"; exit 99\n'
+            "fi\n"
+            f"exec {shlex.quote(DBT_EXECUTABLE)} run-operation maintain_iceberg_tables "
+            f"--project-dir {shlex.quote(str(DBT_PROJECT_DIR))} "
+            f"--profiles-dir {shlex.quote(str(DBT_PROFILES_DIR))} --target {shlex.quote(DBT_TARGET)}\n"
+        ),
+        env=DBT_ENV,
+        append_env=True,
+        trigger_rule="all_done",
+    )
+
     catalog_register >> source_freshness >> dbt_models >> snapshot >> compact_closed_hours
+    snapshot >> maintain_iceberg_tables
