@@ -91,13 +91,22 @@ def require_aws_target(target: str, environ: Mapping[str, str]) -> None:
                 f"{name} {shown}: set it to {meaning}, e.g. "
                 f"`export {name}=s3://<your-bucket>/{'athena-results' if 'STAGING' in name else 'warehouse'}/`"
             )
-    require_aws_credentials()
+    require_aws_credentials(environ)
 
 
-def require_aws_credentials() -> None:
+def require_aws_credentials(environ: Mapping[str, str]) -> None:
+    """Credentials that dbt, started with ``environ``, will find: keys given there, else
+    the default chain with the profile it names."""
     import boto3
 
-    if boto3.Session().get_credentials() is None:
+    if environ.get("AWS_ACCESS_KEY_ID") and environ.get("AWS_SECRET_ACCESS_KEY"):
+        return
+    profile = environ.get("AWS_PROFILE") or None
+    try:
+        credentials = boto3.Session(profile_name=profile).get_credentials()
+    except Exception:  # botocore's ProfileNotFound and kin: no usable credentials
+        credentials = None
+    if credentials is None:
         raise NotReady(
             "no AWS credentials found: set AWS_PROFILE (after `aws sso login` or `aws "
             "configure`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"

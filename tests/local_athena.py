@@ -75,6 +75,10 @@ RESULTS_PAGE = 1000  # Athena's page size for GetQueryResults
 ATHENA_VACUUM_DEFAULT_AGE_S = 432_000  # vacuum_max_snapshot_age_seconds' default
 
 
+class InvalidRequest(Exception):
+    """A request Athena answers with InvalidRequestException."""
+
+
 class UnsupportedStatement(Exception):
     """A statement the local Athena cannot run as Athena would."""
 
@@ -580,6 +584,8 @@ class LocalAthena:
                 return 200, judged
         except KeyError as missing:
             return 400, {"__type": "InvalidRequestException", "Message": f"unknown {missing}"}
+        except InvalidRequest as invalid:
+            return 400, {"__type": "InvalidRequestException", "Message": str(invalid)}
         return 400, {
             "__type": "InvalidRequestException",
             "Message": f"the local Athena does not implement {operation}",
@@ -748,10 +754,11 @@ class LocalAthena:
     def _results(self, request: dict[str, Any]) -> dict[str, Any]:
         execution = self._execution(request)
         if execution.state != "SUCCEEDED":
-            return {
-                "__type": "InvalidRequestException",
-                "Message": f"Query has not yet finished. Current state: {execution.state}",
-            }
+            raise InvalidRequest(
+                f"Query has not yet finished. Current state: {execution.state}"
+                if execution.state in ("QUEUED", "RUNNING")
+                else f"{execution.reason} (query {execution.id} is {execution.state})"
+            )
         header = (
             [[column["Name"] for column in execution.columns]]
             if execution.statement_type == "DML" and execution.columns
