@@ -85,7 +85,6 @@ def dbt_role_environment(deployed: aws_stack.Deployed, athena: LocalAthena, home
         "AWS_ACCESS_KEY_ID": session["aws_access_key_id"],
         "AWS_SECRET_ACCESS_KEY": session["aws_secret_access_key"],
         "AWS_SESSION_TOKEN": session["aws_session_token"],
-        "AWS_PROFILE": "",
         "AWS_CONFIG_FILE": str(home / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -435,3 +434,50 @@ def test_access_denied_reaches_the_dbt_log_as_one_line_naming_action_and_resourc
     assert lines, str(failure.value)[-2000:]
     assert "glue:" in lines[0] or "athena:" in lines[0], lines[0]
     assert "on resource: arn:aws:" in lines[0], lines[0]
+
+
+# ------------------------------------------------------------------ a long history (last:
+# it adds to the lake the tests above compare with DuckDB)
+
+
+def test_a_first_build_over_more_than_100_days_is_written_in_batches(on_athena: dict) -> None:
+    """101 days of camera sightings, written straight into the lake: the first build of
+    the day-partitioned fct_camera_sightings (a full refresh) exceeds Athena's 100
+    partitions per statement, and dbt-athena writes it in batches."""
+    from datetime import date
+
+    from ingestion.contracts import CAMERA_SIGHTINGS
+    from tests.history_lake import write_history
+
+    deployed, athena = on_athena["deployed"], on_athena["athena"]
+    first_day, days = date(2025, 1, 1), 101
+    rows = write_history(
+        deployed.as_role("Landing", "s3"), aws_stack.LAKE, CAMERA_SIGHTINGS, first_day, days, 3
+    )
+    register(
+        deployed.as_role("Catalog", "glue"),
+        aws_stack.RAW_DB,
+        deployed.outputs["SmartcityLakeUri"],
+        deployed.as_role("Catalog", "s3"),
+        projection=False,
+    )
+    seen = len(athena.statements)
+    output = pipeline.run_dbt(
+        on_athena["settings"],
+        "run",
+        "--select",
+        "fct_camera_sightings",
+        "--full-refresh",
+        environment=on_athena["environment"],
+    )
+    assert "ERROR=0" in done_line(output)
+    refused = [
+        s for s in athena.statements[seen:] if "TOO_MANY_OPEN_PARTITIONS" in (s.reason or "")
+    ]
+    assert refused, "the first statement should have met Athena's 100-partition limit"
+    mart = athena_relation("marts", "fct_camera_sightings")
+    found = athena.trino.execute(
+        f"select count(*), count(distinct sighting_id), count(distinct event_date) from {mart} "
+        "where event_date < date '2025-06-01'"
+    )
+    assert found == [[rows, rows, days]]

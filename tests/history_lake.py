@@ -1,0 +1,99 @@
+"""A long history written straight into a lake's raw zone, without Kafka or Spark: for
+the tests whose point is the number of days (Athena writes at most 100 partitions per
+statement), where landing months of events one by one would only cost time.
+
+The rows are simulated events of one source, repeated on each day with event ids of
+their own; the files have the raw table's columns and Parquet types, as the landing job
+writes them (``ingestion/schema.py``), one per hour partition.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ingestion.contracts import Contract, FieldType
+from ingestion.schema import raw_table
+from ingestion.simulators.world import SimulationOptions, simulate
+
+ARROW_TYPES = {
+    FieldType.STRING: pa.string(),
+    FieldType.INT: pa.int32(),
+    FieldType.LONG: pa.int64(),
+    FieldType.DOUBLE: pa.float64(),
+    FieldType.TIMESTAMP: pa.timestamp("us"),
+    FieldType.STRING_ARRAY: pa.list_(pa.string()),
+    FieldType.DATE: pa.date32(),
+    FieldType.BINARY: pa.binary(),
+}
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def history(
+    contract: Contract, first_day: date, days: int, per_day: int, seed: int = 5
+) -> Iterator[tuple[tuple[date, int], list[dict[str, Any]]]]:
+    """The raw rows of ``contract``, ``per_day`` on each of ``days`` days from
+    ``first_day``, grouped by their (event_date, event_hour) partition."""
+    start = datetime.combine(first_day, datetime.min.time(), UTC)
+    template = [
+        event
+        for found, event in simulate(SimulationOptions(events=4_000, seed=seed, start_at=start))
+        if found.source == contract.source
+    ][:per_day]
+    assert len(template) == per_day, f"the simulation gave {len(template)} {contract.source}"
+    offset = 0
+    for day in range(days):
+        by_hour: dict[tuple[date, int], list[dict[str, Any]]] = {}
+        for index, event in enumerate(template):
+            event_at = _naive(event["event_at"]) + timedelta(days=day)
+            row = dict(event)
+            row["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"history/{day}/{index}"))
+            row["event_at"] = event_at
+            row |= {
+                "kafka_topic": f"history.{contract.source}",
+                "kafka_partition": 0,
+                "kafka_offset": offset,
+                "kafka_published_at": event_at,
+                "landed_at": event_at + timedelta(seconds=5),
+            }
+            offset += 1
+            by_hour.setdefault((event_at.date(), event_at.hour), []).append(row)
+        yield from by_hour.items()
+
+
+def parquet_file(contract: Contract, rows: list[dict[str, Any]]) -> bytes:
+    """The rows as the landing job's Parquet file: the raw table's file columns only."""
+    table = raw_table(contract)
+    schema = pa.schema([(c.name, ARROW_TYPES[c.type]) for c in table.columns])
+    columns = {c.name: [_value(row.get(c.name)) for row in rows] for c in table.columns}
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns, schema=schema), buffer)
+    return buffer.getvalue()
+
+
+def _value(value: Any) -> Any:
+    return _naive(value) if isinstance(value, datetime) and value.tzinfo else value
+
+
+def write_history(
+    s3: Any, bucket: str, contract: Contract, first_day: date, days: int, per_day: int
+) -> int:
+    """The history under ``s3://<bucket>/raw/<source>/``; the number of rows written."""
+    written = 0
+    for (day, hour), rows in history(contract, first_day, days, per_day):
+        key = (
+            f"raw/{contract.source}/event_date={day.isoformat()}/event_hour={hour}/"
+            f"part-history-{day.isoformat()}-{hour:02d}.parquet"
+        )
+        s3.put_object(Bucket=bucket, Key=key, Body=parquet_file(contract, rows))
+        written += len(rows)
+    return written
