@@ -686,13 +686,15 @@ class LocalAthena:
         cursor = connection.cursor()
         execution.cancel = cursor.cancel
         try:
-            cursor.execute(statement)
-            rows = cursor.fetchall()
-        except TrinoQueryError as error:
-            raise AthenaQueryError(error.error_name, error.message) from None
-        finally:
+            cursor.execute(statement)  # returns once Trino has the query, with its id
             if cursor.query_id:
                 execution.trino_query_ids.append(cursor.query_id)
+            rows = cursor.fetchall()
+        except TrinoQueryError as error:
+            if error.query_id and error.query_id not in execution.trino_query_ids:
+                execution.trino_query_ids.append(error.query_id)
+            raise AthenaQueryError(error.error_name, error.message) from None
+        finally:
             execution.scanned_bytes += int(cursor.stats.get("physicalInputBytes", 0) or 0)
             connection.close()
         description = cursor.description or []
