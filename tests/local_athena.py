@@ -43,8 +43,8 @@ vacuum t                                alter table t execute expire_snapshots a
                                         default, 5 days)
 ======================================  ================================================
 
-Limits as Athena's where they matter: 100 open partitions per writer (Trino's catalogs,
-``tests/local_trino.py``), and the workgroup's ``BytesScannedCutoffPerQuery``, checked
+Limits as Athena's where they matter: 100 open partitions per statement (Trino's catalogs
+allow 100 per writer, ``tests/local_trino.py``, and each query here has one writer), and the workgroup's ``BytesScannedCutoffPerQuery``, checked
 against the physical input bytes of Trino's query statistics when the query ends
 (Athena cancels it while running; both fail it with the same reason).
 """
@@ -70,6 +70,14 @@ from typing import Any
 from smartcity.kafka_broker import free_port
 from tests.local_trino import GLUE_CATALOG, GLUE_ICEBERG_CATALOG, LocalTrino
 
+# Athena's limit of 100 partitions is per statement; Trino's is per writer. One writer
+# per statement makes them the same.
+ATHENA_WRITER_SESSION = {
+    "scale_writers": "false",
+    "task_scale_writers_enabled": "false",
+    "task_min_writer_count": "1",
+    "task_max_writer_count": "1",
+}
 QUERY_WORKERS = 4  # as many as the athena target's dbt threads
 RESULTS_PAGE = 1000  # Athena's page size for GetQueryResults
 ATHENA_VACUUM_DEFAULT_AGE_S = 432_000  # vacuum_max_snapshot_age_seconds' default
@@ -682,6 +690,7 @@ class LocalAthena:
             schema=execution.database,
             legacy_primitive_types=True,
             request_timeout=600,
+            session_properties=ATHENA_WRITER_SESSION,
         )
         cursor = connection.cursor()
         execution.cancel = cursor.cancel
