@@ -411,6 +411,12 @@ class Execution:
     trino_statements: list[str] = field(default_factory=list)
     trino_query_ids: list[str] = field(default_factory=list)
     cancel: Callable[[], None] | None = None
+    cursor: Any = None  # the Trino cursor of the statement running now
+
+    @property
+    def engine_query_id(self) -> str | None:
+        """The Trino query now running (its id is known while ``execute`` still waits)."""
+        return getattr(self.cursor, "query_id", None) if self.cursor is not None else None
 
     def as_athena(self) -> dict[str, Any]:
         status: dict[str, Any] = {
@@ -515,6 +521,7 @@ class LocalAthena:
         self.port = free_port()
         self.executions: dict[str, Execution] = {}
         self.statements: list[Execution] = []
+        self.table_properties: dict[tuple[str, str], dict[str, str]] = {}
         self._pool = ThreadPoolExecutor(QUERY_WORKERS, thread_name_prefix="local-athena")
         self._server: ThreadingHTTPServer | None = None
 
@@ -694,6 +701,7 @@ class LocalAthena:
         )
         cursor = connection.cursor()
         execution.cancel = cursor.cancel
+        execution.cursor = cursor
         try:
             cursor.execute(statement)  # returns once Trino has the query, with its id
             if cursor.query_id:
@@ -716,15 +724,20 @@ class LocalAthena:
         execution.rows = [[render(value) for value in row] for row in rows]
 
     def _snapshot_age(self, execution: Execution) -> int:
-        """The vacuum_max_snapshot_age_seconds of the table a VACUUM names (Athena keeps
-        Iceberg table properties in Glue), else Athena's default."""
+        """The vacuum_max_snapshot_age_seconds set on the table a VACUUM names (with
+        ``alter table ... set tblproperties``), else in its Glue parameters, else
+        Athena's default."""
         vacuum = _VACUUM.match(_strip_comments(execution.query))
         if not vacuum:
             return ATHENA_VACUUM_DEFAULT_AGE_S
         parts = [part.strip('"`') for part in vacuum.group(1).split(".")]
         database, table = (parts[-2] if len(parts) > 1 else execution.database), parts[-1]
-        found = self.service.glue.get_table(DatabaseName=database, Name=table)["Table"]
-        age = found.get("Parameters", {}).get("vacuum_max_snapshot_age_seconds")
+        age = self.table_properties.get((database, table), {}).get(
+            "vacuum_max_snapshot_age_seconds"
+        )
+        if age is None:
+            found = self.service.glue.get_table(DatabaseName=database, Name=table)["Table"]
+            age = found.get("Parameters", {}).get("vacuum_max_snapshot_age_seconds")
         return int(age) if age else ATHENA_VACUUM_DEFAULT_AGE_S
 
     def _write_view_columns(self, execution: Execution, name: str) -> None:
@@ -741,6 +754,8 @@ class LocalAthena:
         glue.update_table(DatabaseName=database, TableInput=table_input)
 
     def _set_table_properties(self, database: str, table: str, pairs: dict[str, str]) -> None:
+        # Remembered too: the engine's next Iceberg commit writes Glue's parameters anew.
+        self.table_properties.setdefault((database, table), {}).update(pairs)
         glue = self.service.glue
         current = glue.get_table(DatabaseName=database, Name=table)["Table"]
         table_input = {k: v for k, v in current.items() if k in TABLE_INPUT_KEYS}

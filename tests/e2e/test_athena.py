@@ -26,7 +26,7 @@ from smartcity import pipeline
 from streaming.catalog import register
 from tests import aws_stack
 from tests.e2e.test_trino import duckdb_models, model_differences
-from tests.local_athena import TABLE_INPUT_KEYS, LocalAthena
+from tests.local_athena import LocalAthena
 from tests.local_trino import GLUE_CATALOG, GLUE_ICEBERG_CATALOG
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trino]
@@ -233,15 +233,15 @@ def test_iceberg_upkeep_compacts_files_and_expires_snapshots(on_athena: dict) ->
     files_before = athena.trino.execute(f"select count(*) from {traffic}")[0][0]
     assert files_before > 1
     assert athena.trino.execute(f"select count(*) from {snapshots}")[0][0] > 1
-    # Keep no snapshot but the current one: set as Athena keeps it, in Glue.
-    glue = on_athena["deployed"].as_user("administrator", "glue")
-    found = glue.get_table(DatabaseName=f"{SCHEMA}_marts", Name="fct_district_hourly_traffic")
-    table_input = {k: v for k, v in found["Table"].items() if k in TABLE_INPUT_KEYS}
-    table_input["Parameters"] = {
-        **table_input["Parameters"],
-        "vacuum_max_snapshot_age_seconds": "0",
-    }
-    glue.update_table(DatabaseName=f"{SCHEMA}_marts", TableInput=table_input)
+    # Keep no snapshot but the current one, set as on Athena.
+    dbt_athena = _athena_as(on_athena["deployed"], athena, "Dbt")
+    query_id = _started(
+        dbt_athena,
+        f"alter table {SCHEMA}_marts.fct_district_hourly_traffic "
+        "set tblproperties ('vacuum_max_snapshot_age_seconds'='0')",
+        f"{SCHEMA}_marts",
+    )
+    assert _finished(dbt_athena, query_id)["Status"]["State"] == "SUCCEEDED"
     before = athena.trino.execute(
         f"select count(*) from {athena_relation('marts', 'fct_district_hourly_traffic')}"
     )
@@ -394,9 +394,10 @@ def test_a_stopped_query_is_cancelled_on_the_engine(
 
     # Stopped once it runs on the engine.
     deadline = time.monotonic() + 60
-    while not local_athena.executions[query_id].trino_query_ids:
+    while local_athena.executions[query_id].engine_query_id is None:
         assert time.monotonic() < deadline, "the query never reached the engine"
         time.sleep(0.1)
+    engine_query = local_athena.executions[query_id].engine_query_id
     assert (
         athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"]
         == "RUNNING"
@@ -407,18 +408,12 @@ def test_a_stopped_query_is_cancelled_on_the_engine(
     # The engine's query ends too (Trino cancels it asynchronously: awaited, bounded).
     deadline = time.monotonic() + 60
     while True:
-        ids = local_athena.executions[query_id].trino_query_ids
-        listed = ", ".join(f"'{i}'" for i in ids)
-        states = (
-            local_athena.trino.execute(
-                f"select state from system.runtime.queries where query_id in ({listed})"
-            )
-            if ids
-            else []
+        states = local_athena.trino.execute(
+            f"select state from system.runtime.queries where query_id = '{engine_query}'"
         )
-        if states and all(state[0] in ("FAILED", "FINISHED") for state in states):
+        if states in ([["FAILED"]], [["FINISHED"]]):
             break
-        assert time.monotonic() < deadline, (ids, states)
+        assert time.monotonic() < deadline, states
         time.sleep(0.2)
 
 
