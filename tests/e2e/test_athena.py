@@ -16,9 +16,11 @@ permissions on the data a query reads (the engine reads it with its own keys).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TypeVar
 
 import pytest
 
@@ -30,6 +32,7 @@ from tests.local_athena import LocalAthena
 from tests.local_trino import GLUE_CATALOG, GLUE_ICEBERG_CATALOG
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trino]
+T = TypeVar("T")
 
 SCHEMA = aws_stack.SCHEMA
 EVALUATOR = ("--exclude", "package:dbt_project_evaluator")
@@ -341,17 +344,24 @@ def _started(client, sql: str, database: str | None = None) -> str:
     ]
 
 
+def _awaited(look: Callable[[], T | None], what: str, timeout_s: float = 120) -> T:
+    """The first answer of ``look`` that is not None, looking every 0.1 s; fails with
+    ``what`` after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while (answer := look()) is None:
+        assert time.monotonic() < deadline, f"{what} within {timeout_s:.0f} s"
+        time.sleep(0.1)
+    return answer
+
+
 def _finished(client, query_id: str) -> dict:
     """The query's execution once it has left QUEUED and RUNNING."""
-    import time
 
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    def look() -> dict | None:
         execution = client.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]
-        if execution["Status"]["State"] not in ("QUEUED", "RUNNING"):
-            return execution
-        time.sleep(0.2)
-    raise AssertionError(f"query {query_id} did not finish")
+        return None if execution["Status"]["State"] in ("QUEUED", "RUNNING") else execution
+
+    return _awaited(look, f"query {query_id} did not finish")
 
 
 @pytest.mark.parametrize(
@@ -390,14 +400,10 @@ def test_a_stopped_query_is_cancelled_on_the_engine(
         "select count(*) from unnest(sequence(1, 10000)) as a(x) "
         "cross join unnest(sequence(1, 10000)) as b(y) cross join unnest(sequence(1, 10000)) as c(z)",
     )
-    import time
-
     # Stopped once it runs on the engine.
-    deadline = time.monotonic() + 60
-    while local_athena.executions[query_id].engine_query_id is None:
-        assert time.monotonic() < deadline, "the query never reached the engine"
-        time.sleep(0.1)
-    engine_query = local_athena.executions[query_id].engine_query_id
+    engine_query = _awaited(
+        lambda: local_athena.executions[query_id].engine_query_id, "the query reached the engine"
+    )
     assert (
         athena.get_query_execution(QueryExecutionId=query_id)["QueryExecution"]["Status"]["State"]
         == "RUNNING"
@@ -405,16 +411,15 @@ def test_a_stopped_query_is_cancelled_on_the_engine(
     athena.stop_query_execution(QueryExecutionId=query_id)
     execution = _finished(athena, query_id)
     assert execution["Status"]["State"] == "CANCELLED"
-    # The engine's query ends too (Trino cancels it asynchronously: awaited, bounded).
-    deadline = time.monotonic() + 60
-    while True:
-        states = local_athena.trino.execute(
+
+    # The engine's query ends too (Trino cancels it asynchronously).
+    def engine_state() -> str | None:
+        rows = local_athena.trino.execute(
             f"select state from system.runtime.queries where query_id = '{engine_query}'"
         )
-        if states in ([["FAILED"]], [["FINISHED"]]):
-            break
-        assert time.monotonic() < deadline, states
-        time.sleep(0.2)
+        return rows[0][0] if rows and rows[0][0] in ("FAILED", "FINISHED") else None
+
+    assert _awaited(engine_state, "the engine ended the query") == "FAILED"
 
 
 def test_a_query_writes_its_result_file_and_pages_with_a_header(
