@@ -601,6 +601,8 @@ class LocalAthena:
             return 400, {"__type": "InvalidRequestException", "Message": f"unknown {missing}"}
         except InvalidRequest as invalid:
             return 400, {"__type": "InvalidRequestException", "Message": str(invalid)}
+        except Exception as error:  # a fault of the stand-in: said, never a dropped answer
+            return 500, {"__type": "InternalServerException", "Message": repr(error)}
         return 400, {
             "__type": "InvalidRequestException",
             "Message": f"the local Athena does not implement {operation}",
