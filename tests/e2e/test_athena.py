@@ -480,6 +480,43 @@ def test_access_denied_reaches_the_dbt_log_as_one_line_naming_action_and_resourc
     assert "on resource: arn:aws:" in lines[0], lines[0]
 
 
+def test_late_rows_reach_the_marts_in_the_next_incremental_run(on_athena: dict) -> None:
+    """Fixes of the newest hour landed after the builds (new event ids, as a device that
+    buffered them would send): the next incremental run merges them into the hour."""
+    import uuid
+
+    import pyarrow.parquet as pq
+
+    from ingestion.contracts import GPS_FIXES
+    from tests.history_lake import parquet_file
+
+    settings, athena, deployed = on_athena["settings"], on_athena["athena"], on_athena["deployed"]
+    lake = Path(settings.lake_uri)
+    newest = max(
+        (lake / "raw" / "gps_fixes").glob("event_date=*/event_hour=*"),
+        key=lambda hour: (hour.parent.name, int(hour.name.split("=")[1])),
+    )
+    rows = pq.read_table(next(newest.glob("*.parquet"))).to_pylist()[:7]
+    for index, row in enumerate(rows):
+        row["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"late/{index}"))
+    key = f"{newest.relative_to(lake)}/part-late.parquet"
+    deployed.as_role("Landing", "s3").put_object(
+        Bucket=aws_stack.LAKE, Key=key, Body=parquet_file(GPS_FIXES, rows)
+    )
+    table = athena_relation("marts", "fct_district_hourly_traffic")
+    total = f"select sum(gps_fixes) from {table}"
+    before = athena.trino.execute(total)[0][0]
+    output = pipeline.run_dbt(
+        settings,
+        "run",
+        "--select",
+        "fct_district_hourly_traffic",
+        environment=on_athena["environment"],
+    )
+    assert "ERROR=0" in done_line(output)
+    assert athena.trino.execute(total)[0][0] == before + len(rows)
+
+
 # ------------------------------------------------------------------ a long history (last:
 # it adds to the lake the tests above compare with DuckDB)
 
