@@ -522,6 +522,7 @@ class LocalAthena:
         self.executions: dict[str, Execution] = {}
         self.statements: list[Execution] = []
         self.table_properties: dict[tuple[str, str], dict[str, str]] = {}
+        self._finishing = threading.Lock()
         self._pool = ThreadPoolExecutor(QUERY_WORKERS, thread_name_prefix="local-athena")
         self._server: ThreadingHTTPServer | None = None
 
@@ -639,16 +640,19 @@ class LocalAthena:
 
     def _stop(self, execution: Execution) -> None:
         if execution.state in ("QUEUED", "RUNNING"):
+            # Cancelled first: the engine's failure that the cancel causes comes after,
+            # and a finished execution keeps its first end.
+            self._finish(execution, "CANCELLED", "Query cancelled by user")
             if execution.cancel is not None:
                 execution.cancel()
-            self._finish(execution, "CANCELLED", "Query cancelled by user")
 
     def _finish(self, execution: Execution, state: str, reason: str | None = None) -> None:
-        if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
-            return
-        execution.reason = reason
-        execution.completed_at = time.time()
-        execution.state = state
+        with self._finishing:  # a stop and the engine's answer may end it at once
+            if execution.state in ("SUCCEEDED", "FAILED", "CANCELLED"):
+                return
+            execution.reason = reason
+            execution.completed_at = time.time()
+            execution.state = state
 
     def _run(self, execution: Execution, cutoff: int | None) -> None:
         if execution.state == "CANCELLED":
