@@ -19,15 +19,24 @@
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set newest_query -%}
-        select
-            {% if group_column %}{{ group_column }},{% endif %}
-            max({{ time_column }}) as newest_at
-        from {{ this }}
-        {% if group_column %}group by {{ group_column }}{% endif %}
-    {%- endset -%}
+    {#-
+        The newest row is looked for in the model's recent partitions first (where reads
+        are bounded, macros/recent_partitions.sql), and in all of them only when none is
+        there. Per group, every group must be seen, so the whole model is read.
+    -#}
+    {%- set recent = none if group_column else recent_partitions_condition(
+        config.get('meta', {}).get('window_column')
+    ) -%}
+    {%- set rows = run_query(_newest_query(time_column, group_column, recent)).rows -%}
+    {%- set found = [] -%}
+    {%- for row in rows if row[-1] is not none -%}
+        {%- do found.append(row) -%}
+    {%- endfor -%}
+    {%- if recent is not none and not found -%}
+        {%- set rows = run_query(_newest_query(time_column, group_column, none)).rows -%}
+    {%- endif -%}
     {%- set starts = {} -%}
-    {%- for row in run_query(newest_query).rows -%}
+    {%- for row in rows -%}
         {%- set start = _lookback_from(row[-1]) -%}
         {%- if start is not none -%}
             {%- do starts.update({(row[0] if group_column else 'all'): start}) -%}
@@ -37,6 +46,15 @@
         {{ return(starts if starts else none) }}
     {%- endif -%}
     {{ return(starts.get('all')) }}
+{%- endmacro %}
+
+{% macro _newest_query(time_column, group_column, condition) -%}
+    select
+        {% if group_column %}{{ group_column }},{% endif %}
+        max({{ time_column }}) as newest_at
+    from {{ this }}
+    {% if condition %}where {{ condition }}{% endif %}
+    {% if group_column %}group by {{ group_column }}{% endif %}
 {%- endmacro %}
 
 {#- A date, timestamp or ISO text on the hour, less the look-back; none stays none. -#}

@@ -129,6 +129,7 @@ def render_sources() -> str:
                     "freshness": {
                         "warn_after": {"count": 1, "period": "hour"},
                         "error_after": {"count": 24, "period": "hour"},
+                        "filter": FRESHNESS_FILTER,
                     },
                 },
                 "tables": tables(),
@@ -138,6 +139,16 @@ def render_sources() -> str:
     return HEADER + yaml.safe_dump(document, sort_keys=False, width=100)
 
 
+# Where a warehouse bills by the byte read, freshness looks for the newest landed row in
+# the partitions of the last days only (macros/recent_partitions.sql);
+# elsewhere in the whole table. current_date, not a date fixed when dbt parses: the MWAA
+# DAG reads a manifest made at deploy time.
+FRESHNESS_FILTER = (
+    "{{ (\"event_date >= current_date - interval '\" ~ var('recent_days') ~ \"' day\")"
+    " if var('recent_days') and target.type in var('recent_days_targets') else '' }}"
+)
+
+
 def _column(name: str, tests: list[Any] | None = None) -> dict[str, Any]:
     column: dict[str, Any] = {"name": name, "description": f"{{{{ doc('{name}') }}}}"}
     if tests:
@@ -145,9 +156,13 @@ def _column(name: str, tests: list[Any] | None = None) -> dict[str, Any]:
     return column
 
 
+# Uniqueness holds over every row only: a test of the once-a-day selection (selectors.yml).
+UNIQUE = {"unique": {"config": {"tags": ["whole_history"]}}}
+
+
 def field_tests(field: Field) -> list[Any]:
     """What staging checks of a contract field: the landing job's own rules, again."""
-    tests: list[Any] = ["unique", "not_null"] if field.name == "event_id" else []
+    tests: list[Any] = [UNIQUE, "not_null"] if field.name == "event_id" else []
     if field.required and field.name != "event_id":
         tests.append("not_null")
     if field.allowed:
@@ -193,7 +208,7 @@ def _dead_letters_model() -> dict[str, Any]:
             " reason and the original bytes."
         ),
         "columns": [
-            _column("dead_letter_id", ["unique", "not_null"]),
+            _column("dead_letter_id", [UNIQUE, "not_null"]),
             _column(
                 "source_name",
                 ["not_null", {"accepted_values": {"arguments": {"values": values["source_name"]}}}],

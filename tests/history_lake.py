@@ -58,6 +58,8 @@ def history(
             row = dict(event)
             row["event_id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"history/{day}/{index}"))
             row["event_at"] = event_at
+            if "incident_id" in row:  # each day's incidents are incidents of their own
+                row["incident_id"] = f"{row['incident_id']}-day{day}"
             row |= {
                 "kafka_topic": f"history.{contract.source}",
                 "kafka_partition": 0,

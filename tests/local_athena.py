@@ -69,6 +69,7 @@ from typing import Any
 
 from smartcity.kafka_broker import free_port
 from tests.local_trino import GLUE_CATALOG, GLUE_ICEBERG_CATALOG, LocalTrino
+from tests.trino_scans import TableScan, query_info, scans_of
 
 # Athena's limit of 100 partitions is per statement; Trino's is per writer. One writer
 # per statement makes them the same.
@@ -410,6 +411,9 @@ class Execution:
     scanned_bytes: int = 0
     trino_statements: list[str] = field(default_factory=list)
     trino_query_ids: list[str] = field(default_factory=list)
+    # What each table cost the statement, from Trino's statistics (when asked for:
+    # LocalAthena.record_scans).
+    scans: list[TableScan] = field(default_factory=list)
     cancel: Callable[[], None] | None = None
     cursor: Any = None  # the Trino cursor of the statement running now
 
@@ -522,6 +526,12 @@ class LocalAthena:
         self.executions: dict[str, Execution] = {}
         self.statements: list[Execution] = []
         self.table_properties: dict[tuple[str, str], dict[str, str]] = {}
+        # Read each statement's table scans from Trino when it ends (Execution.scans);
+        # off unless a test measures them, since it costs a request per statement.
+        self.record_scans = False
+        # Faults a test sets: a statement matching the pattern fails with the error
+        # (Athena's name and message) before it runs, as a real one can fail at any point.
+        self.faults: list[tuple[re.Pattern[str], str, str]] = []
         self._finishing = threading.Lock()
         self._pool = ThreadPoolExecutor(QUERY_WORKERS, thread_name_prefix="local-athena")
         self._server: ThreadingHTTPServer | None = None
@@ -665,6 +675,7 @@ class LocalAthena:
             )
             execution.statement_type = translation.statement_type
             execution.trino_statements = translation.statements
+            self._inject_faults(execution)
             if translation.table_properties is not None:
                 self._set_table_properties(*translation.table_properties)
             for statement in translation.statements:
@@ -691,6 +702,12 @@ class LocalAthena:
         else:
             self._finish(execution, "SUCCEEDED")
 
+    def _inject_faults(self, execution: Execution) -> None:
+        query = " ".join(_strip_comments(execution.query).split())
+        for pattern, name, message in self.faults:
+            if pattern.search(query):
+                raise AthenaQueryError(name, message)
+
     def _run_on_trino(self, execution: Execution, statement: str) -> None:
         import trino.dbapi
         from trino.exceptions import TrinoQueryError
@@ -713,6 +730,8 @@ class LocalAthena:
             if cursor.query_id:
                 execution.trino_query_ids.append(cursor.query_id)
             rows = cursor.fetchall()
+            if self.record_scans and cursor.query_id:
+                execution.scans += scans_of(query_info(self.trino.url, cursor.query_id))
         except TrinoQueryError as error:
             if error.query_id and error.query_id not in execution.trino_query_ids:
                 execution.trino_query_ids.append(error.query_id)

@@ -1,4 +1,4 @@
-"""moto's server mode with six additions the tests need, started as
+"""moto's server mode with seven additions the tests need, started as
 ``python -m tests.local_aws -H 127.0.0.1 -p PORT`` (the same arguments as ``moto.server``).
 
 Each addition is made to the server, never to a client: every client (boto3, dbt-athena,
@@ -26,6 +26,8 @@ Spark's S3A, Trino's AWS SDK) still speaks the real wire protocol to it.
 6. **A call log.** With ``SMARTCITY_MOTO_CALL_LOG`` set, each call judged under IAM
    enforcement appends one JSON line: the principal's ARN, the action, the resource and
    whether it was allowed. The tests read it to name every call a client made.
+7. **Athena's UpdateWorkGroup** (not in moto 5.2.5), for the scan cutoff and whether the
+   configuration is enforced: the settings the local Athena reads from the workgroup.
 """
 
 from __future__ import annotations
@@ -163,6 +165,25 @@ def _no_statistics(self: GlueResponse) -> str:
     return "{}"
 
 
+def _update_work_group(self: AthenaResponse) -> str | tuple[str, dict[str, int]]:
+    """Athena's UpdateWorkGroup, for the settings the local Athena reads: the scan
+    cutoff (set, or removed) and whether the workgroup's configuration is enforced."""
+    name = self._get_param("WorkGroup")
+    group = self.athena_backend.work_groups.get(name)
+    if group is None:
+        message = f"WorkGroup {name} is not found."
+        return json.dumps({"__type": "InvalidRequestException", "Message": message}), {
+            "status": 400
+        }
+    updates = self._get_param("ConfigurationUpdates") or {}
+    for key in ("BytesScannedCutoffPerQuery", "EnforceWorkGroupConfiguration"):
+        if key in updates:
+            group.configuration[key] = updates[key]
+    if updates.get("RemoveBytesScannedCutoffPerQuery"):
+        group.configuration.pop("BytesScannedCutoffPerQuery", None)
+    return "{}"
+
+
 _check_action_permitted = IAMRequestBase.check_action_permitted
 
 
@@ -209,13 +230,14 @@ def _logged_check(self: IAMRequestBase, resource: str) -> None:
 
 
 def install() -> None:
-    """Make the six additions to moto's classes, in this process."""
+    """Make the seven additions to moto's classes, in this process."""
     GlueResponse._authenticate_and_authorize_normal_action = _judged_glue_call  # type: ignore[method-assign]
     for action in _STATISTICS_ACTIONS:
         name = "".join("_" + c.lower() if c.isupper() else c for c in action).lstrip("_")
         setattr(GlueResponse, name, _no_statistics)
     S3Response._bucket_response_delete_keys = _delete_keys_judged_per_key  # type: ignore[method-assign]
     AthenaResponse._determine_resource = _athena_resource  # type: ignore[attr-defined]
+    AthenaResponse.update_work_group = _update_work_group  # type: ignore[attr-defined]
     IAMRequestBase.check_action_permitted = _logged_check  # type: ignore[method-assign]
     assert ActionAuthenticatorMixin  # the mixin whose per-call check the above refines
 

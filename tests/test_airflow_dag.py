@@ -151,11 +151,12 @@ def test_every_dbt_model_has_its_run_and_test_tasks(
     _, manifest = project
     models = _ours(manifest, "model")
     assert len(models) > 20
-    # models with a test of their own (a test of several models is a task of its own)
+    # models with an hourly test of their own (a test of several models is a task of
+    # its own; the whole-history tests run once a day)
     tested = {
         test["depends_on"]["nodes"][0]
         for test in _ours(manifest, "test").values()
-        if len(test["depends_on"]["nodes"]) == 1
+        if len(test["depends_on"]["nodes"]) == 1 and "whole_history" not in test["tags"]
     }
     missing = []
     for unique_id, model in models.items():
@@ -193,6 +194,7 @@ def test_tests_of_several_models_run_after_all_of_them(
         test
         for test in _ours(manifest, "test").values()
         if len({n for n in test["depends_on"]["nodes"] if n.startswith(("model.", "seed."))}) > 1
+        and "whole_history" not in test["tags"]
     ]
     assert several, "the project has relationships tests between models"
     for test in several:
@@ -237,6 +239,24 @@ def test_catalog_freshness_models_snapshot_compaction_in_that_order(
     assert '"{{ data_interval_end.hour }}" != "3"' in upkeep["bash_command"]
     assert upkeep["upstream"] == ["snapshot"] and upkeep["downstream"] == []
     assert upkeep["trigger_rule"] == "all_done"
+
+
+def test_the_whole_history_tests_run_once_a_day_and_never_in_the_hourly_tasks(
+    project: tuple[Path, Report], tasks: dict[str, dict[str, Any]]
+) -> None:
+    _, manifest = project
+    whole = {t["name"] for t in _ours(manifest, "test").values() if "whole_history" in t["tags"]}
+    assert len(whole) > 20 and any(name.startswith("unique_") for name in whole)
+    test_tasks = [t for task_id, t in tasks.items() if task_id.endswith(("_test", ".test"))]
+    assert test_tasks
+    # Every hourly test task leaves them out; cosmos still renders the singular test of
+    # several models as a task of its own, which the exclude leaves with nothing to run.
+    for task in test_tasks:
+        assert "tag:whole_history" in task["dbt_exclude"], task
+    daily = tasks["whole_history_tests"]
+    assert "test --selector whole_history_tests" in daily["bash_command"]
+    assert '"{{ data_interval_end.hour }}" != "3"' in daily["bash_command"]
+    assert daily["upstream"] == ["snapshot"] and daily["trigger_rule"] == "all_done"
 
 
 def test_dbt_runs_on_athena_by_default_with_the_configured_dbt(

@@ -112,7 +112,8 @@ def test_staging_tests_are_the_contract_rules() -> None:
                 assert between["min_value"] == field.minimum
                 assert between["max_value"] == field.maximum
             assert ("not_null" in tests) == field.required, field.name
-        assert "unique" in _tests_of(model, "event_id")
+        # uniqueness over all time: a test of the once-a-day selection (selectors.yml)
+        assert {"unique": {"config": {"tags": ["whole_history"]}}} in _tests_of(model, "event_id")
 
 
 def test_dead_letter_staging_accepts_exactly_the_reason_codes_and_sources() -> None:

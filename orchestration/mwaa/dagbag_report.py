@@ -31,6 +31,7 @@ def _details(task: object) -> dict[str, object]:
         details["dbt_target"] = profile.target_name
         details["dbt_executable"] = str(getattr(task, "dbt_executable_path", ""))
         details["dbt_project_dir"] = str(getattr(task, "project_dir", ""))
+        details["dbt_exclude"] = str(getattr(task, "exclude", "") or "")
     return details
 
 

@@ -1,3 +1,6 @@
+-- Reads whole marts: run once a day with the whole_history tests (selectors.yml).
+{{ config(tags=['whole_history']) }}
+
 -- The daily KPI mart and the hourly traffic mart count the same fixes: a day's fixes
 -- are that day's hourly rows (fixes in a district) plus the fixes outside every district.
 with

@@ -1,3 +1,6 @@
+-- Reads whole marts: run once a day with the whole_history tests (selectors.yml).
+{{ config(tags=['whole_history']) }}
+
 -- An incident moves reported -> dispatched -> on scene -> resolved: no status is
 -- reached before the one it follows, and none is reached with an earlier one missing.
 select

@@ -1,3 +1,6 @@
+-- Reads whole marts: run once a day with the whole_history tests (selectors.yml).
+{{ config(tags=['whole_history']) }}
+
 -- A vehicle's trips follow one another: each starts more than trip_gap_seconds after the
 -- previous one ended, and their numbers count up in time order.
 with

@@ -36,6 +36,9 @@ T = TypeVar("T")
 
 SCHEMA = aws_stack.SCHEMA
 EVALUATOR = ("--exclude", "package:dbt_project_evaluator")
+# The suite's lake is dated months back, before the test window of the hourly build's
+# generic tests on Athena (macros/recent_partitions.sql): its builds test every row.
+EVERY_ROW = ("--vars", "{recent_days: 0}")
 # The AWS calls dbt-athena makes in the suite's runs, each of which the dbt role must be
 # allowed (test_every_call_of_the_adapter_is_allowed_for_the_dbt_role)...
 ADAPTER_CALLS = {
@@ -148,8 +151,8 @@ def on_athena(
     outputs = {}
     for name, arguments in (
         ("seed", ("seed",)),
-        ("build", ("build", *EVALUATOR)),
-        ("build again", ("build", *EVALUATOR)),
+        ("build", ("build", *EVALUATOR, *EVERY_ROW)),
+        ("build again", ("build", *EVALUATOR, *EVERY_ROW)),
         ("snapshot", ("snapshot",)),
         ("snapshot again", ("snapshot",)),
     ):
@@ -270,12 +273,27 @@ def test_iceberg_upkeep_compacts_files_and_expires_snapshots(on_athena: dict) ->
     )
 
 
-def test_a_full_refresh_rebuilds_every_mart_with_the_same_rows(on_athena: dict) -> None:
-    """`dbt build --full-refresh --select marts` under the dbt role. (dbt-athena 1.11.1 drops an
-    incremental Iceberg mart before rebuilding it under the default s3_data_naming: the
-    mart is missing while it rebuilds; see the README.)"""
-    settings = on_athena["settings"]
+def _incremental_marts() -> list[str]:
+    from smartcity.settings import PROJECT_ROOT
+
+    folder = PROJECT_ROOT / "dbt_project" / "models" / "marts"
+    return sorted(
+        path.stem
+        for path in folder.rglob("*.sql")
+        if "materialized='incremental'" in path.read_text(encoding="utf-8")
+    )
+
+
+def test_a_full_refresh_swaps_each_mart_in_once_its_rebuild_is_complete(on_athena: dict) -> None:
+    """`dbt build --full-refresh --select marts` under the dbt role. Each incremental mart
+    is rebuilt beside the live one (`<mart>__dbt_tmp`, at a location of its own) and
+    renamed into place only once that succeeded: no mart is dropped before it has a
+    replacement, and the rebuilt marts hold DuckDB's rows."""
+    settings, athena = on_athena["settings"], on_athena["athena"]
     marts = [m for m, layer in duckdb_models(settings).items() if layer == "marts"]
+    incremental = _incremental_marts()
+    assert len(incremental) >= 6, incremental
+    seen = len(athena.statements)
     # The marts and their tests: the views below them are not refreshed by the flag.
     output = pipeline.run_dbt(
         settings,
@@ -283,11 +301,58 @@ def test_a_full_refresh_rebuilds_every_mart_with_the_same_rows(on_athena: dict) 
         "--full-refresh",
         "--select",
         "marts",
+        *EVERY_ROW,
         environment=on_athena["environment"],
     )
     line = done_line(output)
     assert "ERROR=0" in line and "WARN=0" in line, line
-    assert model_differences(settings, on_athena["athena"].trino, marts, athena_relation) == {}
+    queries = [" ".join(s.query.split()).lower() for s in athena.statements[seen:]]
+    for mart in incremental:
+        built = [
+            i for i, q in enumerate(queries) if re.search(rf"create table \S*{mart}__dbt_tmp\W", q)
+        ]
+        renamed = [i for i, q in enumerate(queries) if re.search(rf"`{mart}` rename to", q)]
+        dropped = [i for i, q in enumerate(queries) if re.search(rf"drop table \S*`?{mart}`?$", q)]
+        assert built and renamed and built[0] < renamed[0], (mart, built, renamed)
+        assert not dropped, (mart, [queries[i] for i in dropped])
+        location = re.search(r"location='([^']+)'", queries[built[0]])
+        assert location and re.search(r"/[0-9a-f-]{36}$", location.group(1)), queries[built[0]]
+    assert model_differences(settings, athena.trino, marts, athena_relation) == {}
+
+
+def test_a_full_refresh_that_fails_leaves_every_mart_as_it_was(on_athena: dict) -> None:
+    """The same full refresh, with every rebuild failing as one over a long history can
+    on AWS (the scan cutoff, whose smallest setting is 10 MB, more than this lake): the
+    local Athena fails each statement that writes a mart's replacement. Every mart fails,
+    and every one is still there under its name with its rows."""
+    settings, athena = on_athena["settings"], on_athena["athena"]
+    marts = [m for m, layer in duckdb_models(settings).items() if layer == "marts"]
+    rows_of = "select count(*) from {}"
+    before = {m: athena.trino.execute(rows_of.format(athena_relation("marts", m))) for m in marts}
+    athena.faults.append(
+        (
+            re.compile(r"^create table \S+__(dbt_tmp|ha)\W", re.I),
+            "EXCEEDED_BYTES_SCANNED_LIMIT",
+            "Query cancelled: it scanned more than the workgroup's limit",
+        )
+    )
+    try:
+        with pytest.raises(RuntimeError) as failed:
+            pipeline.run_dbt(
+                settings,
+                "run",
+                "--full-refresh",
+                "--select",
+                "marts",
+                environment=on_athena["environment"],
+            )
+    finally:
+        athena.faults.clear()
+    summary = done_line(str(failed.value))
+    # each mart failed, or was skipped below one that did
+    assert "PASS=0 " in summary and "ERROR=0 " not in summary, summary
+    after = {m: athena.trino.execute(rows_of.format(athena_relation("marts", m))) for m in marts}
+    assert after == before
 
 
 def test_every_call_of_the_adapter_is_allowed_for_the_dbt_role(on_athena: dict) -> None:
@@ -562,3 +627,113 @@ def test_a_first_build_over_more_than_100_days_is_written_in_batches(on_athena: 
         "where event_date < date '2025-06-01'"
     )
     assert found == [[rows, rows, days]]
+
+
+# ------------------------------------------------------------------ a month up to today
+# (last: it adds to the lake)
+
+
+# Marts read whole where the hourly run touches them: a row per day, a row per incident.
+SMALL_MARTS = {"fct_city_daily_kpis", "fct_emergency_incidents"}
+
+
+def _window_columns() -> dict[str, str]:
+    """Each model's window_column (its meta), from the models' SQL."""
+    from smartcity.settings import PROJECT_ROOT
+
+    found = {}
+    for path in (PROJECT_ROOT / "dbt_project" / "models").rglob("*.sql"):
+        column = re.search(r"'window_column': '(\w+)'", path.read_text(encoding="utf-8"))
+        if column:
+            found[path.stem] = column.group(1)
+    return found
+
+
+def _strip_sql_comment(query: str) -> str:
+    return re.sub(r"--[^\n]*", "", query)
+
+
+def _layer_of(model: str) -> str:
+    return "intermediate" if model.startswith("int_") else "marts"
+
+
+def _tables_on_athena(athena: LocalAthena) -> set[str]:
+    rows = athena.trino.execute(
+        f"select table_name from {GLUE_ICEBERG_CATALOG}.information_schema.tables "
+        f"where table_schema in ('{SCHEMA}_marts', '{SCHEMA}_intermediate')"
+    )
+    return {row[0] for row in rows}
+
+
+def test_the_hourly_build_reads_only_the_partitions_of_its_window(on_athena: dict) -> None:
+    """30 days of every source up to today, written straight into the lake; after one
+    build has caught up, the next hourly build (`dbt source freshness`, then `dbt build
+    --selector hourly`) reads, statement by statement, only the raw partitions of its
+    windows and of the test window, measured from Trino's statistics."""
+    from datetime import UTC, datetime, timedelta
+
+    from ingestion.contracts import CONTRACTS
+    from tests.history_lake import write_history
+
+    deployed, athena, settings = on_athena["deployed"], on_athena["athena"], on_athena["settings"]
+    today = datetime.now(UTC).date()
+    first_day, days = today - timedelta(days=29), 30
+    landing = deployed.as_role("Landing", "s3")
+    per_day = {"gps_fixes": 200, "vehicle_telemetry": 100, "emergency_updates": 8}
+    for contract in CONTRACTS:
+        rows = per_day.get(contract.source, 24)
+        write_history(landing, aws_stack.LAKE, contract, first_day, days, rows)
+    register(
+        deployed.as_role("Catalog", "glue"),
+        aws_stack.RAW_DB,
+        deployed.outputs["SmartcityLakeUri"],
+        deployed.as_role("Catalog", "s3"),
+        projection=False,
+    )
+    environment = on_athena["environment"]
+    hourly = ("build", "--selector", "hourly")
+    # Catching up with the month: the models alone, their tests come in the measured run.
+    output = pipeline.run_dbt(settings, "run", "--selector", "hourly", environment=environment)
+    assert "ERROR=0" in done_line(output), done_line(output)
+    athena.record_scans = True
+    seen = len(athena.statements)
+    try:
+        freshness = pipeline.run_dbt(settings, "source", "freshness", environment=environment)
+        output = pipeline.run_dbt(settings, *hourly, environment=environment)
+    finally:
+        athena.record_scans = False
+    assert "ERROR=0" in done_line(output), done_line(output)
+    assert freshness.count(" freshness of smartcity.") >= 5, freshness[-2000:]
+    measured = [s for s in athena.statements[seen:] if s.state == "SUCCEEDED"]
+    window_day = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    recent_rows = {
+        table: athena.trino.execute(
+            f"select count(*) from {athena_relation(_layer_of(table), table)} "
+            f"where {column} >= date '{window_day}'"
+        )[0][0]
+        for table, column in _window_columns().items()
+        if table in _tables_on_athena(athena) and table not in SMALL_MARTS
+    }
+    raw_scans, table_scans, beyond = 0, 0, []
+    for statement in measured:
+        query = " ".join(_strip_sql_comment(statement.query).split())
+        for scan in statement.scans:
+            if scan.schema == aws_stack.RAW_DB:
+                raw_scans += 1
+                days = {
+                    part.split("=")[1][:10]
+                    for partition in scan.partitions or ()
+                    for part in partition.split("/")
+                    if re.match(r"\w+=\d{4}-\d{2}-\d{2}", part)
+                }
+                if scan.partitions is None or not days or min(days) < window_day:
+                    beyond.append((scan.name, sorted(days)[:3], query[:200]))
+            elif scan.table in recent_rows:
+                table_scans += 1
+                # The newest dead letter of each source is looked up over the whole mart
+                # (a source without recent dead letters is the usual case).
+                per_source = scan.table == "fct_dead_letters" and "group by source_name" in query
+                if scan.rows > recent_rows[scan.table] and not per_source:
+                    beyond.append((scan.name, scan.rows, recent_rows[scan.table], query[:200]))
+    assert beyond == []
+    assert raw_scans > 20 and table_scans > 5, (raw_scans, table_scans)

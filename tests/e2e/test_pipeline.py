@@ -420,6 +420,29 @@ def test_an_incremental_run_recomputes_the_hours_of_its_window_and_only_those(ru
         assert connection.execute(traffic).fetchall() == before[0]
 
 
+def test_an_incremental_incidents_run_pivots_again_the_incidents_updated_in_its_window(
+    run: dict,
+) -> None:
+    settings = run["settings"]
+    incidents = "select * from fct_emergency_incidents order by incident_id"
+    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
+        before = connection.execute(incidents).fetchall()
+        newest = connection.execute(
+            "select incident_id from fct_emergency_incidents "
+            "order by coalesce(resolved_at, on_scene_at, dispatched_at, reported_at) desc "
+            "limit 1"
+        ).fetchone()[0]
+        # Spoil every incident and drop the one updated last.
+        connection.execute("update fct_emergency_incidents set assigned_units_count = -1")
+        connection.execute(f"delete from fct_emergency_incidents where incident_id = '{newest}'")
+    assert len(before) > 5
+    # The window (3 hours back from the newest status) covers the whole two-hour lake:
+    # every incident is pivoted again, from its updates alone.
+    pipeline.run_dbt(settings, "run", "--select", "fct_emergency_incidents")
+    with warehouse.connect(settings.duckdb_path) as connection:
+        assert connection.execute(incidents).fetchall() == before
+
+
 def test_an_incremental_trips_run_splits_again_only_the_trips_still_open(run: dict) -> None:
     settings = run["settings"]
     # The simulated vehicles never stop (a fix every 5 s), so with a 4 s gap every fix is

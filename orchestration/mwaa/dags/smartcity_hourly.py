@@ -3,6 +3,7 @@
     catalog_register -> source_freshness -> dbt (one task group per model: run, then its
     tests; seeds; tests of several models after all of them) -> snapshot -> compact_closed_hours
                                                                          -> maintain_iceberg_tables
+                                                                         -> whole_history_tests
 
 - ``catalog_register``: ``smartcity catalog register`` adds the lake's new partitions to
   Glue (Redshift Spectrum reads only the listed ones; Athena projects them).
@@ -10,7 +11,9 @@
   without a landed row) stops the run before any model reads stale data, a warning does not.
 - ``dbt``: cosmos renders every dbt model of the manifest as ``dbt.<model>.run`` and
   ``dbt.<model>.test``, seeds as ``dbt.<seed>_seed`` (run only when the CSV changed), and
-  tests that read several models as their own tasks after all of them.
+  tests that read several models as their own tasks after all of them. The tests tagged
+  ``whole_history`` are left out: they read every row (selectors.yml); the others read
+  only the recent partitions of what they test (macros/recent_partitions.sql).
 - ``snapshot``: ``dbt snapshot`` (``vehicles_snapshot`` reads ``dim_vehicles``).
 - ``compact_closed_hours``: ``smartcity compact``, whatever became of the dbt tasks. On
   an ``s3://`` lake, the MWAA case, it writes each closed hour as a new generation and
@@ -20,6 +23,9 @@
 - ``maintain_iceberg_tables``: once a day (the run of ``SMARTCITY_MAINTENANCE_HOUR``, 3
   UTC by default), ``dbt run-operation maintain_iceberg_tables``: Athena's ``OPTIMIZE``
   and ``VACUUM`` on the Iceberg tables dbt writes in place (macros/maintain_iceberg_tables.sql).
+- ``whole_history_tests``: in the same daily run, ``dbt test --selector
+  whole_history_tests``: uniqueness over all time and the other tests that read every
+  row, which would cost the whole history every hour.
 
 The dbt project is read from a manifest made at deploy time (``dbt parse``), so the
 scheduler never runs dbt. Every path below comes from an environment variable, else an
@@ -99,7 +105,8 @@ SMARTCITY_VENV = Path(setting("SMARTCITY_VENV", str(AIRFLOW_HOME / "smartcity_ve
 DBT_EXECUTABLE = setting("SMARTCITY_DBT_EXECUTABLE", str(SMARTCITY_VENV / "bin" / "dbt"))
 SMARTCITY_CLI = setting("SMARTCITY_CLI", str(SMARTCITY_VENV / "bin" / "smartcity"))
 # The UTC hour whose run also compacts and expires the Iceberg tables (Athena's OPTIMIZE
-# and VACUUM through `dbt run-operation maintain_iceberg_tables`).
+# and VACUUM through `dbt run-operation maintain_iceberg_tables`) and runs the tests that
+# read every row (`dbt test --selector whole_history_tests`).
 MAINTENANCE_HOUR = int(setting("SMARTCITY_MAINTENANCE_HOUR", "3"))
 # An hour counts as closed this long after its end (smartcity compact --grace-minutes).
 COMPACT_GRACE_MINUTES = int(setting("SMARTCITY_COMPACTION_GRACE_MINUTES", "60"))
@@ -191,8 +198,10 @@ with DAG(
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.AFTER_EACH,
             # The snapshot is its own step after every model; the evaluator's nodes are
-            # disabled unless asked for, so the manifest holds none.
-            exclude=["resource_type:snapshot"],
+            # disabled unless asked for, so the manifest holds none. The tests that read
+            # every row run once a day (whole_history_tests below); cosmos passes this
+            # exclude on to each test task.
+            exclude=["resource_type:snapshot", "tag:whole_history"],
             # A relationships test reads two models: it runs once both are built.
             should_detach_multiple_parents_tests=True,
             # The seeds are reference data: `dbt seed` only when a CSV changed.
@@ -218,17 +227,40 @@ with DAG(
         trigger_rule="all_done",
     )
 
-    # Iceberg upkeep (OPTIMIZE, VACUUM) once a day, in the run of MAINTENANCE_HOUR UTC;
-    # the other runs skip it (exit code 99). The macro does nothing off Athena.
+    def once_a_day(command: str, what: str) -> str:
+        """``command`` in the run of MAINTENANCE_HOUR UTC; the other runs skip the task
+        (exit code 99, BashOperator's skip_on_exit_code)."""
+        return (
+            f'if [ "{{{{ data_interval_end.hour }}}}" != "{MAINTENANCE_HOUR}" ]; then\n'
+            f'  echo "{what} runs in the {MAINTENANCE_HOUR}:05 UTC run only"; exit 99\n'
+            "fi\n"
+            f"exec {command}\n"
+        )
+
+    dbt_in_project = (
+        f"--project-dir {shlex.quote(str(DBT_PROJECT_DIR))} "
+        f"--profiles-dir {shlex.quote(str(DBT_PROFILES_DIR))} --target {shlex.quote(DBT_TARGET)}"
+    )
+
+    # Iceberg upkeep (OPTIMIZE, VACUUM); the macro does nothing off Athena.
     maintain_iceberg_tables = BashOperator(
         task_id="maintain_iceberg_tables",
-        bash_command=(
-            f'if [ "{{{{ data_interval_end.hour }}}}" != "{MAINTENANCE_HOUR}" ]; then\n'
-            f'  echo "Iceberg upkeep runs in the {MAINTENANCE_HOUR}:05 UTC run only"; exit 99\n'
-            "fi\n"
-            f"exec {shlex.quote(DBT_EXECUTABLE)} run-operation maintain_iceberg_tables "
-            f"--project-dir {shlex.quote(str(DBT_PROJECT_DIR))} "
-            f"--profiles-dir {shlex.quote(str(DBT_PROFILES_DIR))} --target {shlex.quote(DBT_TARGET)}\n"
+        bash_command=once_a_day(
+            f"{shlex.quote(DBT_EXECUTABLE)} run-operation maintain_iceberg_tables {dbt_in_project}",
+            "Iceberg upkeep",
+        ),
+        env=DBT_ENV,
+        append_env=True,
+        trigger_rule="all_done",
+    )
+
+    # The tests that read every row (uniqueness over all time, the singular tests): what
+    # the hourly tasks leave out.
+    whole_history_tests = BashOperator(
+        task_id="whole_history_tests",
+        bash_command=once_a_day(
+            f"{shlex.quote(DBT_EXECUTABLE)} test --selector whole_history_tests {dbt_in_project}",
+            "The whole-history tests",
         ),
         env=DBT_ENV,
         append_env=True,
@@ -236,4 +268,4 @@ with DAG(
     )
 
     catalog_register >> source_freshness >> dbt_models >> snapshot >> compact_closed_hours
-    snapshot >> maintain_iceberg_tables
+    snapshot >> [maintain_iceberg_tables, whole_history_tests]

@@ -1,6 +1,10 @@
 {{ config(
     materialized='incremental',
     unique_key='vehicle_hour_id',
+    partitioned_by=['day(event_hour_at)'],
+    properties={'partitioning': "ARRAY['day(event_hour_at)']"},
+    incremental_predicates=merge_within_partitions_of('event_hour_at'),
+    meta={'window_column': 'event_hour_at'},
 ) }}
 
 {#-

@@ -1,3 +1,7 @@
+{{ config(
+    meta={'window_column': 'event_date'},
+) }}
+
 with
 
 gps_fixes as (

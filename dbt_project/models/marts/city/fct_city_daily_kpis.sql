@@ -1,7 +1,11 @@
 {{ config(
     materialized='incremental',
     unique_key='kpi_date',
+    partitioned_by=['month(kpi_date)'],
+    properties={'partitioning': "ARRAY['month(kpi_date)']"},
+    incremental_predicates=merge_within_partitions_of('kpi_date'),
     sort=['kpi_date'],
+    meta={'window_column': 'kpi_date'},
 ) }}
 
 {#-

@@ -4,6 +4,7 @@
     partitioned_by=['dead_lettered_on'],
     properties={'partitioning': "ARRAY['dead_lettered_on']"},
     sort=['dead_lettered_at'],
+    meta={'window_column': 'dead_lettered_on'},
 ) }}
 
 {#-

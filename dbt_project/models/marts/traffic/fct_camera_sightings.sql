@@ -5,6 +5,7 @@
     properties={'partitioning': "ARRAY['event_date']"},
     dist='camera_id',
     sort=['event_at'],
+    meta={'window_column': 'event_date'},
 ) }}
 
 {#-

@@ -2,6 +2,9 @@
     materialized='incremental',
     incremental_strategy='append',
     pre_hook="{{ reopen_recent_trips() }}",
+    partitioned_by=['started_on'],
+    properties={'partitioning': "ARRAY['started_on']"},
+    meta={'window_column': 'started_on'},
 ) }}
 
 {#-

@@ -1,0 +1,95 @@
+"""What one Trino query read, table by table, from the engine's own statistics.
+
+Trino's query info (``GET /v1/query/<id>``) names each table a query read (``inputs``,
+with the connector's account of it: for a Hive table the partitions it kept after
+pruning) and, per plan node, what the scan operators took in (``operatorSummaries``).
+Joined on the plan node, they say how many partitions, rows and bytes each table cost
+one query. The tests use it to show that a statement read only its window.
+
+Trino keeps a finished query's info for a while (``query.min-expire-age``), so it is
+read as soon as the query ends.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+# The operators that read a connector's data.
+SCAN_OPERATORS = {"TableScanOperator", "ScanFilterAndProjectOperator"}
+
+
+@dataclass(frozen=True)
+class TableScan:
+    """One table read by one query."""
+
+    catalog: str
+    schema: str
+    table: str
+    # Hive: the partitions the query read (after pruning); None where the connector
+    # does not say (Iceberg, an unpartitioned table).
+    partitions: tuple[str, ...] | None
+    rows: int
+    bytes: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
+def query_info(server_url: str, query_id: str, user: str = "smartcity") -> dict[str, Any]:
+    request = urllib.request.Request(
+        f"{server_url}/v1/query/{query_id}", headers={"X-Trino-User": user}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.load(response)
+
+
+def _size_in_bytes(size: Any) -> int:
+    """Trino writes data sizes as text with a unit ("12.5kB", "3B")."""
+    if isinstance(size, int | float):
+        return int(size)
+    text = str(size or "0B").strip()
+    units = {"B": 1, "kB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+    for unit in sorted(units, key=len, reverse=True):
+        if text.endswith(unit):
+            return int(float(text[: -len(unit)]) * units[unit])
+    return int(float(text))
+
+
+def scans_of(info: dict[str, Any]) -> list[TableScan]:
+    """The tables a query read, each with what its scans took in."""
+    taken: dict[tuple[str, str], tuple[int, int]] = {}
+    for summary in info.get("queryStats", {}).get("operatorSummaries", []):
+        if summary.get("operatorType") not in SCAN_OPERATORS:
+            continue
+        key = (str(summary.get("pipelineId", "")), str(summary["planNodeId"]))
+        rows, size = taken.get(key, (0, 0))
+        taken[key] = (
+            rows + int(summary.get("physicalInputPositions", 0) or 0),
+            size + _size_in_bytes(summary.get("physicalInputDataSize")),
+        )
+    by_node: dict[str, tuple[int, int]] = {}
+    for (_, node), (rows, size) in taken.items():
+        before = by_node.get(node, (0, 0))
+        by_node[node] = (before[0] + rows, before[1] + size)
+    scans = []
+    for read in info.get("inputs", []):
+        connector = read.get("connectorInfo") or {}
+        partitions = connector.get("partitionIds")
+        if partitions is not None and not connector.get("partitioned", True):
+            partitions = None
+        rows, size = by_node.get(str(read.get("planNodeId")), (0, 0))
+        scans.append(
+            TableScan(
+                catalog=read["catalogName"],
+                schema=read["schema"],
+                table=read["table"],
+                partitions=tuple(partitions) if partitions is not None else None,
+                rows=rows,
+                bytes=size,
+            )
+        )
+    return scans
