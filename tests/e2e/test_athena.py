@@ -106,6 +106,18 @@ def dbt_role_environment(deployed: aws_stack.Deployed, athena: LocalAthena, home
     }
 
 
+def register_the_raw_tables(deployed: aws_stack.Deployed) -> None:
+    """The lake's partitions in Glue, by the catalog role, as `smartcity catalog register
+    --no-projection` does."""
+    register(
+        deployed.as_role("Catalog", "glue"),
+        aws_stack.RAW_DB,
+        deployed.outputs["SmartcityLakeUri"],
+        deployed.as_role("Catalog", "s3"),
+        projection=False,
+    )
+
+
 def put_the_lake_in_s3(deployed: aws_stack.Deployed, lake: Path) -> int:
     """The landed lake's files into the stack's bucket, as the landing role writes them,
     and registered in Glue by the catalog role (explicit partitions: see the README on
@@ -120,13 +132,7 @@ def put_the_lake_in_s3(deployed: aws_stack.Deployed, lake: Path) -> int:
         s3.put_object(
             Bucket=aws_stack.LAKE, Key=str(path.relative_to(lake)), Body=path.read_bytes()
         )
-    register(
-        deployed.as_role("Catalog", "glue"),
-        aws_stack.RAW_DB,
-        deployed.outputs["SmartcityLakeUri"],
-        deployed.as_role("Catalog", "s3"),
-        projection=False,
-    )
+    register_the_raw_tables(deployed)
     return len(files)
 
 
@@ -600,13 +606,7 @@ def test_a_first_build_over_more_than_100_days_is_written_in_batches(on_athena: 
     rows = write_history(
         deployed.as_role("Landing", "s3"), aws_stack.LAKE, CAMERA_SIGHTINGS, first_day, days, 3
     )
-    register(
-        deployed.as_role("Catalog", "glue"),
-        aws_stack.RAW_DB,
-        deployed.outputs["SmartcityLakeUri"],
-        deployed.as_role("Catalog", "s3"),
-        projection=False,
-    )
+    register_the_raw_tables(deployed)
     seen = len(athena.statements)
     output = pipeline.run_dbt(
         on_athena["settings"],
@@ -683,13 +683,7 @@ def test_the_hourly_build_reads_only_the_partitions_of_its_window(on_athena: dic
     for contract in CONTRACTS:
         rows = per_day.get(contract.source, 24)
         write_history(landing, aws_stack.LAKE, contract, first_day, days, rows)
-    register(
-        deployed.as_role("Catalog", "glue"),
-        aws_stack.RAW_DB,
-        deployed.outputs["SmartcityLakeUri"],
-        deployed.as_role("Catalog", "s3"),
-        projection=False,
-    )
+    register_the_raw_tables(deployed)
     environment = on_athena["environment"]
     hourly = ("build", "--selector", "hourly")
     # Catching up with the month: the models alone, their tests come in the measured run.
