@@ -1,6 +1,6 @@
 {#-
     Iceberg upkeep on Athena: `dbt run-operation maintain_iceberg_tables`, once a day
-    (the MWAA DAG's daily run and the cron lines in the README).
+    (the MWAA DAG's daily run and the cron lines in docs/operations.md).
 
     Every merge or append into an Iceberg table adds data files, delete files and a
     snapshot (and dbt-athena a Glue table version, which it expires itself). Athena's

@@ -4,7 +4,7 @@ The work is done by the JVM class ``smartcity.landing.ValidRowsWriter`` (``strea
 each Spark task asks the source's verdict about each Kafka record and writes the valid
 ones to an open Parquet writer per event hour, with Spark's own Parquet writer. Nothing in
 it is compiled per query, so five sources warm up one code path instead of five; see the
-README's Performance section for what that saved.
+docs/performance.md for what that saved.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ tried on both sides: what its job needs succeeds, what it must not do is refused
 
 moto does not do everything AWS does; what it cannot judge is listed in KNOWN_GAPS,
 observed here (the test fails if the list is wrong either way, so a better moto shows up)
-and covered by parliament (tests/test_infra_aws.py) and the README's table instead. Glue
+and covered by parliament (tests/test_infra_aws.py) and docs/aws.md's table instead. Glue
 and Athena calls and multi-object deletes are judged on their resources by the test
 server's additions (tests/local_aws.py), so they are no gap.
 
@@ -443,7 +443,7 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
         KAFKA_BOOTSTRAP_SERVERS=kafka_broker.bootstrap_servers,
         AWS_ENDPOINT_URL=deployed.endpoint,
         AWS_REGION=REGION,
-        # The role's session through a named profile, as the README runs the job
+        # The role's session through a named profile, as docs/aws.md runs the job
         # (AWS_PROFILE=smartcity-landing): boto3 and Spark's S3A must both read it.
         AWS_PROFILE="smartcity-landing",
         AWS_SHARED_CREDENTIALS_FILE=str(credentials_file),

@@ -81,7 +81,7 @@ def local_athena(trino_server, deployed_stack: aws_stack.Deployed) -> Iterator[L
 
 
 def dbt_role_environment(deployed: aws_stack.Deployed, athena: LocalAthena, home: Path) -> dict:
-    """The committed athena target under the dbt role's session, as the README sets it
+    """The committed athena target under the dbt role's session, as docs/aws.md sets it
     from the stack's exports."""
     session = deployed.sessions["Dbt"]
     return {
@@ -120,7 +120,7 @@ def register_the_raw_tables(deployed: aws_stack.Deployed) -> None:
 
 def put_the_lake_in_s3(deployed: aws_stack.Deployed, lake: Path) -> int:
     """The landed lake's files into the stack's bucket, as the landing role writes them,
-    and registered in Glue by the catalog role (explicit partitions: see the README on
+    and registered in Glue by the catalog role (explicit partitions: see docs/aws.md on
     partition projection)."""
     s3 = deployed.as_role("Landing", "s3")
     files = [
