@@ -61,20 +61,18 @@ def _size_in_bytes(size: Any) -> int:
 
 def scans_of(info: dict[str, Any]) -> list[TableScan]:
     """The tables a query read, each with what its scans took in."""
-    taken: dict[tuple[str, str], tuple[int, int]] = {}
+    if info.get("pruned"):  # the statistics are gone: no measure, rather than zeros
+        raise ValueError(f"Trino pruned the statistics of query {info.get('queryId')}")
+    by_node: dict[str, tuple[int, int]] = {}
     for summary in info.get("queryStats", {}).get("operatorSummaries", []):
         if summary.get("operatorType") not in SCAN_OPERATORS:
             continue
-        key = (str(summary.get("pipelineId", "")), str(summary["planNodeId"]))
-        rows, size = taken.get(key, (0, 0))
-        taken[key] = (
+        node = str(summary["planNodeId"])
+        rows, size = by_node.get(node, (0, 0))
+        by_node[node] = (
             rows + int(summary.get("physicalInputPositions", 0) or 0),
             size + _size_in_bytes(summary.get("physicalInputDataSize")),
         )
-    by_node: dict[str, tuple[int, int]] = {}
-    for (_, node), (rows, size) in taken.items():
-        before = by_node.get(node, (0, 0))
-        by_node[node] = (before[0] + rows, before[1] + size)
     scans = []
     for read in info.get("inputs", []):
         connector = read.get("connectorInfo") or {}
