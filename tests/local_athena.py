@@ -47,6 +47,12 @@ Limits as Athena's where they matter: 100 open partitions per statement (Trino's
 allow 100 per writer, ``tests/local_trino.py``, and each query here has one writer), and the workgroup's ``BytesScannedCutoffPerQuery``, checked
 against the physical input bytes of Trino's query statistics when the query ends
 (Athena cancels it while running; both fail it with the same reason).
+
+**Looks at a running query.** ``GetQueryExecution`` on a running query is answered when
+the query ends or after ``LOOK_HOLD_S``, whichever is first: the answer is the one Athena
+gives, only later, and the client looks once where its poll interval would have it look
+ten times (each look costs the client a signed request and moto an IAM verdict, on the
+two cores the tests share).
 """
 
 from __future__ import annotations
@@ -82,6 +88,11 @@ ATHENA_WRITER_SESSION = {
 QUERY_WORKERS = 4  # as many as the athena target's dbt threads
 RESULTS_PAGE = 1000  # Athena's page size for GetQueryResults
 ATHENA_VACUUM_DEFAULT_AGE_S = 432_000  # vacuum_max_snapshot_age_seconds' default
+# A look at a running query (GetQueryExecution) is answered when the query ends, or
+# after this long with its state then. The answer is Athena's either way; the client
+# looks far less often than its poll interval would make it, and each look costs the
+# machine the tests share (the client's signing, an IAM verdict) without this.
+LOOK_HOLD_S = 1.0
 
 
 class InvalidRequest(Exception):
@@ -416,6 +427,7 @@ class Execution:
     scans: list[TableScan] = field(default_factory=list)
     cancel: Callable[[], None] | None = None
     cursor: Any = None  # the Trino cursor of the statement running now
+    ended: threading.Event = field(default_factory=threading.Event)
 
     @property
     def engine_query_id(self) -> str | None:
@@ -600,7 +612,9 @@ class LocalAthena:
             if operation == "StartQueryExecution":
                 return 200, {"QueryExecutionId": self._start(judged["QueryExecutionId"], request)}
             if operation == "GetQueryExecution":
-                return 200, {"QueryExecution": self._execution(request).as_athena()}
+                execution = self._execution(request)
+                execution.ended.wait(LOOK_HOLD_S)
+                return 200, {"QueryExecution": execution.as_athena()}
             if operation == "GetQueryResults":
                 return 200, self._results(request)
             if operation == "StopQueryExecution":
@@ -663,6 +677,7 @@ class LocalAthena:
             execution.reason = reason
             execution.completed_at = time.time()
             execution.state = state
+            execution.ended.set()
 
     def _run(self, execution: Execution, cutoff: int | None) -> None:
         if execution.state == "CANCELLED":
