@@ -1,0 +1,136 @@
+"""The lake's Iceberg tables (streaming/iceberg_tables.py): derived from the lake schema,
+partitioned by the rule declared there, readable with the files the landing job adds."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from pyiceberg.catalog import Catalog
+from pyiceberg.io.pyarrow import schema_to_pyarrow
+
+from ingestion.schema import DEAD_LETTERS, LAKE_TABLES, RAW_TABLES, LakeTable
+from streaming.iceberg_batches import commit_batch, local_catalog
+from streaming.iceberg_tables import ensure_tables, file_columns, iceberg_schema
+
+NAMESPACE = "raw"
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Path:
+    return (tmp_path / "lake").resolve()
+
+
+@pytest.fixture
+def catalog(lake: Path) -> Catalog:
+    return local_catalog(lake)
+
+
+def plain(data_type: pa.DataType) -> pa.DataType:
+    if pa.types.is_large_string(data_type):
+        return pa.string()
+    if pa.types.is_large_binary(data_type):
+        return pa.binary()
+    if pa.types.is_large_list(data_type) or pa.types.is_list(data_type):
+        return pa.list_(plain(data_type.value_type))
+    return data_type
+
+
+def plain_arrow_schema(table: LakeTable) -> pa.Schema:
+    """The table's columns as Spark's writer leaves them: names and types, no field ids."""
+    arrow = schema_to_pyarrow(iceberg_schema(table), include_field_ids=False)
+    return pa.schema([pa.field(f.name, plain(f.type), True) for f in arrow])
+
+
+def test_every_lake_table_is_created_once_where_the_lake_layout_puts_it(
+    catalog: Catalog, lake: Path
+) -> None:
+    tables = ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    assert sorted(tables) == sorted(t.name for t in LAKE_TABLES)
+    for table in LAKE_TABLES:
+        iceberg = tables[table.name]
+        assert iceberg.location() == f"file://{lake}/{table.folder}"
+        assert [f.name for f in iceberg.schema().fields] == [c.name for c in file_columns(table)]
+    again = ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    assert {n: t.metadata_location for n, t in again.items()} == {
+        n: t.metadata_location for n, t in tables.items()
+    }
+
+
+def test_raw_files_land_in_the_hour_of_their_events_and_read_back_unchanged(
+    catalog: Catalog, lake: Path
+) -> None:
+    ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    # The one source with a list column.
+    [table] = [t for t in RAW_TABLES if t.name == "emergency_updates"]
+    schema = plain_arrow_schema(table)
+    at = datetime(2026, 12, 6, 9, 15)
+    row = {}
+    for field in schema:
+        if pa.types.is_timestamp(field.type):
+            row[field.name] = at
+        elif pa.types.is_list(field.type):
+            row[field.name] = ["ambulance-1", "fire-2"]
+        elif pa.types.is_string(field.type):
+            row[field.name] = f"{field.name}-value"
+        elif pa.types.is_floating(field.type):
+            row[field.name] = 1.5
+        elif pa.types.is_integer(field.type):
+            row[field.name] = 7
+        else:
+            raise AssertionError(f"no sample for {field}")
+    folder = lake / table.folder / "data"
+    folder.mkdir(parents=True)
+    path = folder / "batch-0.parquet"
+    pq.write_table(pa.Table.from_pylist([row], schema=schema), path)
+    load = lambda: catalog.load_table((NAMESPACE, table.name))  # noqa: E731
+    assert commit_batch(load, table.name, "query", 0, [f"file://{path}"])
+    read = load().scan().to_arrow()
+    assert read.to_pylist() == [row]
+    partitions = load().inspect.files().column("partition").to_pylist()
+    assert partitions == [
+        {"event_at_hour": int((at - datetime(1970, 1, 1)).total_seconds() // 3600)}
+    ]
+
+
+def test_dead_letters_are_partitioned_by_source_and_day(catalog: Catalog, lake: Path) -> None:
+    ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    schema = plain_arrow_schema(DEAD_LETTERS)
+    refused_at = datetime(2026, 12, 6, 23, 59)
+    row = {f.name: None for f in schema} | {
+        "reason_code": "not_json",
+        "raw_value_bytes": b"\xff\x00{",
+        "dead_lettered_at": refused_at,
+        "source": "weather_readings",
+    }
+    path = lake / DEAD_LETTERS.folder / "data" / "batch-0.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist([row], schema=schema), path)
+    load = lambda: catalog.load_table((NAMESPACE, DEAD_LETTERS.name))  # noqa: E731
+    assert commit_batch(load, "weather_readings", "query", 0, [f"file://{path}"])
+    assert load().scan().to_arrow().to_pylist() == [row]
+    [partition] = load().inspect.files().column("partition").to_pylist()
+    assert partition == {
+        "source": "weather_readings",
+        "dead_lettered_at_day": date(2026, 12, 6),
+    }
+
+
+def test_a_file_whose_events_span_two_hours_is_refused(catalog: Catalog, lake: Path) -> None:
+    ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    table = RAW_TABLES[0]
+    schema = plain_arrow_schema(table)
+    rows = [
+        {f.name: None for f in schema} | {"event_at": datetime(2026, 12, 6, hour, 30)}
+        for hour in (9, 10)
+    ]
+    path = lake / table.folder / "data" / "two-hours.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    load = lambda: catalog.load_table((NAMESPACE, table.name))  # noqa: E731
+    with pytest.raises(ValueError, match="partition"):
+        commit_batch(load, table.name, "query", 0, [f"file://{path}"])
+    assert load().current_snapshot() is None
