@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from smartcity.jars import TRINO_SERVER, JarError, ensure_jars
+from smartcity.jars import SQLITE_JDBC, TRINO_SERVER, JarError, ensure_jars
 
 MIN_JAVA = 24  # Trino 476 refuses to start on anything older
 
@@ -174,7 +174,9 @@ def fetch_trino(cache_dir: Path, update_lock: bool = False) -> tuple[Path, Path]
     try:
         java = find_java()
         home = server_home(cache_dir, update_lock=update_lock)
-    except (TrinoUnavailable, OSError, tarfile.TarError) as error:
+        # The driver its Iceberg connector reads the local Iceberg lake's catalog with.
+        ensure_jars(SQLITE_JDBC, cache_dir, update_lock=update_lock)
+    except (TrinoUnavailable, OSError, tarfile.TarError, JarError) as error:
         message = (
             "Trino could not be set up, so the tests of the `trino` dbt target will be "
             f"skipped: {_one_line(str(error))} Fix that, then run "

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
-from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.table import Table
 
@@ -30,25 +28,10 @@ LANDED_BATCH_PROPERTY = "smartcity.landed-batch.{writer}"
 BATCH_ID_SUMMARY = "smartcity.batch-id"
 # Five writers at most share a table; each retry follows another writer's commit.
 COMMIT_ATTEMPTS = 20
-LOCAL_CATALOG_FILE = "iceberg_catalog.db"
 
 
 class BatchCommitError(RuntimeError):
     """A batch could not be committed, or the table was landed by another checkpoint."""
-
-
-def local_catalog(lake: Path, name: str = "lake") -> SqlCatalog:
-    """Iceberg's JDBC catalog on a SQLite file at the lake's root, with the tables under
-    the lake: the catalog Spark, Trino, DuckDB and pyiceberg all open on one machine."""
-    lake = lake.resolve()
-    lake.mkdir(parents=True, exist_ok=True)
-    return SqlCatalog(
-        name,
-        uri=f"sqlite:///{lake / LOCAL_CATALOG_FILE}",
-        # Not Path.as_uri(): pyiceberg takes a file URI's path as written, and
-        # percent-encoding would change a folder named like event_hour=8.
-        warehouse=f"file://{lake}",
-    )
 
 
 def landed_batch(table: Table, writer: str) -> tuple[str, int] | None:

@@ -1,7 +1,10 @@
 """A single-node Trino server run as a plain Java process for the tests of the `trino`
 dbt target. Two catalogs read and write the local file system through a file metastore,
 as Athena does S3 through Glue: ``hive`` (external tables over the Parquet lake) and
-``iceberg``. The server and its Java come from :mod:`smartcity.trino_server`.
+``iceberg``. A third, ``lake``, reads the Iceberg lake's own catalog: Iceberg's JDBC
+catalog on the SQLite file that pyiceberg writes (:func:`streaming.iceberg_batches.local_catalog`)
+in :attr:`LocalTrino.iceberg_lake_dir`. The server and its Java come from
+:mod:`smartcity.trino_server`.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from smartcity.jars import SQLITE_JDBC, ensure_jars
 from smartcity.kafka_broker import free_port
 from smartcity.service_process import launch, terminate
 from smartcity.trino_server import TrinoError, find_java, server_home
+from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, LOCAL_CATALOG_NAME
 
 if TYPE_CHECKING:
     from trino.dbapi import Connection
@@ -40,6 +45,8 @@ ATHENA_MAX_PARTITIONS_PER_WRITE = 100
 # Catalog names the local Athena uses: Athena's Glue catalog, and the Iceberg catalog
 # its Iceberg tables are redirected to (Athena has one catalog for both).
 GLUE_CATALOG, GLUE_ICEBERG_CATALOG = "awsdatacatalog", "awsdatacatalog_iceberg"
+# The catalog over the Iceberg lake's own (JDBC on SQLite) catalog.
+LAKE_CATALOG = "lake"
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,11 @@ class LocalTrino:
     def iceberg_metastore_dir(self) -> Path:
         """Also where Iceberg tables live, under <schema>/<table>, unless given a location."""
         return self.state_dir / "iceberg-metastore"
+
+    @property
+    def iceberg_lake_dir(self) -> Path:
+        """The Iceberg lake the ``lake`` catalog reads: its catalog file and its tables."""
+        return self.state_dir / "iceberg-lake"
 
     @staticmethod
     def location(path: Path) -> str:
@@ -195,6 +207,21 @@ class LocalTrino:
             **self._local_file_system(),
         }
 
+    def _lake_properties(self) -> dict[str, object]:
+        return {
+            "connector.name": "iceberg",
+            "iceberg.catalog.type": "jdbc",
+            "iceberg.jdbc-catalog.driver-class": "org.sqlite.JDBC",
+            "iceberg.jdbc-catalog.connection-url": (
+                f"jdbc:sqlite:{self.iceberg_lake_dir / LOCAL_CATALOG_FILE}"
+            ),
+            # The name pyiceberg records its tables under, and the layout it uses.
+            "iceberg.jdbc-catalog.catalog-name": LOCAL_CATALOG_NAME,
+            "iceberg.jdbc-catalog.schema-version": "V1",
+            "iceberg.jdbc-catalog.default-warehouse-dir": f"file://{self.iceberg_lake_dir}",
+            **self._local_file_system(),
+        }
+
     def _aws_properties(self, glue: GlueAccount) -> dict[str, object]:
         return {
             "hive.metastore.glue.region": glue.region,
@@ -239,7 +266,7 @@ class LocalTrino:
         catalog_dir = self.etc_dir / "catalog"
         catalog_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        for folder in (self.hive_metastore_dir, self.iceberg_metastore_dir):
+        for folder in (self.hive_metastore_dir, self.iceberg_metastore_dir, self.iceberg_lake_dir):
             folder.mkdir(parents=True, exist_ok=True)
         (self.etc_dir / "node.properties").write_text(_properties(self._node_properties()))
         # Not read by the JVM started here (its command line carries the same options),
@@ -249,6 +276,9 @@ class LocalTrino:
         (self.etc_dir / "log.properties").write_text("io.trino=INFO\n")
         (catalog_dir / "hive.properties").write_text(_properties(self._hive_properties()))
         (catalog_dir / "iceberg.properties").write_text(_properties(self._iceberg_properties()))
+        if "iceberg" in self.plugins:
+            lake = _properties(self._lake_properties())
+            (catalog_dir / f"{LAKE_CATALOG}.properties").write_text(lake)
         if self.glue is not None:
             for name, values in self._glue_catalogs(self.glue).items():
                 (catalog_dir / f"{name}.properties").write_text(_properties(values))
@@ -258,6 +288,16 @@ class LocalTrino:
         plugin_dir.mkdir()
         for name in self.plugins:
             (plugin_dir / name).symlink_to(home / "plugin" / name, target_is_directory=True)
+        if "iceberg" in self.plugins:
+            # The Iceberg plugin with SQLite's driver beside its jars: a folder of links.
+            (plugin_dir / "iceberg").unlink()
+            (plugin_dir / "iceberg").mkdir()
+            jars = [
+                *(home / "plugin" / "iceberg").iterdir(),
+                *ensure_jars(SQLITE_JDBC, self.cache_dir),
+            ]
+            for jar in jars:
+                (plugin_dir / "iceberg" / jar.name).symlink_to(jar)
 
     def command(self, home: Path, java: Path) -> list[str]:
         """The server's JVM started directly, as the tarball's launcher would start it."""

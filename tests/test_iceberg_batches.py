@@ -23,8 +23,8 @@ from streaming.iceberg_batches import (
     BatchCommitError,
     commit_batch,
     landed_batch,
-    local_catalog,
 )
+from streaming.iceberg_catalogs import local_catalog
 
 START = datetime(2026, 12, 6, 8)
 SCHEMA = Schema(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from pathlib import Path
 
+import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -13,7 +14,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
 from ingestion.schema import DEAD_LETTERS, LAKE_TABLES, RAW_TABLES, LakeTable
-from streaming.iceberg_batches import commit_batch, local_catalog
+from streaming.iceberg_batches import commit_batch
+from streaming.iceberg_catalogs import glue_catalog, local_catalog
 from streaming.iceberg_tables import ensure_tables, file_columns, iceberg_schema
 
 NAMESPACE = "raw"
@@ -134,3 +136,63 @@ def test_a_file_whose_events_span_two_hours_is_refused(catalog: Catalog, lake: P
     with pytest.raises(ValueError, match="partition"):
         commit_batch(load, table.name, "query", 0, [f"file://{path}"])
     assert load().current_snapshot() is None
+
+
+def test_trino_reads_the_lake_through_its_own_catalog(trino_server) -> None:
+    """Trino's Iceberg connector on the same SQLite catalog file (its ``lake`` catalog):
+    the rows pyiceberg committed, the hour partition, the exact bytes of a dead letter."""
+    lake = trino_server.iceberg_lake_dir
+    namespace = "raw_read_by_trino"
+    ensure_tables(local_catalog(lake), namespace, f"file://{lake}/{namespace}")
+    [table] = [t for t in RAW_TABLES if t.name == "emergency_updates"]
+    schema = plain_arrow_schema(table)
+    at = datetime(2026, 12, 6, 9, 15)
+    rows = [
+        {f.name: None for f in schema}
+        | {"event_id": f"e{n}", "event_at": at, "units": ["ambulance-1", f"fire-{n}"]}
+        for n in range(3)
+    ]
+    path = lake / namespace / table.folder / "data" / "batch-0.parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path)
+    load = lambda: local_catalog(lake).load_table((namespace, table.name))  # noqa: E731
+    assert commit_batch(load, table.name, "query", 0, [f"file://{path}"])
+
+    relation = f'lake.{namespace}."{table.name}"'
+    assert trino_server.execute(
+        f"select event_id, event_at, cardinality(units) from {relation} order by 1"
+    ) == [[f"e{n}", at, 2] for n in range(3)]
+    hour = int((at - datetime(1970, 1, 1)).total_seconds() // 3600)
+    assert trino_server.execute(
+        f'select partition.event_at_hour, record_count from lake.{namespace}."{table.name}$partitions"'
+    ) == [[hour, 3]]
+
+
+def test_on_aws_the_tables_live_in_glue_and_their_files_in_s3(aws_env: str) -> None:
+    """The same tables and commit through Glue and S3, served by moto over HTTP: what
+    Athena and Redshift Spectrum find in Glue is an Iceberg table with its metadata."""
+    s3, glue = boto3.client("s3"), boto3.client("glue")
+    s3.create_bucket(Bucket="iceberg-lake")
+    catalog = glue_catalog("us-east-1")
+    tables = ensure_tables(catalog, "smartcity_raw", "s3://iceberg-lake/lake")
+    assert tables["gps_fixes"].location() == "s3://iceberg-lake/lake/raw/gps_fixes"
+    [table] = [t for t in RAW_TABLES if t.name == "gps_fixes"]
+    schema = plain_arrow_schema(table)
+    rows = [
+        {f.name: None for f in schema}
+        | {"event_id": f"e{n}", "event_at": datetime(2026, 12, 6, 9, n)}
+        for n in range(5)
+    ]
+    buffer = pa.BufferOutputStream()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
+    key = "lake/raw/gps_fixes/data/batch-0.parquet"
+    s3.put_object(Bucket="iceberg-lake", Key=key, Body=buffer.getvalue().to_pybytes())
+    load = lambda: catalog.load_table(("smartcity_raw", "gps_fixes"))  # noqa: E731
+    assert commit_batch(load, "gps_fixes", "query", 0, [f"s3://iceberg-lake/{key}"])
+    assert not commit_batch(load, "gps_fixes", "query", 0, [f"s3://iceberg-lake/{key}"])
+    assert sorted(load().scan().to_arrow().column("event_id").to_pylist()) == [
+        f"e{n}" for n in range(5)
+    ]
+    entry = glue.get_table(DatabaseName="smartcity_raw", Name="gps_fixes")["Table"]
+    assert entry["Parameters"]["table_type"].upper() == "ICEBERG"
+    assert entry["Parameters"]["metadata_location"] == load().metadata_location

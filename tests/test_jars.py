@@ -8,6 +8,7 @@ from smartcity import jars
 from smartcity.jars import (
     KAFKA_BROKER,
     SPARK_KAFKA,
+    SQLITE_JDBC,
     TRINO_SERVER,
     JarError,
     JarSet,
@@ -25,7 +26,7 @@ def test_mismatches_name_missing_unexpected_and_altered_jars() -> None:
     assert problems == ["missing b.jar", "unexpected c.jar", "d.jar has SHA-256 x, lock says 4"]
 
 
-@pytest.mark.parametrize("jar_set", [KAFKA_BROKER, SPARK_KAFKA], ids=lambda s: s.name)
+@pytest.mark.parametrize("jar_set", [KAFKA_BROKER, SPARK_KAFKA, SQLITE_JDBC], ids=lambda s: s.name)
 def test_cached_jars_match_the_committed_lock(jar_set) -> None:
     jars = ensure_jars(jar_set, Settings.from_env().cache_dir)
     assert sorted(j.name for j in jars) == sorted(read_lock(jar_set))

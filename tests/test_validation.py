@@ -136,6 +136,9 @@ CASES: dict[str, tuple[Contract, bytes | None, str | None]] = {
     "NaN": (GPS, GOOD.replace(b'"latitude":', b'"latitude":NaN,"x":'), "not_json"),
     "single quotes": (GPS, b"{'event_id': 'x'}", "not_json"),
     "a comment": (GPS, b"/* hi */" + GOOD, "not_json"),
+    # Not whitespace, so not allowed around the value (JSON between systems has none).
+    "a byte-order mark first": (GPS, b"\xef\xbb\xbf" + GOOD, "not_json"),
+    "a byte-order mark after whitespace": (GPS, b" \xef\xbb\xbf" + GOOD, "not_json"),
     "a leading zero": (
         GPS,
         GOOD.replace(b'"schema_version":1', b'"schema_version":01'),

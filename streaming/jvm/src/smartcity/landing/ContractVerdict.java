@@ -214,6 +214,12 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
       if (!Utf8.isValid(value)) {
         return verdict.refuse("not_utf8", "the value is not valid UTF-8 text");
       }
+      if (startsWithByteOrderMark(value)) {
+        // Jackson skips a leading byte-order mark; JSON between systems has none
+        // (RFC 8259), and it is not the whitespace the rule allows around the value.
+        return verdict.refuse(
+            "not_json", "the value starts with a byte-order mark, which is not JSON");
+      }
       Seen[] seen = new Seen[fields.length];
       JsonToken root;
       try {
@@ -358,6 +364,13 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
         }
       }
       return false;
+    }
+
+    private static boolean startsWithByteOrderMark(byte[] value) {
+      return value.length >= 3
+          && value[0] == (byte) 0xEF
+          && value[1] == (byte) 0xBB
+          && value[2] == (byte) 0xBF;
     }
 
     /**
