@@ -49,7 +49,9 @@ class JarSet:
 KAFKA_BROKER = JarSet("kafka-broker", transitive=True)
 SPARK_KAFKA = JarSet("spark-kafka", transitive=False)
 # SQLite's JDBC driver, for Trino's reads of the local Iceberg catalog.
-SQLITE_JDBC = JarSet("sqlite-jdbc", transitive=False)
+SQLITE_JDBC = JarSet(
+    "sqlite-jdbc", transitive=False, update_command="smartcity trino fetch --update-lock"
+)
 # hadoop-aws and the AWS SDK bundle (about 700 MB): fetched on first use of an s3:// lake.
 SPARK_S3 = JarSet("spark-s3", transitive=True)
 # The Trino server tarball (about 820 MB), for the tests of the `trino` dbt target.
