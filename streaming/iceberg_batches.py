@@ -65,7 +65,7 @@ def commit_batch(
             landed_query, landed_id = landed
             if landed_query != query_id:
                 raise BatchCommitError(
-                    f"{table.name()} holds batches of {writer} landed by streaming query "
+                    f"{'.'.join(table.name())} holds batches of {writer} landed by streaming query "
                     f"{landed_query}, but this checkpoint's query is {query_id}: point "
                     "SMARTCITY_CHECKPOINT_URI at the checkpoint that landed them, or land "
                     "into a new lake."
