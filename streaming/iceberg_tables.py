@@ -50,7 +50,12 @@ SOURCE_COLUMN = DEAD_LETTER_PARTITION_KEYS[0]
 
 PARTITIONING: dict[str, tuple[tuple[str, Transform], ...]] = {
     table.name: (("event_at", HourTransform()),) for table in LAKE_TABLES if table != DEAD_LETTERS
-} | {DEAD_LETTERS.name: (("source", IdentityTransform()), ("dead_lettered_at", DayTransform()))}
+} | {
+    DEAD_LETTERS.name: (
+        (SOURCE_COLUMN.name, IdentityTransform()),
+        ("dead_lettered_at", DayTransform()),
+    )
+}
 
 # Version 2: the row-level deletes that Iceberg's maintenance and merges use; every
 # engine here reads it.

@@ -2,7 +2,7 @@
 dbt target. Two catalogs read and write the local file system through a file metastore,
 as Athena does S3 through Glue: ``hive`` (external tables over the Parquet lake) and
 ``iceberg``. A third, ``lake``, reads the Iceberg lake's own catalog: Iceberg's JDBC
-catalog on the SQLite file that pyiceberg writes (:func:`streaming.iceberg_batches.local_catalog`)
+catalog on the SQLite file that pyiceberg writes (:func:`streaming.iceberg_catalogs.local_catalog`)
 in :attr:`LocalTrino.iceberg_lake_dir`. The server and its Java come from
 :mod:`smartcity.trino_server`.
 """
@@ -287,17 +287,16 @@ class LocalTrino:
         shutil.rmtree(plugin_dir, ignore_errors=True)
         plugin_dir.mkdir()
         for name in self.plugins:
-            (plugin_dir / name).symlink_to(home / "plugin" / name, target_is_directory=True)
-        if "iceberg" in self.plugins:
+            if name != "iceberg":
+                (plugin_dir / name).symlink_to(home / "plugin" / name, target_is_directory=True)
+                continue
             # The Iceberg plugin with SQLite's driver beside its jars: a folder of links.
-            (plugin_dir / "iceberg").unlink()
-            (plugin_dir / "iceberg").mkdir()
-            jars = [
-                *(home / "plugin" / "iceberg").iterdir(),
+            (plugin_dir / name).mkdir()
+            for jar in [
+                *(home / "plugin" / name).iterdir(),
                 *ensure_jars(SQLITE_JDBC, self.cache_dir),
-            ]
-            for jar in jars:
-                (plugin_dir / "iceberg" / jar.name).symlink_to(jar)
+            ]:
+                (plugin_dir / name / jar.name).symlink_to(jar)
 
     def command(self, home: Path, java: Path) -> list[str]:
         """The server's JVM started directly, as the tarball's launcher would start it."""

@@ -11,12 +11,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog import Catalog
-from pyiceberg.io.pyarrow import schema_to_pyarrow
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from ingestion.schema import DEAD_LETTERS, LAKE_TABLES, RAW_TABLES, LakeTable
 from streaming.iceberg_batches import commit_batch
 from streaming.iceberg_catalogs import glue_catalog, local_catalog
-from streaming.iceberg_tables import ensure_tables, file_columns, iceberg_schema
+from streaming.iceberg_tables import ensure_tables, file_columns
+from streaming.schemas import data_schema
 
 NAMESPACE = "raw"
 
@@ -31,20 +32,14 @@ def catalog(lake: Path) -> Catalog:
     return local_catalog(lake)
 
 
-def plain(data_type: pa.DataType) -> pa.DataType:
-    if pa.types.is_large_string(data_type):
-        return pa.string()
-    if pa.types.is_large_binary(data_type):
-        return pa.binary()
-    if pa.types.is_large_list(data_type) or pa.types.is_list(data_type):
-        return pa.list_(plain(data_type.value_type))
-    return data_type
-
-
 def plain_arrow_schema(table: LakeTable) -> pa.Schema:
-    """The table's columns as Spark's writer leaves them: names and types, no field ids."""
-    arrow = schema_to_pyarrow(iceberg_schema(table), include_field_ids=False)
-    return pa.schema([pa.field(f.name, plain(f.type), True) for f in arrow])
+    """What the landing job's Spark writer puts in a file of ``table``: the project's
+    Spark schema (streaming/schemas.py) as Arrow, without Iceberg field ids; dead-letter
+    files also carry their source."""
+    arrow = to_arrow_schema(data_schema(table))
+    if table == DEAD_LETTERS:
+        arrow = arrow.append(pa.field("source", pa.string()))
+    return arrow
 
 
 def test_every_lake_table_is_created_once_where_the_lake_layout_puts_it(
