@@ -88,7 +88,7 @@ def main() -> int:
                 .parquet(str(state / "landed"))
             ),
             "verdict + one-pass writer": lambda: write_valid(
-                records, str(state / "one-pass"), datetime(2026, 1, 1)
+                records, str(state / "one-pass"), datetime(2026, 1, 1), 0
             ),
         }
         steps["read from Kafka"]()  # warm-up: JVM, connector, code generation

@@ -29,8 +29,7 @@ from pathlib import Path
 
 import duckdb
 
-from streaming.publish import LANDING_DIR
-
+LANDING_DIR = "_landing"
 BATCH_FILE = re.compile(r"^part-b(\d+)-\d+\.parquet$")
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.glue import GlueCatalog
 from pyiceberg.catalog.sql import SqlCatalog
 
@@ -38,3 +39,38 @@ def glue_catalog(region: str, name: str = "glue") -> GlueCatalog:
     if endpoint:
         properties["s3.endpoint"] = endpoint
     return GlueCatalog(name, **properties)
+
+
+def aws_region() -> str:
+    """The region the landing job's AWS clients use, Spark's S3A among them."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def is_local(lake_uri: str) -> bool:
+    return "://" not in lake_uri or lake_uri.startswith("file:")
+
+
+def table_uri(uri: str) -> str:
+    """A location in the lake as Iceberg's metadata names it: ``s3://`` on S3 (Spark's
+    ``s3a://`` is the same object, and the one Athena, Trino and Spectrum read), an
+    absolute ``file://`` URI for a local path."""
+    scheme, _, rest = uri.partition("://")
+    if not rest:
+        return f"file://{Path(uri).resolve()}"
+    if scheme in ("s3a", "s3n"):
+        return f"s3://{rest}"
+    return uri
+
+
+def lake_catalog(lake_uri: str) -> Catalog:
+    """The catalog of the lake at ``lake_uri``: the SQLite file at a local lake's root,
+    Glue for a lake on S3."""
+    if is_local(lake_uri):
+        path = lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri
+        return local_catalog(Path(path))
+    if lake_uri.startswith(("s3://", "s3a://", "s3n://")):
+        return glue_catalog(aws_region())
+    raise ValueError(
+        f"The lake {lake_uri} is neither a local folder nor on S3; SMARTCITY_LAKE_URI takes "
+        "a path or an s3:// URI."
+    )

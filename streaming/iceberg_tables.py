@@ -2,10 +2,10 @@
 
 The partition rule is declared here once, as Iceberg transforms of file columns: raw
 events by the hour of ``event_at``, dead letters by source and the day they were
-refused. Every engine derives the partitions from the table's spec, so no reader
-spells the rule again, and the partition columns of the Hive layout (``event_date``,
-``event_hour``, ``dead_letter_date``) are not stored. The source of a dead letter is a
-column of its file, as an identity partition's source column must be.
+refused. Every engine that reads Iceberg derives the partitions from the table's spec.
+The files also hold the Hive layout's partition columns (``event_date``, ``event_hour``,
+``source``, ``dead_letter_date``) as ordinary columns, and lie in its folders: readers
+not yet moved to Iceberg read the same files as before (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ def _iceberg_type(field_type: FieldType, next_id: list[int]) -> IcebergType:
 
 
 def file_columns(table: LakeTable) -> tuple[Column, ...]:
-    """The columns the table's files hold, in the order the landing job writes them."""
-    if table == DEAD_LETTERS:
-        return (*table.columns, SOURCE_COLUMN)
-    return table.columns
+    """The columns the table's files hold, in the order the landing job writes them:
+    every column of the lake schema, the Hive-style partition keys included, so that a
+    reader of the Iceberg table sees what a reader of the folders sees."""
+    return table.all_columns
 
 
 def iceberg_schema(table: LakeTable) -> Schema:

@@ -1,12 +1,13 @@
-"""Kafka -> validated raw Parquet: one checkpointed streaming query per source.
+"""Kafka -> validated raw events in the lake's Iceberg tables: one checkpointed streaming
+query per source.
 
-Each micro-batch is parsed and checked against the source's contract once; valid records
-are published to ``<lake>/raw/<source>`` (partitioned by ``event_date``/``event_hour``
-of their event time, so late events land in the partition they belong to), the rest,
-with a reason, to the source's partition of the one dead-letter table,
-``<lake>/dead_letters/source=<source>``. Publishing is idempotent per batch id
-(:mod:`streaming.publish`), which with Spark's checkpoint makes landing exactly-once
-across crashes and restarts, for every reader of the lake.
+Each micro-batch is parsed and checked against the source's contract once. Valid records
+go to the source's raw table (``<lake>/raw/<source>``, partitioned by the hour of their
+event time, so late events land in the hour they belong to); the rest, with a reason, go
+to the one dead-letter table (``<lake>/dead_letters``), in their source's partition. Each
+table's batch is one Iceberg commit that records the batch id (:mod:`streaming.iceberg_batches`),
+so a batch that Spark replays after a crash is recognised and not landed twice: with
+Spark's checkpoint, landing is exactly-once for every reader of the tables.
 """
 
 from __future__ import annotations
@@ -19,24 +20,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
 
+from pyiceberg.catalog import Catalog
+from pyiceberg.table import Table
 from pyspark.errors import StreamingQueryException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from ingestion.contracts import CONTRACTS_BY_SOURCE, Contract
-from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, LakeTable, dead_letter_folder
+from ingestion.contracts import Contract
+from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, dead_letter_folder
 from ingestion.schema import raw_table as raw_lake_table
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
+from streaming.iceberg_batches import BatchCommitError, commit_batch, landed_batch
+from streaming.iceberg_catalogs import lake_catalog, table_uri
+from streaming.iceberg_tables import ensure_tables
+from streaming.lake_files import LakeFiles
 from streaming.landing_writer import ValidRowsWriter
 from streaming.metrics import BatchMetrics, MetricsLog
-from streaming.publish import LakePublisher
 from streaming.validation import ValidationLimits, Verdict
 
 KAFKA_COLUMNS = tuple(c.name for c in LANDING_COLUMNS if c.name.startswith("kafka_"))
-# The dead letters of one source are published under its `source=` folder, so the
-# source is in the path and not in the files.
-SOURCE_PARTITION = DEAD_LETTERS.partition_keys[0].name
+# Dead letters are written by Spark's DataFrame writer here first, then moved into their
+# table's folder without the writer's side files (`_SUCCESS`, `.crc`).
+STAGING_DIR = "_landing/staging"
 
 
 class LandingFailed(RuntimeError):
@@ -48,17 +54,11 @@ class LandingOptions:
     lake_uri: str
     checkpoint_uri: str
     bootstrap_servers: str
+    # The catalog namespace (Glue database) of the lake's tables.
+    namespace: str = "smartcity_raw"
     trigger: str = AVAILABLE_NOW
     max_offsets_per_trigger: int = MAX_OFFSETS_PER_TRIGGER
     limits: ValidationLimits = field(default_factory=ValidationLimits)
-
-
-def raw_table(source: str) -> str:
-    return raw_lake_table(CONTRACTS_BY_SOURCE[source]).folder
-
-
-def _partition_names(table: LakeTable) -> tuple[str, ...]:
-    return tuple(c.name for c in table.partition_keys)
 
 
 def as_text(raw: Column) -> Column:
@@ -131,9 +131,8 @@ def valid_rows(checked: DataFrame, contract: Contract, landed_at: datetime) -> D
     )
 
 
-def dead_letters(checked: DataFrame, landed_at: datetime) -> DataFrame:
-    """The refused records as the dead-letter table's columns, less the source, which
-    their folder names."""
+def dead_letters(checked: DataFrame, source: str, landed_at: datetime) -> DataFrame:
+    """The refused records as the dead-letter table's columns."""
     return (
         checked.where(F.col("reason_code").isNotNull())
         .withColumn("reason_message", readable(F.col("reason_message")))
@@ -142,74 +141,198 @@ def dead_letters(checked: DataFrame, landed_at: datetime) -> DataFrame:
         .withColumn("raw_value", as_text(F.col("value")))
         .withColumn("raw_value_bytes", F.col("value"))
         .withColumn("dead_lettered_at", _timestamp(landed_at))
+        .withColumn("source", F.lit(source))
         .withColumn("dead_letter_date", F.to_date("dead_lettered_at"))
-        .select(*[name for name in DEAD_LETTERS.column_names() if name != SOURCE_PARTITION])
+        .select(*DEAD_LETTERS.column_names())
     )
 
 
+def count_verdicts(checked: DataFrame) -> tuple[int, int]:
+    """Records judged and refused, by a pass of their own."""
+    counts = dict(
+        checked.groupBy(F.col("reason_code").isNotNull().alias("refused")).count().collect()
+    )
+    return sum(counts.values()), counts.get(True, 0)
+
+
+class LakeTables:
+    """The lake's Iceberg tables as the landing job writes them."""
+
+    def __init__(self, catalog: Catalog, namespace: str, lake_uri: str) -> None:
+        self.catalog = catalog
+        self.namespace = namespace
+        self.lake_uri = lake_uri.rstrip("/")
+
+    @classmethod
+    def open(cls, options: LandingOptions) -> LakeTables:
+        """The lake's tables, created where missing; raises :class:`LandingFailed`, before
+        anything is consumed, when the catalog cannot be reached."""
+        try:
+            catalog = lake_catalog(options.lake_uri)
+            ensure_tables(catalog, options.namespace, table_uri(options.lake_uri))
+        except Exception as error:
+            raise LandingFailed(
+                f"The lake's Iceberg catalog for {options.lake_uri} could not be opened, so "
+                f"nothing was consumed: {type(error).__name__}: {error}. Locally it is the "
+                "file iceberg_catalog.db at the lake's root; for a lake on S3 it is Glue, "
+                "in AWS_REGION, with the standard AWS credentials."
+            ) from error
+        return cls(catalog, options.namespace, options.lake_uri)
+
+    def load(self, name: str) -> Table:
+        return self.catalog.load_table((self.namespace, name))
+
+    def loader(self, name: str) -> Callable[[], Table]:
+        return lambda: self.load(name)
+
+    def folder(self, relative: str) -> str:
+        """A folder of the lake as Spark writes to it."""
+        return f"{self.lake_uri}/{relative}"
+
+
 class BatchLander:
-    """The foreachBatch function of one source's query."""
+    """The foreachBatch function of one source's query.
+
+    Per table, a batch is written, its stray files removed, and then committed; a batch
+    that the table already holds (Spark replays the batch in flight after a crash) is
+    neither written nor committed again, only counted for its metrics line.
+    """
 
     def __init__(
         self,
+        spark: SparkSession,
         contract: Contract,
-        publisher: LakePublisher,
+        tables: LakeTables,
+        files: LakeFiles,
         options: LandingOptions,
         metrics: MetricsLog,
     ) -> None:
         self.contract = contract
-        self.publisher = publisher
+        self.source = contract.source
+        self.tables = tables
+        self.files = files
         self.options = options
         self.metrics = metrics
-        self.verdict = Verdict(publisher.spark, contract, options.limits)
-        self.write_valid = ValidRowsWriter(publisher.spark, contract, self.verdict)
+        self.checkpoint = f"{options.checkpoint_uri.rstrip('/')}/{contract.source}"
+        self.verdict = Verdict(spark, contract, options.limits)
+        self.write_valid = ValidRowsWriter(spark, contract, self.verdict)
+        self._query_id: str | None = None
+        self._first_batch = True
+
+    def query_id(self) -> str:
+        """The streaming query's id, which Spark keeps in its checkpoint: the same for
+        every run of the query, another for a new checkpoint."""
+        if self._query_id is None:
+            self._query_id = str(self.files.read_json(f"{self.checkpoint}/metadata")["id"])
+        return self._query_id
+
+    def _holds(self, table: str, batch_id: int) -> bool:
+        """Whether ``table`` holds this source's batch ``batch_id`` already."""
+        landed = landed_batch(self.tables.load(table), self.source)
+        if landed is None:
+            return False
+        query_id, last = landed
+        if query_id != self.query_id():
+            raise BatchCommitError(
+                f"{self.tables.namespace}.{table} holds batches of {self.source} landed by "
+                f"streaming query {query_id}, but the checkpoint {self.checkpoint} belongs to "
+                f"query {self.query_id()}: point SMARTCITY_CHECKPOINT_URI at the checkpoint "
+                "that landed them, or land into a new lake."
+            )
+        return batch_id <= last
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
         # One landing time per batch, in UTC, written as a plain (zone-less) timestamp.
         landed_at = datetime.now(UTC).replace(tzinfo=None)
-        raw, dead = raw_table(self.contract.source), dead_letter_folder(self.contract.source)
-        # Judged, counted and written per event hour in one pass (streaming.landing_writer).
-        # The counts are read before the dead letters' pass, which judges them again.
-        self.verdict.reset_counts()
-        # Published even when no row is valid: publishing nothing also clears what an
-        # earlier attempt of this batch may have published.
-        self.publisher.publish_written(
-            lambda staging: self.write_valid(batch, staging, landed_at), raw, batch_id
-        )
-        input_rows, refused = self.verdict.counts()
-        landed = time.monotonic()
-        if refused:
+        possible_replay, self._first_batch = self._first_batch, False
+        if self._holds(self.source, batch_id):  # the raw table's name is the source's
+            input_rows, refused = count_verdicts(check(batch, self.verdict))
+        else:
+            # Judged, counted and written per event hour in one pass
+            # (streaming.landing_writer).
+            self.verdict.reset_counts()
+            self._land_valid(batch, batch_id, landed_at)
+            input_rows, refused = self.verdict.counts()
+        valid_done = time.monotonic()
+        if refused and not self._holds(DEAD_LETTERS.name, batch_id):
             # Rare, so read again rather than cache every batch: Kafka gives the same
             # records for the batch's offsets, and the verdicts do not depend on time.
-            self.publisher.publish(
-                dead_letters(check(batch, self.verdict), landed_at),
-                dead,
-                _partition_names(DEAD_LETTERS)[1:],
-                batch_id,
-            )
-        else:
-            self.publisher.clear(dead, batch_id)
-        dead_lettered = time.monotonic()
-        for table in (raw, dead):
-            self.publisher.prune(table, batch_id)
+            self._land_dead_letters(batch, batch_id, landed_at, possible_replay)
+        dead_done = time.monotonic()
         finished = time.monotonic()
         self.metrics.record_batch(
             BatchMetrics(
-                source=self.contract.source,
+                source=self.source,
                 batch_id=batch_id,
                 input_rows=input_rows,
                 landed_rows=input_rows - refused,
                 dead_lettered_rows=refused,
                 duration_ms=int((finished - started) * 1000),
                 phases_ms={
-                    # Spark reads lazily: reading from Kafka and the verdicts are in here.
-                    "land_valid": int((landed - started) * 1000),
-                    "dead_letters": int((dead_lettered - landed) * 1000),
-                    "bookkeeping": int((finished - dead_lettered) * 1000),
+                    # Spark reads lazily: reading from Kafka and the verdicts are in here,
+                    # and so are the Iceberg commits.
+                    "land_valid": int((valid_done - started) * 1000),
+                    "dead_letters": int((dead_done - valid_done) * 1000),
+                    "bookkeeping": int((finished - dead_done) * 1000),
                 },
             )
         )
+
+    def _commit(self, table: str, batch_id: int, folder: str, files: Sequence[str]) -> None:
+        base = table_uri(folder)
+        commit_batch(
+            self.tables.loader(table),
+            self.source,
+            self.query_id(),
+            batch_id,
+            [f"{base}/{file}" for file in files],
+        )
+
+    def _remove_strays(self, folder: str, batch_id: int, kept: Sequence[str]) -> None:
+        """Delete, in the folders of ``kept``, the files of this batch that are not in it:
+        those of failed task attempts and of earlier runs of the batch that were never
+        committed (a replay writes the same records, so into the same folders)."""
+        prefix = f"part-b{batch_id:012d}-"
+        kept_set = set(kept)
+        for sub in sorted({file.rsplit("/", 1)[0] for file in kept if "/" in file}):
+            for name in self.files.names(f"{folder}/{sub}"):
+                if name.startswith(prefix) and f"{sub}/{name}" not in kept_set:
+                    self.files.delete(f"{folder}/{sub}/{name}")
+
+    def _land_valid(self, batch: DataFrame, batch_id: int, landed_at: datetime) -> None:
+        folder = self.tables.folder(raw_lake_table(self.contract).folder)
+        written = self.write_valid(batch, folder, landed_at, batch_id)
+        self._remove_strays(folder, batch_id, written)
+        self._commit(self.source, batch_id, folder, written)
+
+    def _land_dead_letters(
+        self, batch: DataFrame, batch_id: int, landed_at: datetime, possible_replay: bool
+    ) -> None:
+        staging = self.tables.folder(
+            f"{STAGING_DIR}/{DEAD_LETTERS.folder}/{self.source}/batch-{batch_id}"
+        )
+        self.files.delete_tree(staging)
+        dead_letters(check(batch, self.verdict), self.source, landed_at).write.mode(
+            "overwrite"
+        ).parquet(staging)
+        staged = [f for f in self.files.files_below(staging) if f.endswith(".parquet")]
+        source_folder = self.tables.folder(dead_letter_folder(self.source))
+        day = f"{DEAD_LETTERS.partition_keys[1].name}={landed_at.date().isoformat()}"
+        run = f"{int(time.time() * 1000):x}"
+        targets = [
+            f"{day}/part-b{batch_id:012d}-{run}-{index:05d}.parquet" for index in range(len(staged))
+        ]
+        if possible_replay:
+            # An earlier run of this batch may have moved files in on another day.
+            prefix = f"part-b{batch_id:012d}-"
+            for earlier in self.files.files_below(source_folder):
+                if earlier.rsplit("/", 1)[-1].startswith(prefix):
+                    self.files.delete(f"{source_folder}/{earlier}")
+        for relative, target in zip(staged, targets, strict=True):
+            self.files.move(f"{staging}/{relative}", f"{source_folder}/{target}")
+        self.files.delete_tree(staging)
+        self._commit(DEAD_LETTERS.name, batch_id, source_folder, targets)
 
 
 def query_name(contract: Contract) -> str:
@@ -229,16 +352,17 @@ def start_landing(
     jvm.smartcity.landing.ForklessLocalFileSystem.forCheckpoints(
         spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
     )
-    publisher = LakePublisher(spark, options.lake_uri)
+    tables = LakeTables.open(options)
+    files = LakeFiles(spark, options.lake_uri)
     checkpoints = options.checkpoint_uri.rstrip("/")
     queries = []
     for contract in contracts:
         checkpoint = f"{checkpoints}/{contract.source}"
-        if not publisher.exists(f"{checkpoint}/offsets") and publisher.has_manifests(
-            raw_table(contract.source)
+        if not files.exists(f"{checkpoint}/offsets") and landed_batch(
+            tables.load(contract.source), contract.source
         ):
-            # Batch ids restart at 0 with a new checkpoint; reusing them would replace
-            # files that earlier batches landed.
+            # Batch ids restart at 0 with a new checkpoint, and Kafka's records would
+            # land a second time.
             raise LandingFailed(
                 f"The lake already holds batches of {contract.source}, but the checkpoint "
                 f"{checkpoint} is new: point SMARTCITY_CHECKPOINT_URI at the checkpoint "
@@ -247,7 +371,7 @@ def start_landing(
         writer = (
             read_topic(spark, options, topic_for(contract))
             .writeStream.queryName(query_name(contract))
-            .foreachBatch(BatchLander(contract, publisher, options, metrics))
+            .foreachBatch(BatchLander(spark, contract, tables, files, options, metrics))
             .option("checkpointLocation", checkpoint)
         )
         if options.trigger == AVAILABLE_NOW:

@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from ingestion.contracts import Contract
 from ingestion.schema import raw_table
-from streaming.schemas import data_schema
+from streaming.schemas import table_schema
 from streaming.validation import Verdict
 
 WRITER_CLASS = "smartcity.landing.ValidRowsWriter"
@@ -30,7 +30,7 @@ class ValidRowsWriter:
     def __init__(self, spark: SparkSession, contract: Contract, verdict: Verdict) -> None:
         self.spark = spark
         self.verdict = verdict
-        schema = data_schema(raw_table(contract))
+        schema = table_schema(raw_table(contract))
         self._schema = schema.json()
         gateway = spark.sparkContext._gateway  # type: ignore[attr-defined]
         names = [name for name in WITHOUT_DICTIONARY if name in schema.fieldNames()]
@@ -38,9 +38,12 @@ class ValidRowsWriter:
         for index, name in enumerate(names):
             self._without_dictionary[index] = name
 
-    def __call__(self, records: DataFrame, staging: str, landed_at: datetime) -> list[str]:
-        """Write the valid ones of the Kafka ``records`` under ``staging``, partitioned by
-        event hour; return the files written, relative to ``staging``."""
+    def __call__(
+        self, records: DataFrame, table: str, landed_at: datetime, batch_id: int
+    ) -> list[str]:
+        """Write the valid ones of the Kafka ``records`` into the folder of their ``table``,
+        one file per event hour and task, named after ``batch_id``; return the files
+        written, relative to ``table``. They are not the table's until committed."""
         jvm = self.spark.sparkContext._jvm  # type: ignore[attr-defined]
         assert jvm is not None
         files = getattr(jvm, WRITER_CLASS).write(
@@ -48,7 +51,8 @@ class ValidRowsWriter:
             records._jdf,
             self.verdict.java_function,
             self._schema,
-            staging,
+            table,
+            batch_id,
             (landed_at - EPOCH) // timedelta(microseconds=1),
             self._without_dictionary,
         )

@@ -70,8 +70,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 
-from streaming.compaction import BATCH_FILE, CompactionError, last_committed_batch
-from streaming.publish import LANDING_DIR
+from streaming.compaction import BATCH_FILE, LANDING_DIR, CompactionError, last_committed_batch
 
 COMPACTED_DIR = "compacted"
 JOURNAL_DIR = f"{LANDING_DIR}/compaction"

@@ -52,11 +52,8 @@ def _struct(columns: Iterable[Column]) -> T.StructType:
     return T.StructType([T.StructField(c.name, spark_type(c.type), nullable=True) for c in columns])
 
 
-def data_schema(table: LakeTable) -> T.StructType:
-    """The columns stored in the table's files: all but its partition keys."""
-    return _struct(table.columns)
-
-
 def table_schema(table: LakeTable) -> T.StructType:
-    """Every column a reader of the table sees, partition keys last."""
+    """Every column of the table, partition keys last, as its files store them: Iceberg
+    partitions by transforms of file columns, and Hive-style readers find the same keys
+    in the folder names."""
     return _struct(table.all_columns)

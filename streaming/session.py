@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+
+from streaming.iceberg_catalogs import aws_region
 
 LOG_CONFIG = Path(__file__).resolve().parents[1] / "infra" / "spark" / "log4j2.properties"
 
@@ -50,7 +51,7 @@ def build_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG}")
         .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
-        .config("spark.hadoop.fs.s3a.endpoint.region", os.environ.get("AWS_REGION", "us-east-1"))
+        .config("spark.hadoop.fs.s3a.endpoint.region", aws_region())
         # The AWS SDK's default chain, as boto3 and the aws CLI read it: environment,
         # AWS_PROFILE (a role_arn in it included), web identity, container, instance.
         # S3A's own default list has no profile, so a profile would be silently ignored.

@@ -17,7 +17,7 @@ from ingestion.schema import DEAD_LETTERS, LAKE_TABLES, RAW_TABLES, LakeTable
 from streaming.iceberg_batches import commit_batch
 from streaming.iceberg_catalogs import glue_catalog, local_catalog
 from streaming.iceberg_tables import ensure_tables, file_columns
-from streaming.schemas import data_schema
+from streaming.schemas import table_schema
 
 NAMESPACE = "raw"
 
@@ -34,12 +34,8 @@ def catalog(lake: Path) -> Catalog:
 
 def plain_arrow_schema(table: LakeTable) -> pa.Schema:
     """What the landing job's Spark writer puts in a file of ``table``: the project's
-    Spark schema (streaming/schemas.py) as Arrow, without Iceberg field ids; dead-letter
-    files also carry their source."""
-    arrow = to_arrow_schema(data_schema(table))
-    if table == DEAD_LETTERS:
-        arrow = arrow.append(pa.field("source", pa.string()))
-    return arrow
+    Spark schema (streaming/schemas.py) as Arrow, without Iceberg field ids."""
+    return to_arrow_schema(table_schema(table))
 
 
 def test_every_lake_table_is_created_once_where_the_lake_layout_puts_it(
@@ -69,6 +65,8 @@ def test_raw_files_land_in_the_hour_of_their_events_and_read_back_unchanged(
     for field in schema:
         if pa.types.is_timestamp(field.type):
             row[field.name] = at
+        elif pa.types.is_date(field.type):
+            row[field.name] = at.date()
         elif pa.types.is_list(field.type):
             row[field.name] = ["ambulance-1", "fire-2"]
         elif pa.types.is_string(field.type):

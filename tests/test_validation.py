@@ -35,7 +35,7 @@ from smartcity.settings import Settings
 from streaming.job import check, valid_rows
 from streaming.jvm_build import landing_jar
 from streaming.landing_writer import WITHOUT_DICTIONARY, ValidRowsWriter
-from streaming.schemas import data_schema
+from streaming.schemas import table_schema
 from streaming.session import build_session
 from streaming.validation import ValidationLimits, Verdict
 
@@ -383,16 +383,16 @@ def test_the_one_pass_writer_lands_what_the_dataframe_form_selects(
     verdict = Verdict(spark, contract, ValidationLimits())
     expected = valid_rows(check(frame, verdict), contract, LANDED_AT).collect()
     verdict.reset_counts()
-    files = ValidRowsWriter(spark, contract, verdict)(frame, str(tmp_path), LANDED_AT)
+    files = ValidRowsWriter(spark, contract, verdict)(frame, str(tmp_path), LANDED_AT, 7)
 
     assert verdict.counts() == (len(values), len(values) - len(expected))
     assert len({row["event_hour"] for row in expected}) > 1
     assert sorted(files) == sorted(
         str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*.parquet")
     )
-    assert all(file.startswith("event_date=") for file in files)
+    assert all(file.startswith("event_date=") and "/part-b000000000007-" in file for file in files)
     for file in files:
-        assert spark.read.parquet(str(tmp_path / file)).schema == data_schema(raw_table(contract))
+        assert spark.read.parquet(str(tmp_path / file)).schema == table_schema(raw_table(contract))
         metadata = pq.ParquetFile(tmp_path / file).metadata.row_group(0)
         encodings = {
             metadata.column(i).path_in_schema: metadata.column(i).encodings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,8 @@ from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.settings import Settings
+from streaming.iceberg_batches import landed_batch
+from streaming.iceberg_catalogs import lake_catalog
 from streaming.metrics import read_batches
 from tests.conftest import settings_for
 
@@ -82,11 +85,22 @@ def land_drain(settings: Settings, **options: int) -> dict[str, int]:
 
 
 def landed_ids(settings: Settings) -> Counter[str]:
+    """The event ids in the raw tables' folders, read as a plain directory reader would."""
     rows = duckdb.execute(
         f"select event_id from read_parquet('{settings.lake_uri}/raw/*/*/*/*.parquet', "
         "union_by_name = true)"
     ).fetchall()
     return Counter(row[0] for row in rows)
+
+
+def committed_ids(settings: Settings) -> Counter[str]:
+    """The event ids the raw Iceberg tables hold."""
+    catalog = lake_catalog(settings.lake_uri)
+    ids: Counter[str] = Counter()
+    for source in SOURCES:
+        table = catalog.load_table((settings.raw_schema, source))
+        ids.update(table.scan(selected_fields=("event_id",)).to_arrow().column(0).to_pylist())
+    return ids
 
 
 @pytest.fixture
@@ -120,11 +134,13 @@ def test_killing_the_job_repeatedly_neither_loses_nor_duplicates_a_row(backlog, 
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=60)
         assert process.returncode == -signal.SIGKILL
-    partial = landed_ids(settings)
+    partial = committed_ids(settings)
     assert partial and max(partial.values()) == 1, "a killed run left a duplicate behind"
 
     totals = land_drain(settings)  # drains the rest, after the last crash
     assert totals["dead_lettered_rows"] == 0
+    assert committed_ids(settings) == produced
+    # No file of a killed run is left beside the tables' own.
     assert landed_ids(settings) == produced
     assert sum(pipeline.dead_lettered_rows(settings).values()) == 0
     # The metrics survived the crashes and the replays: every batch they report was
@@ -183,10 +199,14 @@ def test_every_batch_reports_one_structured_line_that_adds_up(backlog) -> None:
     # Small batches over a backlog: the first batches of a source still had lag behind them.
     assert max(line["kafka_lag"] for line in lines) > 0
     assert len(lines) > 5
-    # Of the many batches, only the newest manifest of each table is kept.
-    manifests = Path(settings.lake_uri) / "_landing" / "manifests" / "raw"
+    # Each raw table records the last batch it holds, as the commits' property.
+    catalog = lake_catalog(settings.lake_uri)
     for source in {line["source"] for line in lines}:
-        kept = [p.name for p in (manifests / source).iterdir() if not p.name.startswith(".")]
-        assert kept == [
-            f"batch-{max(line['batch_id'] for line in lines if line['source'] == source):012d}.json"
-        ]
+        table = catalog.load_table((settings.raw_schema, source))
+        newest = max(line["batch_id"] for line in lines if line["source"] == source)
+        assert landed_batch(table, source) == (query_id(settings, source), newest)
+
+
+def query_id(settings: Settings, source: str) -> str:
+    metadata = Path(settings.checkpoint_uri) / source / "metadata"
+    return json.loads(metadata.read_text().splitlines()[0])["id"]

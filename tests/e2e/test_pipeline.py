@@ -16,6 +16,7 @@ from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
 from ingestion.simulators.city import build_city
 from smartcity import pipeline, warehouse
 from smartcity.postgres_loader import connect, load_lake
+from streaming.iceberg_catalogs import lake_catalog
 from tests.e2e.landed_lake import EXPECTED_DEAD_LETTERS, EXPECTED_HOSTILE, HOSTILE_BYTES, START
 
 pytestmark = pytest.mark.e2e
@@ -104,7 +105,7 @@ def test_the_lake_has_exactly_the_columns_and_types_of_its_schema(run: dict) -> 
             "hive_partitioning = false)"
         ).fetchall()
         landed = [(row[0], row[1].lower()) for row in described]
-        stored = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.columns]
+        stored = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
         assert landed == stored, table.name
         partition_folders = {
             tuple(
@@ -114,6 +115,29 @@ def test_the_lake_has_exactly_the_columns_and_types_of_its_schema(run: dict) -> 
             for path in Path(lake, table.folder).rglob("*.parquet")
         }
         assert partition_folders == {tuple(c.name for c in table.partition_keys)}, table.name
+
+
+def test_the_tables_folders_hold_their_iceberg_files_and_nothing_else(run: dict) -> None:
+    settings = run["settings"]
+    catalog = lake_catalog(settings.lake_uri)
+    lake = Path(settings.lake_uri).resolve()
+    for table in LAKE_TABLES:
+        iceberg = catalog.load_table((settings.raw_schema, table.name))
+        committed = set(iceberg.inspect.files().column("file_path").to_pylist())
+        folder = lake / table.folder
+        on_disk = {
+            f"file://{path}"
+            for path in folder.rglob("*")
+            if path.is_file() and path.relative_to(folder).parts[0] != "metadata"
+        }
+        assert committed and on_disk == committed, table.name
+        read = iceberg.scan().to_arrow()
+        assert (
+            read.num_rows
+            == duckdb.execute(
+                f"select count(*) from read_parquet('{folder}/**/*.parquet')"
+            ).fetchone()[0]
+        ), table.name  # type: ignore[index]
 
 
 def test_partitions_follow_event_time(run: dict) -> None:

@@ -47,9 +47,9 @@ public class ForklessLocalFileSystem extends LocalFileSystem {
   }
 
   /**
-   * Points a job's local paths at this file system, without {@code .crc} files (its
-   * staging files are moved into the lake and the folder deleted), when {@code staging}
-   * is local; a job writing to an object store keeps Hadoop's own configuration.
+   * Points a job's local paths at this file system, without {@code .crc} files (a table's
+   * folders hold its own files and nothing else), when {@code staging} is local; a job
+   * writing to an object store keeps Hadoop's own configuration.
    */
   public static void forWriters(Configuration conf, URI staging) throws IOException {
     if (!isLocal(FileSystem.get(staging, conf))) {

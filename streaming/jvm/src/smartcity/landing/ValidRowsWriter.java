@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import org.apache.hadoop.fs.Path;
 import org.apache.hadoop.mapreduce.Job;
 import org.apache.hadoop.mapreduce.JobID;
@@ -35,35 +36,47 @@ import org.apache.spark.util.SerializableConfiguration;
  * The valid records of one micro-batch, judged and written as Parquet in one pass.
  *
  * <p>Each task reads its Kafka records, asks the verdict about each one and writes the
- * valid ones, with their Kafka coordinates and the landing time, to an open Parquet writer
- * per event hour: {@code <staging>/event_date=YYYY-MM-DD/event_hour=H/part-...parquet}.
+ * valid ones, with their Kafka coordinates, the landing time and their event hour, to an open
+ * Parquet writer per event hour: {@code
+ * <table>/event_date=YYYY-MM-DD/event_hour=H/part-b<batch>-<run>-<task>-<attempt>.parquet}.
+ * The caller commits the returned files to the table's Iceberg metadata; until then no
+ * Iceberg reader sees them.
  * No generated code, no sort by hour and no count node: with five sources, each query of
  * a cold landing job used to compile and warm up its own such code, which was most of
  * the gap to a job that does not validate. The files are written with Spark's own
  * Parquet writer, as a DataFrame write would write them.
  *
- * <p>Only the files of successful task attempts are returned: a failed attempt's files
- * stay in the staging folder, which the caller deletes, and are never published.
+ * <p>Only the files of successful task attempts are returned. A failed attempt's files, and
+ * those of an earlier run of the same batch that was never committed, carry the same batch
+ * prefix in the same folders: the caller deletes them before it commits.
  */
 public final class ValidRowsWriter {
   private static final long MICROS_PER_HOUR = 3_600_000_000L;
+  private static final long MICROS_PER_DAY = 24 * MICROS_PER_HOUR;
   /** The raw table's columns after the contract's fields, in its order. */
   static final String[] LANDING_COLUMNS = {
-    "kafka_topic", "kafka_partition", "kafka_offset", "kafka_published_at", "landed_at"
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_published_at",
+    "landed_at",
+    "event_date",
+    "event_hour"
   };
 
   private ValidRowsWriter() {}
 
   /**
-   * Writes the batch's valid records under {@code staging}; returns the files, relative to
-   * it. {@code dataSchemaJson} is the raw table's schema without its partition columns.
+   * Writes the batch's valid records under {@code table}, the table's folder; returns the
+   * files, relative to it. {@code dataSchemaJson} is the raw table's schema.
    */
   public static String[] write(
       SparkSession spark,
       Dataset<Row> records,
       ContractVerdict verdict,
       String dataSchemaJson,
-      String staging,
+      String table,
+      long batchId,
       long landedMicros,
       String[] withoutDictionary)
       throws Exception {
@@ -80,7 +93,7 @@ public final class ValidRowsWriter {
       input.fieldIndex("timestamp")
     };
     Job job = Job.getInstance(spark.sparkContext().hadoopConfiguration());
-    ForklessLocalFileSystem.forWriters(job.getConfiguration(), new Path(staging).toUri());
+    ForklessLocalFileSystem.forWriters(job.getConfiguration(), new Path(table).toUri());
     for (String column : withoutDictionary) {
       job.getConfiguration().setBoolean("parquet.enable.dictionary#" + column, false);
     }
@@ -101,7 +114,8 @@ public final class ValidRowsWriter {
             fields,
             verdict.fieldIndex("event_at"),
             kafka,
-            staging,
+            table,
+            String.format("part-b%012d-%s", batchId, UUID.randomUUID().toString().substring(0, 8)),
             landedMicros,
             "smartcity" + System.currentTimeMillis());
     List<String> files =
@@ -140,7 +154,8 @@ public final class ValidRowsWriter {
     private final int fields;
     private final int eventAt;
     private final int[] kafka;
-    private final String staging;
+    private final String table;
+    private final String namePrefix;
     private final long landedMicros;
     private final String jobTracker;
 
@@ -152,7 +167,8 @@ public final class ValidRowsWriter {
         int fields,
         int eventAt,
         int[] kafka,
-        String staging,
+        String table,
+        String namePrefix,
         long landedMicros,
         String jobTracker) {
       this.verdict = verdict;
@@ -162,7 +178,8 @@ public final class ValidRowsWriter {
       this.fields = fields;
       this.eventAt = eventAt;
       this.kafka = kafka;
-      this.staging = staging;
+      this.table = table;
+      this.namePrefix = namePrefix;
       this.landedMicros = landedMicros;
       this.jobTracker = jobTracker;
     }
@@ -204,10 +221,14 @@ public final class ValidRowsWriter {
           row.setLong(fields + 3, published);
           row.setLong(fields + 4, landedMicros);
           long hour = Math.floorDiv(row.getLong(eventAt), MICROS_PER_HOUR);
+          // The hour's date (days since 1970) and hour of day, as Hive-style readers also
+          // find them in the folder names.
+          row.setInt(fields + 5, (int) Math.floorDiv(hour * MICROS_PER_HOUR, MICROS_PER_DAY));
+          row.setInt(fields + 6, (int) Math.floorMod(hour, 24L));
           OutputWriter writer = writers.get(hour);
           if (writer == null) {
             String file = fileName(hour, partition, task, context);
-            writer = factory.newInstance(staging + "/" + file, dataSchema, context);
+            writer = factory.newInstance(table + "/" + file, dataSchema, context);
             writers.put(hour, writer);
             files.add(file);
           }
@@ -233,8 +254,9 @@ public final class ValidRowsWriter {
       LocalDateTime start = LocalDateTime.ofEpochSecond(hour * 3600, 0, ZoneOffset.UTC);
       return "event_date=" + start.toLocalDate()
           + "/event_hour=" + start.getHour()
-          + "/part-" + String.format("%05d", partition)
-          + "-attempt-" + task.taskAttemptId()
+          + "/" + namePrefix
+          + "-" + String.format("%05d", partition)
+          + "-" + task.taskAttemptId()
           + factory.getFileExtension(context);
     }
 
