@@ -106,7 +106,7 @@ def land(
         lake_uri=spark_uri(settings.lake_uri),
         checkpoint_uri=spark_uri(settings.checkpoint_uri),
         bootstrap_servers=settings.bootstrap_servers,
-        namespace=settings.raw_schema,
+        namespace=settings.iceberg_namespace,
         trigger=trigger,
         max_offsets_per_trigger=max_offsets_per_trigger,
     )

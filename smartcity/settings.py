@@ -36,6 +36,10 @@ def project_found() -> bool:
     return (PROJECT_ROOT / "dbt_project.yml").is_file()
 
 
+# Appended to the Glue raw database's name for the Iceberg tables (see Settings.iceberg_namespace).
+ICEBERG_GLUE_SUFFIX = "_iceberg"
+
+
 @dataclass(frozen=True)
 class Variable:
     """An environment variable the project reads: declared once, with its default."""
@@ -259,6 +263,16 @@ class Settings:
     @property
     def lake_on_s3(self) -> bool:
         return self.lake_uri.startswith(("s3://", "s3a://"))
+
+    @property
+    def iceberg_namespace(self) -> str:
+        """The catalog namespace of the lake's Iceberg tables. On Glue it is the raw
+        database's name with a suffix, for as long as Athena and Spectrum read the Hive
+        tables that `smartcity catalog register` writes under the database's own name
+        (docs/architecture.md, "Where the move is")."""
+        if self.lake_on_s3:
+            return f"{self.glue_database}{ICEBERG_GLUE_SUFFIX}"
+        return self.raw_schema
 
     @property
     def metrics_dir(self) -> Path:

@@ -121,8 +121,10 @@ def partition_spec(table: LakeTable, schema: Schema) -> PartitionSpec:
 def ensure_tables(catalog: Catalog, namespace: str, lake_uri: str) -> dict[str, Table]:
     """Every table of the lake in ``namespace``, created where missing at the folder the
     lake's layout gives it (``<lake>/raw/<source>``, ``<lake>/dead_letters``)."""
-    with contextlib.suppress(NamespaceAlreadyExistsError):
-        catalog.create_namespace(namespace)
+    # Asked first: a landing role may read a namespace that it may not create.
+    if not catalog.namespace_exists(namespace):
+        with contextlib.suppress(NamespaceAlreadyExistsError):
+            catalog.create_namespace(namespace)
     tables = {}
     for table in LAKE_TABLES:
         identifier = (namespace, table.name)

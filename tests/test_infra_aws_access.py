@@ -15,9 +15,11 @@ input is one line.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +152,6 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
         "raw/",
         "dead_letters/",
         "_landing/staging/",
-        "_landing/manifests/",
         "checkpoints/",
     ):
         assert _allowed(s3.put_object, Bucket=LAKE, Key=f"{prefix}probe", Body=b"x"), prefix
@@ -167,6 +168,14 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
     glue = deployed.as_role("Landing", "glue")
     assert not _allowed(glue.delete_database, Name=RAW_DB)
     assert not _allowed(glue.create_table, DatabaseName=RAW_DB, TableInput={"Name": "x"})
+    # Its Iceberg tables' database: created if missing, tables created and committed.
+    iceberg_db = f"{RAW_DB}_iceberg"
+    with contextlib.suppress(glue.exceptions.AlreadyExistsException):  # made by the landing
+        glue.create_database(DatabaseInput={"Name": iceberg_db})
+    probe = f"probe_{uuid.uuid4().hex[:8]}"
+    assert _allowed(glue.create_table, DatabaseName=iceberg_db, TableInput={"Name": probe})
+    assert _allowed(glue.get_table, DatabaseName=iceberg_db, Name=probe)
+    assert not _allowed(glue.delete_table, DatabaseName=iceberg_db, Name=probe)
 
 
 def test_the_dbt_role_reads_raw_and_writes_the_warehouse_only(deployed: Deployed) -> None:

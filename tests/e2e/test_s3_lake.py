@@ -19,6 +19,7 @@ from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.settings import Settings
 from streaming.catalog import register
+from streaming.iceberg_catalogs import glue_catalog
 
 pytestmark = pytest.mark.e2e
 
@@ -64,9 +65,23 @@ def test_the_job_lands_exactly_the_events_in_s3_and_glue_points_at_them(
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix="lake/")
         for item in page.get("Contents", [])
     ]
-    # Folder markers ("…/") may exist; every object with content is a data file.
-    raw = [key for key in keys if key.startswith("lake/raw/") and not key.endswith("/")]
+    # Folder markers ("…/") may exist; every object with content is a data file or the
+    # Iceberg metadata beside them.
+    raw = [
+        key
+        for key in keys
+        if key.startswith("lake/raw/") and "/metadata/" not in key and not key.endswith("/")
+    ]
     assert raw and all(key.endswith(".parquet") for key in raw)
+    # The Iceberg tables in Glue hold exactly those files.
+    catalog = glue_catalog("us-east-1")
+    committed = {
+        path
+        for table in catalog.list_tables(settings.iceberg_namespace)
+        if table[1] != "dead_letters"
+        for path in catalog.load_table(table).inspect.files().column("file_path").to_pylist()
+    }
+    assert committed == {f"s3://{BUCKET}/{key}" for key in raw}
     files = [key for key in keys if not key.endswith("/")]
     assert not [key for key in files if "_spark_metadata" in key or "/_landing/staging/" in key]
     assert all("/event_date=2026-03-03/event_hour=3/" in key for key in raw)
