@@ -30,8 +30,9 @@ from smartcity import pipeline
 from smartcity.dbt_schedule import InProcessDbt
 from smartcity.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import PROJECT_ROOT, Settings
-from streaming.compaction import compact, partitions
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
+from streaming.iceberg_catalogs import lake_catalog
+from streaming.maintenance import CompactionResult, compact, hours
 
 T = TypeVar("T")
 
@@ -355,27 +356,37 @@ def _landing(
 
 
 def _partition_figures(settings: Settings, prefix: str, results: Results) -> None:
-    found = partitions(Path(settings.lake_uri), [c.source for c in CONTRACTS])
-    files = [f for p in found for f in p.files]
-    rows = [r for p in found for r in p.rows_per_file]
-    sizes = [f.stat().st_size for f in files]
+    catalog = lake_catalog(settings.lake_uri)
+    found = [
+        hour
+        for c in CONTRACTS
+        for hour in hours(catalog.load_table((settings.iceberg_namespace, c.source)), c.source)
+    ]
+    rows = [r for hour in found for r in hour.rows_per_file]
+    sizes = [int(f.file_size_in_bytes) for hour in found for f in hour.files]
     results.add(f"{prefix}.partitions", len(found), "partitions", None)
-    results.add(f"{prefix}.files_per_partition", len(files) / max(len(found), 1), "files", False)
-    results.add(f"{prefix}.rows_per_file", sum(rows) / max(len(files), 1), "rows (mean)", True)
-    results.add(f"{prefix}.mb_per_file", sum(sizes) / 1e6 / max(len(files), 1), "MB (mean)", True)
+    results.add(f"{prefix}.files_per_partition", len(rows) / max(len(found), 1), "files", False)
+    results.add(f"{prefix}.rows_per_file", sum(rows) / max(len(rows), 1), "rows (mean)", True)
+    results.add(f"{prefix}.mb_per_file", sum(sizes) / 1e6 / max(len(rows), 1), "MB (mean)", True)
 
 
 def _files(settings: Settings, results: Results, say: Callable) -> None:
     say("files: per partition before and after compaction")
     _partition_figures(settings, "files.landed", results)
-    compacted, seconds = _timed(
-        lambda: compact(
-            settings.lake_uri,
-            Path(settings.checkpoint_uri),
-            [c.source for c in CONTRACTS],
-            grace=timedelta(0),
-        )
-    )
+    catalog = lake_catalog(settings.lake_uri)
+
+    def compact_all() -> list[CompactionResult]:
+        return [
+            result
+            for c in CONTRACTS
+            for result in compact(
+                lambda c=c: catalog.load_table((settings.iceberg_namespace, c.source)),
+                c.source,
+                grace=timedelta(0),
+            )
+        ]
+
+    compacted, seconds = _timed(compact_all)
     _partition_figures(settings, "files.compacted", results)
     results.add("files.compaction_seconds", seconds, "s", False)
     results.add("files.partitions_compacted", len(compacted), "partitions", None)

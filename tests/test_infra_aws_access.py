@@ -34,9 +34,9 @@ ROOT = Path(__file__).resolve().parents[1]
 MARTS = f"warehouse/{SCHEMA}_marts/fct_trips/data/part-0.parquet"
 STAGING = f"warehouse/{SCHEMA}_staging/stg/data/part-0.parquet"
 RAW = "raw/traffic/event_date=2026-03-03/event_hour=3/part-0.parquet"
-COMPACTED = "compacted/raw/traffic/event_date=2026-03-03/event_hour=3/gen-1/part-00000.parquet"
+METADATA = "raw/traffic/metadata/00001-x.metadata.json"
 CHECKPOINT = "checkpoints/traffic/commits/0"
-FIXTURE_KEYS = (RAW, COMPACTED, CHECKPOINT, MARTS, STAGING)
+FIXTURE_KEYS = (RAW, METADATA, CHECKPOINT, MARTS, STAGING)
 
 # What moto 5.2.5 cannot judge, each with what covers it instead.
 KNOWN_GAPS = {
@@ -162,9 +162,6 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
     assert not _allowed(s3.put_object, Bucket=RESULTS, Key="results/x", Body=b"x")
     assert not _allowed(s3.delete_bucket, Bucket=LAKE)
-    # The compaction's generations, journals and lease are not the landing job's.
-    assert not _allowed(s3.get_object, Bucket=LAKE, Key=COMPACTED)
-    assert not _allowed(s3.put_object, Bucket=LAKE, Key="_landing/compaction.lease", Body=b"x")
     glue = deployed.as_role("Landing", "glue")
     assert not _allowed(glue.delete_database, Name=RAW_DB)
     assert not _allowed(glue.create_table, DatabaseName=RAW_DB, TableInput={"Name": "x"})
@@ -181,9 +178,9 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
 def test_the_dbt_role_reads_raw_and_writes_the_warehouse_only(deployed: Deployed) -> None:
     s3 = deployed.as_role("Dbt", "s3")
     assert _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
-    # A compacted hour is read where Glue points it, in its generation.
-    assert _allowed(s3.get_object, Bucket=LAKE, Key=COMPACTED)
-    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{COMPACTED}.x", Body=b"x")
+    # The Iceberg tables' metadata, beside their files.
+    assert _allowed(s3.get_object, Bucket=LAKE, Key=METADATA)
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{METADATA}.x", Body=b"x")
     assert _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.new", Body=b"x")
     assert _allowed(s3.delete_object, Bucket=LAKE, Key=f"{MARTS}.new")
     assert _allowed(s3.put_object, Bucket=RESULTS, Key="results/q.csv", Body=b"x")
@@ -201,7 +198,7 @@ def test_the_bi_role_reads_the_marts_only(deployed: Deployed) -> None:
     assert _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
     assert _allowed(s3.put_object, Bucket=RESULTS, Key="results/q.csv", Body=b"x")
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
-    assert not _allowed(s3.get_object, Bucket=LAKE, Key=COMPACTED)
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=METADATA)
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=STAGING)
     assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.x", Body=b"x")
     assert not _allowed(s3.delete_object, Bucket=LAKE, Key=MARTS)
@@ -210,26 +207,26 @@ def test_the_bi_role_reads_the_marts_only(deployed: Deployed) -> None:
     assert not _allowed(glue.delete_database, Name=f"{SCHEMA}_marts")
 
 
-def test_the_compaction_role_rewrites_closed_hours_and_nothing_else(deployed: Deployed) -> None:
+def test_the_compaction_role_rewrites_and_expires_the_tables_and_nothing_else(
+    deployed: Deployed,
+) -> None:
     s3 = deployed.as_role("Compaction", "s3")
-    for key in (
-        f"{COMPACTED}.x",
-        f"{RAW}.x",
-        "_landing/compaction/j.json",
-        "_landing/compaction.lease",
-    ):
+    for key in (f"{RAW}.x", f"{METADATA}.x", "dead_letters/source=x/part-0.parquet"):
         assert _allowed(s3.put_object, Bucket=LAKE, Key=key, Body=b"x"), key
         assert _allowed(s3.get_object, Bucket=LAKE, Key=key), key
         assert _allowed(s3.delete_object, Bucket=LAKE, Key=key), key
-    assert _allowed(s3.get_object, Bucket=LAKE, Key=CHECKPOINT)
+    assert not _allowed(s3.get_object, Bucket=LAKE, Key=CHECKPOINT)
     assert not _allowed(s3.put_object, Bucket=LAKE, Key=CHECKPOINT, Body=b"x")
     assert not _allowed(s3.put_object, Bucket=LAKE, Key="_landing/staging/x", Body=b"x")
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
-    assert not _allowed(s3.put_object, Bucket=LAKE, Key="dead_letters/x", Body=b"x")
     assert not _allowed(s3.put_object, Bucket=RESULTS, Key="results/x", Body=b"x")
     glue = deployed.as_role("Compaction", "glue")
     assert not _allowed(glue.delete_database, Name=RAW_DB)
     assert not _allowed(glue.delete_table, DatabaseName=RAW_DB, Name="gps_fixes")
+    assert not _allowed(
+        glue.create_table, DatabaseName=f"{RAW_DB}_iceberg", TableInput={"Name": "x"}
+    )
+    assert not _allowed(glue.delete_table, DatabaseName=f"{RAW_DB}_iceberg", Name="gps_fixes")
 
 
 def test_the_catalog_role_touches_no_object(deployed: Deployed) -> None:

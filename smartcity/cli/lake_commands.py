@@ -1,15 +1,19 @@
-"""`smartcity catalog` and `compact`: keeping the lake readable and registered."""
+"""`smartcity catalog` and `compact`: keeping the lake readable, registered and compact."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ingestion.contracts import CONTRACTS
 from smartcity.cli.options import Command, Option
 from smartcity.console import say
 from smartcity.settings import Settings
+
+if TYPE_CHECKING:
+    from pyiceberg.table import Table
 
 GRACE_MINUTES = 60
 # Longer than the longest query on Athena or Spectrum over the raw tables.
@@ -35,30 +39,51 @@ def catalog(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def compact(args: argparse.Namespace, settings: Settings) -> int:
-    from streaming.compaction import compact, partitions
+    from pyiceberg.exceptions import NoSuchTableError
 
-    sources = [c.source for c in CONTRACTS]
-    if settings.lake_on_s3:
-        return _compact_s3(args, settings, sources)
+    from ingestion.schema import LAKE_TABLES
+    from streaming.iceberg_catalogs import lake_catalog
+    from streaming.maintenance import compact, expire, hours
+
+    catalog = lake_catalog(settings.lake_uri)
+    namespace = settings.iceberg_namespace
+
+    def loader(name: str) -> Callable[[], Table]:
+        return lambda: catalog.load_table((namespace, name))
+
+    landed = []
+    for table in LAKE_TABLES:
+        try:
+            loader(table.name)()
+        except NoSuchTableError:
+            continue  # nothing landed yet
+        landed.append(table.name)
+    raw = [name for name in landed if name in {c.source for c in CONTRACTS}]
 
     def report(title: str) -> None:
         say(title)
-        for partition in partitions(Path(settings.lake_uri), sources):
-            _say_partition(partition.label, partition.rows_per_file)
+        for name in raw:
+            for hour in hours(loader(name)(), name):
+                _say_partition(hour.label, hour.rows_per_file)
 
     report("Before:" if not args.dry_run else "Files per partition:")
     if args.dry_run:
         return 0
-    results = compact(
-        settings.lake_uri,
-        Path(settings.checkpoint_uri),
-        sources,
-        grace=timedelta(minutes=args.grace_minutes),
-    )
-    for result in results:
-        say(
-            f"compacted {result.partition}: {result.files_before} files -> 1 ({result.rows:,} rows)"
-        )
+    for name in raw:
+        for result in compact(loader(name), name, grace=timedelta(minutes=args.grace_minutes)):
+            say(
+                f"compacted {result.partition}: {result.files_before} files -> 1 "
+                f"({result.rows:,} rows)"
+            )
+    keep = timedelta(minutes=args.keep_superseded_minutes)
+    for name in landed:
+        expired = expire(loader(name)(), name, keep)
+        if expired.snapshots_expired or expired.files_deleted:
+            say(
+                f"expired {name}: {expired.snapshots_expired} snapshots older than "
+                f"{args.keep_superseded_minutes} min, {expired.files_deleted} files no "
+                "snapshot reads deleted"
+            )
     report("After:")
     return 0
 
@@ -68,61 +93,6 @@ def _say_partition(label: str, rows: list[int] | tuple[int, ...], note: str = ""
         f"  {label:<55} {len(rows):>5} files  "
         f"{min(rows, default=0):>9,} - {max(rows, default=0):,} rows per file{note}"
     )
-
-
-def _compact_s3(args: argparse.Namespace, settings: Settings, sources: list[str]) -> int:
-    """An s3:// lake: new generations, Glue partitions repointed, superseded files
-    deleted by a later run once --keep-superseded-minutes have passed."""
-    from smartcity.aws import glue_client, s3_client
-    from streaming.s3_compaction import (
-        S3Lake,
-        compact_s3,
-        journals,
-        require_registered_without_projection,
-        s3_partitions,
-    )
-
-    glue, s3 = glue_client(), s3_client(settings)
-    lake = S3Lake.of(s3, settings.lake_uri)
-    database = settings.glue_database
-    for source in sources:
-        require_registered_without_projection(glue, database, source)
-
-    def report(title: str) -> None:
-        say(title)
-        recorded = [journal for _, journal in journals(lake)]
-        for source in sources:
-            for partition in s3_partitions(lake, glue, database, source, recorded):
-                rows = [lake.parquet_rows(key) for key in partition.live]
-                late = len(partition.unreachable)
-                note = f"  ({late} landed after compaction)" if late else ""
-                _say_partition(partition.label, rows, note)
-
-    report("Before:" if not args.dry_run else "Files per partition (as Glue readers see them):")
-    if args.dry_run:
-        return 0
-    result = compact_s3(
-        settings.lake_uri,
-        settings.checkpoint_uri,
-        sources,
-        glue=glue,
-        s3=s3,
-        database=database,
-        grace=timedelta(minutes=args.grace_minutes),
-        keep_superseded=timedelta(minutes=args.keep_superseded_minutes),
-    )
-    for label in result.committed:
-        say(f"finished {label}: Glue already pointed at it when the run that made it stopped")
-    for label in result.undone:
-        say(f"removed {label}: the run that made it stopped before Glue pointed at it")
-    if result.deleted:
-        say(f"deleted {result.deleted} superseded files past their grace")
-    for label, files, rows in result.compacted:
-        say(f"compacted {label}: {files} files -> 1 ({rows:,} rows); Glue points at it")
-    for reason in result.waiting:
-        say(f"waiting: {reason}")
-    report("After:")
-    return 0
 
 
 COMMANDS = (
@@ -153,14 +123,14 @@ COMMANDS = (
     ),
     Command(
         "compact",
-        "rewrite closed hours of the raw lake into one file per partition",
-        "Report files per partition and rows per file, then compact every closed hour "
-        "(ended more than --grace-minutes ago) that has more than one file into one file. "
-        "On a local lake the partition is swapped atomically. On an s3:// lake the file is "
-        "written under a new prefix (compacted/raw/...) and the Glue partition repointed at "
-        "it in one call (the tables must be registered with --no-projection); the files it "
-        "replaces are deleted by a later run, --keep-superseded-minutes after. Safe to run "
-        "beside the landing job.",
+        "compact and expire the lake's Iceberg tables",
+        "Report files per event hour and rows per file, then rewrite every closed hour "
+        "(ended more than --grace-minutes ago) of each raw table that has more than one "
+        "file into one file, by an Iceberg commit that readers see whole or not at all. "
+        "Then expire every table's snapshots older than --keep-superseded-minutes and "
+        "delete the files no remaining snapshot reads (those compaction replaced, and "
+        "strays of landing attempts that never committed). Works on a local lake and on "
+        "an s3:// one alike; safe to run beside the landing job.",
         compact,
         (
             Option(
@@ -172,8 +142,8 @@ COMMANDS = (
             ),
             Option(
                 ("--keep-superseded-minutes",),
-                "s3:// lake: how long the files a compaction replaced stay for readers that "
-                "resolved the partition before it was repointed; a later run deletes them",
+                "how long replaced files and older snapshots stay for readers that planned "
+                "a query on them",
                 default=KEEP_SUPERSEDED_MINUTES,
                 type=int,
                 env="SMARTCITY_COMPACTION_KEEP_SUPERSEDED_MINUTES",
