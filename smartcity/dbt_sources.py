@@ -29,14 +29,10 @@ SOURCES_FILE = STAGING_DIR / "_smartcity__sources.yml"
 STAGING_MODELS_FILE = STAGING_DIR / "_smartcity__models.yml"
 ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
 
-# The lake DuckDB reads, with Settings' defaults (SMARTCITY_DATA_DIR/lake), so plain
-# `dbt` at the root and `smartcity dbt` read the same files.
-LAKE_PLACEHOLDER = (
-    '{{ env_var("SMARTCITY_LAKE_URI", env_var("SMARTCITY_DATA_DIR", "data") ~ "/lake") }}'
-)
-# Where the raw tables live on engines that do not read the lake directly: the Glue
-# database (Athena), a Spectrum external schema over it (Redshift), the Hive catalog's
-# schema (Trino), or the schema that `smartcity load-postgres` fills. One name.
+# Where the raw tables live: the schema of DuckDB's views over the lake's Iceberg tables
+# (smartcity/duckdb_lake.py), the Glue database (Athena), a Spectrum external schema
+# over it (Redshift), the Hive catalog's schema (Trino), or the schema that
+# `smartcity load-postgres` fills. One name.
 RAW_SCHEMA = "{{ env_var('SMARTCITY_RAW_SCHEMA', 'smartcity_raw') }}"
 # Trino keeps the lake in its Hive catalog and builds the models in its Iceberg catalog
 # (as Athena builds Iceberg marts over Hive-style Glue tables); elsewhere the raw tables
@@ -56,39 +52,14 @@ DERIVED_STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
 HEADER = "# Generated from ingestion/schema.py by `smartcity dbt-sources --write`; do not edit.\n"
 
 
-def external_location(table: LakeTable) -> str:
-    """How DuckDB reads a lake table: its Parquet files with the partition keys read
-    from the folder names, typed as declared, exactly the declared columns in order.
-
-    The typed empty row set joined by name keeps a table that has no file yet readable,
-    with the declared columns, instead of failing the whole build.
-    """
-    duckdb_type = {c.name: ENGINE_TYPES[c.type].duckdb for c in table.all_columns}
-    names = ", ".join(c.name for c in table.all_columns)
-    typed_empty = ", ".join(
-        f"cast(null as {duckdb_type[c.name]}) as {c.name}" for c in table.all_columns
-    )
-    # struct_pack rather than a {...} literal: dbt-duckdb formats the location with
-    # str.format, where braces are placeholders.
-    hive_types = ", ".join(f"{c.name} := '{duckdb_type[c.name]}'" for c in table.partition_keys)
-    folders = "/*" * len(table.partition_keys)
-    return (
-        f"(select {names} from (select * from read_parquet("
-        f"'{LAKE_PLACEHOLDER}/{table.folder}{folders}/*.parquet', hive_partitioning = true, "
-        f"hive_types = struct_pack({hive_types}), allow_empty = true) "
-        f"union all by name (select {typed_empty} limit 0)))"
-    )
-
-
 def _source_table(table: LakeTable) -> dict[str, Any]:
-    config: dict[str, Any] = {"meta": {"external_location": external_location(table)}}
+    config: dict[str, Any] = {}
     if table is DEAD_LETTERS:
         config["freshness"] = None  # a quiet dead-letter table is the good case
     return {
         "name": table.name,
         "description": table.description,
-        # Under meta: only dbt-duckdb reads it; other adapters find the table by schema.
-        "config": config,
+        **({"config": config} if config else {}),
         "columns": [
             {
                 "name": column.name,
@@ -105,11 +76,6 @@ def tables() -> list[dict[str, Any]]:
     return [_source_table(table) for table in LAKE_TABLES]
 
 
-def duckdb_relation(table: LakeTable, lake_uri: str) -> str:
-    """A table's DuckDB read expression with the lake filled in, as dbt renders it."""
-    return external_location(table).replace(LAKE_PLACEHOLDER, lake_uri.rstrip("/"))
-
-
 def render_sources() -> str:
     document = {
         "version": 2,
@@ -119,10 +85,10 @@ def render_sources() -> str:
                 "database": RAW_DATABASE,
                 "schema": RAW_SCHEMA,
                 "description": (
-                    "Raw city sensor events landed by the Spark job as Parquet in the lake, "
-                    "partitioned by event_date and event_hour, and the records that failed "
-                    "validation (dead letters, partitioned by source and date). Generated "
-                    "from ingestion/schema.py by `smartcity dbt-sources --write`."
+                    "Raw city sensor events landed by the Spark job as Apache Iceberg tables "
+                    "in the lake, partitioned by the hour of event_at, and the records that "
+                    "failed validation (dead letters, partitioned by source and day). "
+                    "Generated from ingestion/schema.py by `smartcity dbt-sources --write`."
                 ),
                 "config": {
                     "loaded_at_field": "landed_at",

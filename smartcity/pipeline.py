@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import subprocess
 import sys
@@ -215,10 +216,11 @@ def run_dbt(
 
 
 def _parquet_count(pattern: str, **options: str) -> int:
-    # allow_empty: a source with no file yet has 0 rows; any other read error is raised.
+    # A source with no file yet has 0 rows; any other read error is raised.
+    if "://" not in pattern and not glob.glob(pattern):
+        return 0
     extra = "".join(f", {key} = {value}" for key, value in options.items())
-    query = f"select count(*) from read_parquet('{pattern}', allow_empty = true{extra})"
-    row = duckdb.execute(query).fetchone()
+    row = duckdb.execute(f"select count(*) from read_parquet('{pattern}'{extra})").fetchone()
     return int(row[0]) if row else 0
 
 

@@ -15,10 +15,12 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, LakeTable
-from smartcity import dbt_sources
+from smartcity.duckdb_lake import create_lake_views
 from smartcity.settings import PostgresSettings
 
 BATCH_ROWS = 5_000
+# The reader's schema of views over the lake's tables (in its own in-memory database).
+LAKE_VIEWS = "lake"
 
 
 class PostgresUnreachable(RuntimeError):
@@ -48,23 +50,29 @@ def load_lake(
     connect: Callable[[], psycopg2.extensions.connection],
     schema: str = "smartcity_raw",
     on_table: Callable[[str, int], None] | None = None,
+    namespace: str | None = None,
 ) -> dict[str, int]:
-    """Load every source table; return rows loaded per table."""
+    """Load every lake table, each at its current snapshot (read by DuckDB, as the
+    DuckDB target reads them; ``namespace`` is the tables' catalog namespace, by default
+    ``schema``); return rows loaded per table."""
     loaded: dict[str, int] = {}
+    reader = duckdb.connect()
     connection = connect()
     try:
+        create_lake_views(reader, lake_uri, namespace or schema, LAKE_VIEWS)
         with connection, connection.cursor() as cursor:
             cursor.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
             for table in LAKE_TABLES:
-                loaded[table.name] = _load_table(cursor, table, lake_uri, schema)
+                loaded[table.name] = _load_table(cursor, reader, table, schema)
                 if on_table:
                     on_table(table.name, loaded[table.name])
     finally:
         connection.close()
+        reader.close()
     return loaded
 
 
-def _load_table(cursor, table: LakeTable, lake_uri: str, schema: str) -> int:
+def _load_table(cursor, reader: duckdb.DuckDBPyConnection, table: LakeTable, schema: str) -> int:
     target = sql.Identifier(schema, table.name)
     names = table.column_names()
     definitions = sql.SQL(", ").join(
@@ -82,15 +90,9 @@ def _load_table(cursor, table: LakeTable, lake_uri: str, schema: str) -> int:
         .as_string(cursor)
     )
     selected = ", ".join(f'"{name}"' for name in names)
-    reader = duckdb.connect()
-    try:
-        result = reader.execute(
-            f"select {selected} from {dbt_sources.duckdb_relation(table, lake_uri)}"
-        )
-        count = 0
-        while rows := result.fetchmany(BATCH_ROWS):
-            execute_values(cursor, insert, rows, page_size=BATCH_ROWS)
-            count += len(rows)
-    finally:
-        reader.close()
+    result = reader.execute(f"select {selected} from {LAKE_VIEWS}.{table.name}")
+    count = 0
+    while rows := result.fetchmany(BATCH_ROWS):
+        execute_values(cursor, insert, rows, page_size=BATCH_ROWS)
+        count += len(rows)
     return count

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from smartcity.duckdb_lake import load_iceberg
+
 # The `local` target's schema in profiles.yml (DuckDB's default schema).
 TARGET_SCHEMA = "main"
 # In the order a bare name is looked up; a model's name is unique across them.
@@ -23,8 +25,10 @@ def layer_schema(layer: str, target_schema: str = TARGET_SCHEMA) -> str:
 
 
 def connect(path: Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the database at ``path`` with every layer's schema on the search path."""
+    """Open the database at ``path`` with every layer's schema on the search path, and
+    the iceberg extension loaded, which the views over the lake's tables need."""
     connection = duckdb.connect(str(path), read_only=read_only)
+    load_iceberg(connection)
     wanted = [layer_schema(layer) for layer in LAYERS]
     # DuckDB refuses a search path naming a schema that does not exist yet (nothing
     # built in that layer), so only the present ones are searched.

@@ -185,8 +185,6 @@ def register(
             glue.create_table(DatabaseName=database, TableInput=definition)
             report.created.append(spec.name)
         else:
-            if projection:
-                _refuse_projection_over_moved_partitions(glue, database, spec)
             glue.update_table(DatabaseName=database, TableInput=definition)
             report.updated.append(spec.name)
         report.partitions_added += _add_partitions(glue, database, spec, present)
@@ -199,26 +197,6 @@ def partition_location(spec: TableSpec, values: list[str]) -> str:
         f"{key.name}={value}" for key, value in zip(spec.table.partition_keys, values, strict=True)
     )
     return f"{spec.location}/{suffix}"
-
-
-def _refuse_projection_over_moved_partitions(glue: Any, database: str, spec: TableSpec) -> None:
-    """Projection makes Athena compute every partition's location from the template and
-    ignore Glue's: a partition that compaction repointed elsewhere would be read from
-    files that are deleted after a grace period."""
-    paginator = glue.get_paginator("get_partitions")
-    moved = [
-        partition["Values"]
-        for page in paginator.paginate(DatabaseName=database, TableName=spec.name)
-        for partition in page["Partitions"]
-        if partition["StorageDescriptor"]["Location"].rstrip("/")
-        != partition_location(spec, partition["Values"])
-    ]
-    if moved:
-        raise CatalogError(
-            f"{database}.{spec.name} has {len(moved)} partitions that `smartcity compact` "
-            f"moved to a new generation (first: {moved[0]}); with partition projection Athena "
-            "would ignore their locations in Glue. Register with --no-projection."
-        )
 
 
 def _add_partitions(glue: Any, database: str, spec: TableSpec, present: list[list[str]]) -> int:

@@ -12,13 +12,15 @@ from smartcity.dbt_sources import (
     ENUMERATIONS_FILE,
     SOURCES_FILE,
     STAGING_MODELS_FILE,
-    duckdb_relation,
     render_enumerations,
     render_sources,
     render_staging_models,
     stale_files,
 )
 from smartcity.dbt_sources import enumerations as generated_enumerations
+from smartcity.duckdb_lake import create_lake_views
+from streaming.iceberg_catalogs import local_catalog
+from streaming.iceberg_tables import ensure_tables
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -54,13 +56,6 @@ def test_committed_files_are_the_generated_ones() -> None:
     assert stale_files() == [], "run `smartcity dbt-sources --write`"
 
 
-def test_no_partition_key_is_found_by_reading_a_description() -> None:
-    # The DuckDB read expression names the partition keys from the schema itself.
-    dead = declared_tables()["dead_letters"]["config"]["meta"]["external_location"]
-    assert "struct_pack(source := 'varchar', dead_letter_date := 'date')" in dead
-    assert "/dead_letters/*/*/*.parquet" in dead
-
-
 def test_every_source_table_has_one_staging_model() -> None:
     staging = ROOT / "dbt_project" / "models" / "staging" / "smartcity"
     for table in declared_tables():
@@ -72,13 +67,36 @@ def test_every_source_table_has_one_staging_model() -> None:
     )
 
 
-def test_a_source_with_no_files_yet_reads_as_empty_with_the_declared_types(tmp_path: Path) -> None:
+def test_a_lake_with_nothing_landed_reads_as_empty_tables_with_the_declared_types(
+    tmp_path: Path,
+) -> None:
+    connection = duckdb.connect()
+    create_lake_views(connection, str(tmp_path), "smartcity_raw", "smartcity_raw")
     for table in LAKE_TABLES:
-        result = duckdb.execute(f"select * from {duckdb_relation(table, str(tmp_path))}")
+        result = connection.execute(f"select * from smartcity_raw.{table.name}")
         found = [(column[0], str(column[1]).lower()) for column in result.description]
         declared = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
         assert found == declared, table.name
         assert result.fetchall() == []
+    assert list(tmp_path.iterdir()) == []  # reading created nothing in the lake
+
+
+def test_created_tables_read_as_the_declared_types_before_any_batch(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    ensure_tables(local_catalog(lake), "smartcity_raw", f"file://{lake.resolve()}")
+    connection = duckdb.connect()
+    create_lake_views(connection, str(lake), "smartcity_raw", "raw_views")
+    for table in LAKE_TABLES:
+        result = connection.execute(f"select * from raw_views.{table.name}")
+        found = [(column[0], str(column[1]).lower()) for column in result.description]
+        declared = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
+        assert found == declared, table.name
+        assert result.fetchall() == []
+    # The views read the tables' metadata, not an empty stand-in.
+    [(sql,)] = connection.execute(
+        "select sql from duckdb_views() where schema_name = 'raw_views' and view_name = 'gps_fixes'"
+    ).fetchall()
+    assert "iceberg_scan(" in sql
 
 
 def _tests_of(model: dict, column: str) -> list:

@@ -94,7 +94,7 @@ def test_partitions_in_the_lake_are_registered_once_for_spectrum(glue, s3, proje
         f"{prefix}/raw/gps_fixes/event_date=2026-01-01/event_hour=9/part-b000000000001-00000.parquet",
         f"{prefix}/raw/gps_fixes/event_date=2026-01-02/event_hour=0/part-b000000000002-00000.parquet",
         f"{prefix}/dead_letters/source=gps_fixes/dead_letter_date=2026-01-02/part-b000000000002-00000.parquet",
-        f"{prefix}/_landing/manifests/raw/gps_fixes/batch-000000000000.json",
+        f"{prefix}/raw/gps_fixes/metadata/00001-x.metadata.json",  # the Iceberg table's
     ]
     for key in keys:
         s3.put_object(Bucket="city-lake", Key=key, Body=b"x")

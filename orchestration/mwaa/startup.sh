@@ -49,7 +49,8 @@ smartcity_venv() {
   # (a private MWAA network without PyPI: add --no-index --find-links <wheels folder>).
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
     -c "$project/requirements.txt" \
-    dbt-core dbt-athena dbt-redshift duckdb boto3 confluent-kafka msgspec pyyaml || return 1
+    dbt-core dbt-athena dbt-redshift duckdb duckdb-extension-avro duckdb-extension-iceberg \
+    boto3 confluent-kafka msgspec pyyaml pyiceberg pyarrow sqlalchemy || return 1
   # The project's packages are imported from the deployed folder, as an editable
   # install would, so nothing is built on the worker.
   "$venv/bin/python" - "$project" <<'PY' || return 1

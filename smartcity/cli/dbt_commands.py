@@ -56,6 +56,7 @@ def load_postgres(_: argparse.Namespace, settings: Settings) -> int:
         lambda: connect(settings.postgres),
         schema=settings.raw_schema,
         on_table=lambda name, rows: say(f"{settings.raw_schema}.{name}: {rows:,} rows"),
+        namespace=settings.iceberg_namespace,
     )
     say(f"loaded {sum(loaded.values()):,} rows into {len(loaded)} tables")
     return 0

@@ -103,10 +103,10 @@ COMMANDS = (
         "table of the s3:// lake in SMARTCITY_LAKE_URI, in the database "
         "SMARTCITY_GLUE_DATABASE, with Athena partition projection, and add the partitions "
         "present in the lake that Glue does not list yet (Redshift Spectrum reads only "
-        "those): run it after landing, or on a schedule. On an s3:// lake that `smartcity "
-        "compact` compacts, use --no-projection, so that Athena follows the partitions "
-        "compaction repoints. Credentials, region and endpoint "
-        "come from the standard AWS configuration (AWS_PROFILE, AWS_REGION, "
+        "those): run it after landing, or on a schedule. These Hive tables serve Athena and "
+        "Spectrum until they read the Iceberg tables the landing job commits to (in "
+        "SMARTCITY_GLUE_DATABASE with the suffix _iceberg). Credentials, region and "
+        "endpoint come from the standard AWS configuration (AWS_PROFILE, AWS_REGION, "
         "AWS_ENDPOINT_URL, ...).",
         catalog,
         (

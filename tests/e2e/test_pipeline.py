@@ -18,6 +18,7 @@ from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
 from ingestion.simulators.city import build_city
 from smartcity import pipeline, warehouse
 from smartcity.cli import lake_commands
+from smartcity.duckdb_lake import create_lake_views
 from smartcity.postgres_loader import connect, load_lake
 from streaming.iceberg_catalogs import lake_catalog
 from streaming.maintenance import hours
@@ -597,6 +598,13 @@ def test_compaction_leaves_one_file_per_closed_hour_and_every_row(run: dict) -> 
     assert {c.source: table(c.source).scan().to_arrow().num_rows for c in CONTRACTS} == rows_before
     # The replaced files are gone (no retention asked): plain readers read the same rows.
     assert pipeline.landed_rows(settings) == landed_before
+    # DuckDB's views over the tables read the snapshot of the last dbt command, whose
+    # files are gone too; made again, as the next dbt command makes them, they read the
+    # compacted files.
+    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
+        create_lake_views(
+            connection, settings.lake_uri, settings.iceberg_namespace, settings.raw_schema
+        )
     assert pipeline.staged_rows(settings) == staged_before
     lake = Path(settings.lake_uri).resolve()
     for contract in CONTRACTS:

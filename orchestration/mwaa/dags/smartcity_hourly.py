@@ -5,8 +5,9 @@
                                                                          -> maintain_iceberg_tables
                                                                          -> whole_history_tests
 
-- ``catalog_register``: ``smartcity catalog register`` adds the lake's new partitions to
-  Glue (Redshift Spectrum reads only the listed ones; Athena projects them).
+- ``catalog_register``: ``smartcity catalog register --no-projection`` adds the lake's new
+  partitions to the raw database's Hive tables in Glue, which Athena and Redshift
+  Spectrum read (both read only the listed ones).
 - ``source_freshness``: ``dbt source freshness``; a source past its error threshold (24 h
   without a landed row) stops the run before any model reads stale data, a warning does not.
 - ``dbt``: cosmos renders every dbt model of the manifest as ``dbt.<model>.run`` and
@@ -15,11 +16,13 @@
   ``whole_history`` are left out: they read every row (selectors.yml); the others read
   only the recent partitions of what they test (macros/recent_partitions.sql).
 - ``snapshot``: ``dbt snapshot`` (``vehicles_snapshot`` reads ``dim_vehicles``).
-- ``compact_closed_hours``: ``smartcity compact``, whatever became of the dbt tasks. On
-  an ``s3://`` lake, the MWAA case, it writes each closed hour as a new generation and
-  repoints its Glue partition, and deletes the files replaced more than
-  ``--keep-superseded-minutes`` ago; so ``catalog_register`` registers without
-  partition projection, which Athena would follow instead of Glue.
+- ``compact_closed_hours``: ``smartcity compact``, whatever became of the dbt tasks. It
+  rewrites each closed hour of the raw Iceberg tables (Glue database ``<raw>_iceberg``
+  on an ``s3://`` lake, the MWAA case) into one file by one Iceberg commit, then expires
+  snapshots and deletes the files none references, once older than
+  ``--keep-superseded-minutes``. Until then Athena and Spectrum, which read the hour's
+  folder through the Hive tables, see a compacted hour's rows twice; staging
+  deduplicates them.
 - ``maintain_iceberg_tables``: once a day (the run of ``SMARTCITY_MAINTENANCE_HOUR``, 3
   UTC by default), ``dbt run-operation maintain_iceberg_tables``: Athena's ``OPTIMIZE``
   and ``VACUUM`` on the Iceberg tables dbt writes in place (macros/maintain_iceberg_tables.sql).
@@ -104,9 +107,10 @@ DBT_MANIFEST = Path(
 SMARTCITY_VENV = Path(setting("SMARTCITY_VENV", str(AIRFLOW_HOME / "smartcity_venv")))
 DBT_EXECUTABLE = setting("SMARTCITY_DBT_EXECUTABLE", str(SMARTCITY_VENV / "bin" / "dbt"))
 SMARTCITY_CLI = setting("SMARTCITY_CLI", str(SMARTCITY_VENV / "bin" / "smartcity"))
-# The UTC hour whose run also compacts and expires the Iceberg tables (Athena's OPTIMIZE
-# and VACUUM through `dbt run-operation maintain_iceberg_tables`) and runs the tests that
-# read every row (`dbt test --selector whole_history_tests`).
+# The UTC hour whose run also compacts and expires the Iceberg tables dbt writes (Athena's
+# OPTIMIZE and VACUUM through `dbt run-operation maintain_iceberg_tables`; the raw tables
+# are compact_closed_hours' every hour) and runs the tests that read every row
+# (`dbt test --selector whole_history_tests`).
 MAINTENANCE_HOUR = int(setting("SMARTCITY_MAINTENANCE_HOUR", "3"))
 # An hour counts as closed this long after its end (smartcity compact --grace-minutes).
 COMPACT_GRACE_MINUTES = int(setting("SMARTCITY_COMPACTION_GRACE_MINUTES", "60"))
@@ -172,8 +176,8 @@ with DAG(
 ) as dag:
     catalog_register = BashOperator(
         task_id="catalog_register",
-        # No partition projection: compaction repoints Glue partitions, which Athena
-        # follows only when it reads partitions from Glue (as Spectrum always does).
+        # No partition projection: Athena reads the partitions listed in Glue, as Spectrum
+        # always does. Compaction no longer needs this: it leaves the partitions as they are.
         bash_command=f"{shlex.quote(SMARTCITY_CLI)} catalog register --no-projection",
     )
 

@@ -1,0 +1,99 @@
+"""DuckDB over the lake's Iceberg tables: a view per table, at its current snapshot.
+
+DuckDB cannot open Iceberg's JDBC catalog, but it reads a table from its metadata file
+(``iceberg_scan``) once its iceberg extension is loaded. The extension is loaded from its
+wheel (``duckdb-extension-iceberg``, with ``duckdb-extension-avro`` for the manifests),
+so nothing is downloaded at run time. pyiceberg finds each table's current metadata file
+in the lake's catalog (the SQLite file, or Glue), and :func:`create_lake_views` makes a
+view per table over it. A table that has not been landed yet, or a lake without a catalog
+at all, is an empty view with the table's declared columns: nothing is created in the
+lake by reading it.
+
+dbt's DuckDB target makes the views each time it opens its database
+(``smartcity/dbt_lake_plugin.py``), so one dbt command reads one snapshot of each table.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import duckdb
+from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
+
+from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, LakeTable
+from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, is_local, lake_catalog
+
+# The avro extension first: the iceberg extension reads Iceberg's Avro manifests with it.
+EXTENSION_PACKAGES = ("duckdb_extension_avro", "duckdb_extension_iceberg")
+
+
+class LakeReadError(RuntimeError):
+    """DuckDB cannot read the lake as asked."""
+
+
+def extension_file(package: str) -> Path:
+    """The extension a wheel ships for the running DuckDB version."""
+    spec = importlib.util.find_spec(package)
+    name = package.removeprefix("duckdb_extension_")
+    folders = list(spec.submodule_search_locations or []) if spec else []
+    for folder in folders:
+        path = Path(folder) / "extensions" / f"v{duckdb.__version__}" / f"{name}.duckdb_extension"
+        if path.exists():
+            return path
+    raise LakeReadError(
+        f"DuckDB {duckdb.__version__} has no {name} extension installed: the package "
+        f"{package.replace('_', '-')}=={duckdb.__version__} provides it (make setup installs "
+        "the pinned set)."
+    )
+
+
+def load_iceberg(connection: duckdb.DuckDBPyConnection) -> None:
+    for package in EXTENSION_PACKAGES:
+        connection.load_extension(str(extension_file(package)))
+
+
+def metadata_locations(lake_uri: str, namespace: str) -> dict[str, str | None]:
+    """Each lake table's current metadata file; None for a table not created yet."""
+    found: dict[str, str | None] = {table.name: None for table in LAKE_TABLES}
+    if is_local(lake_uri):
+        root = Path(lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri)
+        if not (root / LOCAL_CATALOG_FILE).exists():
+            return found  # nothing landed: no catalog to open, and none to create
+    catalog = lake_catalog(lake_uri)
+    for table in LAKE_TABLES:
+        try:
+            found[table.name] = catalog.load_table((namespace, table.name)).metadata_location
+        except (NoSuchTableError, NoSuchNamespaceError):
+            continue
+    return found
+
+
+def _scan(table: LakeTable, location: str | None) -> str:
+    if location is None:
+        typed = ", ".join(
+            f"cast(null as {ENGINE_TYPES[c.type].duckdb}) as {c.name}" for c in table.all_columns
+        )
+        return f"(select {typed} limit 0)"
+    if not location.startswith("file:"):
+        raise LakeReadError(
+            f"{table.name}: DuckDB reads the local lake only; {location} is on an object "
+            "store. Use the athena or redshift target for a lake on S3."
+        )
+    quoted = location.replace("'", "''")
+    return f"iceberg_scan('{quoted}')"
+
+
+def create_lake_views(
+    connection: duckdb.DuckDBPyConnection, lake_uri: str, namespace: str, schema: str
+) -> None:
+    """A view ``schema.<table>`` per lake table, with its declared columns in order."""
+    load_iceberg(connection)
+    locations = metadata_locations(lake_uri, namespace)
+    connection.execute(f'create schema if not exists "{schema}"')
+    for table in LAKE_TABLES:
+        columns = ", ".join(c.name for c in table.all_columns)
+        connection.execute(
+            f'create or replace view "{schema}"."{table.name}" as '
+            f"select {columns} from {_scan(table, locations[table.name])}"
+        )
