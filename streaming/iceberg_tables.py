@@ -26,6 +26,7 @@ from pyiceberg.types import (
     BinaryType,
     DateType,
     DoubleType,
+    FloatType,
     IcebergType,
     IntegerType,
     ListType,
@@ -118,9 +119,73 @@ def partition_spec(table: LakeTable, schema: Schema) -> PartitionSpec:
     )
 
 
+class SchemaChangeRefused(RuntimeError):
+    """A table's schema cannot become the declared one without breaking its readers."""
+
+
+# What a table may gain without rewriting a file, every reader of the old files still
+# reading them: a new optional column (old rows read null), and a number widened.
+WIDENINGS = {
+    (IntegerType(), LongType()),
+    (FloatType(), DoubleType()),
+}
+
+
+def _same_type(first: IcebergType, second: IcebergType) -> bool:
+    """Equal types, field ids aside (a table numbers a list's element when created)."""
+    if isinstance(first, ListType) and isinstance(second, ListType):
+        return _same_type(first.element_type, second.element_type)
+    return first == second
+
+
+def evolve(table: Table, declared: Schema) -> list[str]:
+    """Bring ``table``'s schema to ``declared`` by the changes Iceberg applies in place;
+    return them, in words. Raises :class:`SchemaChangeRefused`, changing nothing, for
+    any other difference: a column gone, renamed or retyped."""
+    current = {field.name: field for field in table.schema().fields}
+    wanted = {field.name for field in declared.fields}
+    refused = [f"{name} is no longer declared" for name in current if name not in wanted]
+    added, widened = [], []
+    for field in declared.fields:
+        old = current.get(field.name)
+        if old is None:
+            added.append(field)
+        elif not _same_type(old.field_type, field.field_type):
+            if (old.field_type, field.field_type) in WIDENINGS:
+                widened.append(field)
+            else:
+                refused.append(
+                    f"{field.name} would change from {old.field_type} to {field.field_type}"
+                )
+    if refused:
+        raise SchemaChangeRefused(
+            f"{'.'.join(table.name())}: {'; '.join(refused)}. A contract may add an optional "
+            "field or widen a number (int to long, float to double); anything else needs a "
+            "new field or a new table (docs/data.md, Schema evolution)."
+        )
+    if not added and not widened:
+        return []
+    names = [field.name for field in declared.fields]
+    with table.update_schema() as update:
+        for field in added:
+            update.add_column(field.name, field.field_type, doc=field.doc)
+            position = names.index(field.name)
+            if position == 0:
+                update.move_first(field.name)
+            else:
+                update.move_after(field.name, names[position - 1])
+        for field in widened:
+            update.update_column(field.name, field_type=field.field_type)
+    return [f"added {field.name}" for field in added] + [
+        f"widened {field.name} to {field.field_type}" for field in widened
+    ]
+
+
 def ensure_tables(catalog: Catalog, namespace: str, lake_uri: str) -> dict[str, Table]:
     """Every table of the lake in ``namespace``, created where missing at the folder the
-    lake's layout gives it (``<lake>/raw/<source>``, ``<lake>/dead_letters``)."""
+    lake's layout gives it (``<lake>/raw/<source>``, ``<lake>/dead_letters``), and an
+    existing one brought to the declared schema where Iceberg can do so in place
+    (:func:`evolve`)."""
     # Asked first: a landing role may read a namespace that it may not create.
     if not catalog.namespace_exists(namespace):
         with contextlib.suppress(NamespaceAlreadyExistsError):
@@ -129,9 +194,13 @@ def ensure_tables(catalog: Catalog, namespace: str, lake_uri: str) -> dict[str, 
     for table in LAKE_TABLES:
         identifier = (namespace, table.name)
         try:
-            tables[table.name] = catalog.load_table(identifier)
+            existing = catalog.load_table(identifier)
         except NoSuchTableError:
             tables[table.name] = _create(catalog, identifier, table, lake_uri)
+            continue
+        if evolve(existing, iceberg_schema(table)):
+            existing = catalog.load_table(identifier)
+        tables[table.name] = existing
     return tables
 
 

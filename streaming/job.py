@@ -33,7 +33,7 @@ from ingestion.schema import raw_table as raw_lake_table
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
 from streaming.iceberg_batches import BatchCommitError, commit_batch, landed_batch
 from streaming.iceberg_catalogs import lake_catalog, table_uri
-from streaming.iceberg_tables import ensure_tables
+from streaming.iceberg_tables import SchemaChangeRefused, ensure_tables
 from streaming.lake_files import LakeFiles
 from streaming.landing_writer import ValidRowsWriter
 from streaming.metrics import BatchMetrics, MetricsLog
@@ -170,6 +170,8 @@ class LakeTables:
         try:
             catalog = lake_catalog(options.lake_uri)
             ensure_tables(catalog, options.namespace, table_uri(options.lake_uri))
+        except SchemaChangeRefused as error:
+            raise LandingFailed(f"{error} Nothing was consumed.") from error
         except Exception as error:
             raise LandingFailed(
                 f"The lake's Iceberg catalog for {options.lake_uri} could not be opened, so "

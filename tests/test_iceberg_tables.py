@@ -7,16 +7,26 @@ from datetime import date, datetime
 from pathlib import Path
 
 import boto3
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog import Catalog
+from pyiceberg.schema import Schema
+from pyiceberg.types import IntegerType, LongType, NestedField, StringType
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from ingestion.schema import DEAD_LETTERS, LAKE_TABLES, RAW_TABLES, LakeTable
+from smartcity.duckdb_lake import create_lake_views
 from streaming.iceberg_batches import commit_batch
 from streaming.iceberg_catalogs import glue_catalog, local_catalog
-from streaming.iceberg_tables import ensure_tables, file_columns
+from streaming.iceberg_tables import (
+    SchemaChangeRefused,
+    ensure_tables,
+    evolve,
+    file_columns,
+    iceberg_schema,
+)
 from streaming.schemas import table_schema
 
 NAMESPACE = "raw"
@@ -189,3 +199,113 @@ def test_on_aws_the_tables_live_in_glue_and_their_files_in_s3(aws_env: str) -> N
     entry = glue.get_table(DatabaseName="smartcity_raw", Name="gps_fixes")["Table"]
     assert entry["Parameters"]["table_type"].upper() == "ICEBERG"
     assert entry["Parameters"]["metadata_location"] == load().metadata_location
+
+
+def older_contract(table: LakeTable, without: str) -> Schema:
+    """The table's schema as an earlier contract declared it: without one field."""
+    return Schema(*(f for f in iceberg_schema(table).fields if f.name != without))
+
+
+def test_a_field_added_to_a_contract_becomes_a_column_that_old_rows_read_as_null(
+    catalog: Catalog, lake: Path
+) -> None:
+    [table] = [t for t in RAW_TABLES if t.name == "weather_readings"]
+    catalog.create_namespace(NAMESPACE)
+    old = catalog.create_table(
+        (NAMESPACE, table.name),
+        schema=older_contract(table, "humidity_pct"),
+        location=f"file://{lake}/{table.folder}",
+    )
+    arrow = plain_arrow_schema(table)
+    arrow = arrow.remove(arrow.get_field_index("humidity_pct"))
+    path = lake / table.folder / "old.parquet"
+    pq.write_table(pa.Table.from_pylist([{"event_id": "before"}], schema=arrow), path)
+    old.add_files([f"file://{path}"])
+
+    tables = ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+
+    evolved = tables[table.name]
+    assert [f.name for f in evolved.schema().fields] == [c.name for c in file_columns(table)]
+    assert evolved.scan().to_arrow().to_pylist()[0]["humidity_pct"] is None
+    # No file was rewritten: the table still lists the one it had.
+    assert evolved.inspect.files().column("file_path").to_pylist() == [f"file://{path}"]
+    connection = duckdb.connect()
+    create_lake_views(connection, str(lake), NAMESPACE, "raw")
+    assert connection.execute(
+        f"select event_id, humidity_pct from raw.{table.name}"
+    ).fetchall() == [("before", None)]
+
+
+def test_a_number_may_widen(catalog: Catalog, lake: Path) -> None:
+    [table] = [t for t in RAW_TABLES if t.name == "gps_fixes"]
+    declared = iceberg_schema(table)
+    narrower = Schema(
+        *(
+            NestedField(f.field_id, f.name, IntegerType(), required=False)
+            if f.name == "kafka_offset"
+            else f
+            for f in declared.fields
+        )
+    )
+    catalog.create_namespace(NAMESPACE)
+    catalog.create_table((NAMESPACE, table.name), schema=narrower)
+    assert evolve(catalog.load_table((NAMESPACE, table.name)), declared) == [
+        "widened kafka_offset to long"
+    ]
+    assert catalog.load_table((NAMESPACE, table.name)).schema().find_type("kafka_offset") == (
+        LongType()
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("retyped", r"speed_kmh would change from string to double"),
+        ("removed", r"retired_field is no longer declared"),
+    ],
+)
+def test_a_change_iceberg_cannot_apply_in_place_is_refused_in_one_line(
+    catalog: Catalog, lake: Path, change: str, message: str
+) -> None:
+    [table] = [t for t in RAW_TABLES if t.name == "vehicle_telemetry"]
+    declared = iceberg_schema(table)
+    fields = list(declared.fields)
+    if change == "retyped":
+        fields = [
+            NestedField(f.field_id, f.name, StringType(), required=False)
+            if f.name == "speed_kmh"
+            else f
+            for f in fields
+        ]
+    else:
+        fields.append(NestedField(999, "retired_field", StringType(), required=False))
+    catalog.create_namespace(NAMESPACE)
+    catalog.create_table((NAMESPACE, table.name), schema=Schema(*fields))
+    before = catalog.load_table((NAMESPACE, table.name)).metadata_location
+    with pytest.raises(SchemaChangeRefused, match=message) as refused:
+        ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    assert "\n" not in str(refused.value)
+    assert "may add an optional field or widen a number" in str(refused.value)
+    assert catalog.load_table((NAMESPACE, table.name)).metadata_location == before
+
+
+def test_the_landing_job_stops_before_consuming_on_a_refused_change(
+    catalog: Catalog, lake: Path
+) -> None:
+    from streaming.job import LakeTables, LandingFailed, LandingOptions
+
+    [table] = [t for t in RAW_TABLES if t.name == "gps_fixes"]
+    fields = [*iceberg_schema(table).fields]
+    fields.append(NestedField(999, "retired_field", StringType(), required=False))
+    catalog.create_namespace(NAMESPACE)
+    catalog.create_table((NAMESPACE, table.name), schema=Schema(*fields))
+    options = LandingOptions(
+        lake_uri=str(lake),
+        checkpoint_uri=str(lake.parent / "checkpoints"),
+        bootstrap_servers="127.0.0.1:9",  # never reached: nothing is consumed
+        namespace=NAMESPACE,
+    )
+    with pytest.raises(
+        LandingFailed, match=r"retired_field is no longer declared.*Nothing was consumed"
+    ):
+        LakeTables.open(options)
