@@ -1,9 +1,9 @@
 """Freshness in continuous mode, measured from outside as a reader sees it.
 
 The landing job runs with an interval trigger in a process of its own while events
-are produced at a fixed rate, each stamped with the moment it is sent. A watcher lists
-the lake every half second; the first time it sees a file, every row in it gets a
-delay (seen - event_at). Meanwhile an incremental dbt run of the camera sightings mart
+are produced at a fixed rate, each stamped with the moment it is sent. A watcher reads
+the raw tables' Iceberg metadata every half second; the first time it sees a committed
+file, every row in it gets a delay (seen - event_at). Meanwhile an incremental dbt run of the camera sightings mart
 runs on a fixed cadence (`smartcity dbt --every`, one process); a sighting's delay to the
 mart is the end of the first run that holds it, less its event_at. The landing job's own metrics give the Kafka lag per
 micro-batch, which says whether the job keeps up with the rate.
@@ -25,14 +25,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+from pyiceberg.exceptions import NoSuchTableError
 
 from bench.results import Results, add_phases
-from ingestion.contracts import Contract
+from ingestion.contracts import CONTRACTS, Contract
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline, warehouse
 from smartcity.dbt_schedule import FINISHED
 from smartcity.settings import PROJECT_ROOT, Settings
+from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, local_catalog
 from streaming.metrics import read_batches
 
 WATCH_EVERY_S = 0.5
@@ -65,12 +67,14 @@ def counted(
 
 
 class LakeWatcher(threading.Thread):
-    """Notes when each raw Parquet file first appears, and the event times in it."""
+    """Notes when each raw data file is first committed to its Iceberg table, and the
+    event times in it: a row is queryable from its table's commit on."""
 
-    def __init__(self, lake: Path) -> None:
+    def __init__(self, lake: Path, namespace: str) -> None:
         super().__init__(daemon=True)
         self.lake = lake
-        self.seen: set[Path] = set()
+        self.namespace = namespace
+        self.seen: set[str] = set()
         self.delays_s: list[float] = []
         self.stop_event = threading.Event()
 
@@ -81,12 +85,21 @@ class LakeWatcher(threading.Thread):
 
     def scan(self) -> None:
         now = datetime.now(UTC).replace(tzinfo=None)
-        for path in self.lake.glob("raw/*/*/*/*.parquet"):
-            if path in self.seen:
+        if not (self.lake / LOCAL_CATALOG_FILE).exists():
+            return  # the landing job has not created the tables yet
+        catalog = local_catalog(self.lake)
+        for contract in CONTRACTS:
+            try:
+                table = catalog.load_table((self.namespace, contract.source))
+            except NoSuchTableError:
                 continue
-            self.seen.add(path)
-            rows = duckdb.execute(f"select event_at from read_parquet('{path}')").fetchall()
-            self.delays_s += [(now - event_at).total_seconds() for (event_at,) in rows]
+            for uri in table.inspect.files().column("file_path").to_pylist():
+                if uri in self.seen:
+                    continue
+                self.seen.add(uri)
+                path = uri.removeprefix("file://")
+                rows = duckdb.execute(f"select event_at from read_parquet('{path}')").fetchall()
+                self.delays_s += [(now - event_at).total_seconds() for (event_at,) in rows]
 
 
 def measure(
@@ -114,7 +127,7 @@ def measure(
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    watcher = LakeWatcher(Path(settings.lake_uri))
+    watcher = LakeWatcher(Path(settings.lake_uri), settings.iceberg_namespace)
     watcher.scan()  # what landed before this part is not measured
     watcher.delays_s.clear()
     watcher.start()

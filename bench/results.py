@@ -100,6 +100,7 @@ PHASES = (
     "land_valid",
     "dead_letters",
     "bookkeeping",
+    "iceberg_commit",
     "spark_latestOffset",
     "spark_queryPlanning",
     "spark_walCommit",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import os
 import subprocess
 import sys
@@ -13,10 +12,10 @@ import duckdb
 
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.producer import ProduceReport, produce
-from ingestion.schema import dead_letter_folder
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import admin_client, check_broker, ensure_topics
 from smartcity import preflight, warehouse
+from smartcity.duckdb_lake import create_lake_views
 from smartcity.jars import SPARK_KAFKA, SPARK_S3, ensure_jars
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
@@ -215,31 +214,34 @@ def run_dbt(
     return output
 
 
-def _parquet_count(pattern: str, **options: str) -> int:
-    # A source with no file yet has 0 rows; any other read error is raised.
-    if "://" not in pattern and not glob.glob(pattern):
-        return 0
-    extra = "".join(f", {key} = {value}" for key, value in options.items())
-    row = duckdb.execute(f"select count(*) from read_parquet('{pattern}'{extra})").fetchone()
-    return int(row[0]) if row else 0
+def _lake_counts(settings: Settings, query: str) -> dict[str, int]:
+    """Rows counted by ``query`` over the lake's tables at their current snapshots, read
+    as the DuckDB target reads them (views in the schema ``lake``)."""
+    connection = duckdb.connect()
+    try:
+        create_lake_views(connection, settings.lake_uri, settings.iceberg_namespace, "lake")
+        return {str(key): int(count) for key, count in connection.execute(query).fetchall()}
+    finally:
+        connection.close()
 
 
 def landed_rows(settings: Settings) -> dict[str, int]:
-    """Rows per source in the raw lake, read the way every plain reader reads it."""
-    lake = settings.lake_uri.rstrip("/")
-    return {
-        c.source: _parquet_count(f"{lake}/raw/{c.source}/*/*/*.parquet", hive_partitioning="true")
-        for c in CONTRACTS
-    }
+    """Rows per source in the raw tables."""
+    counts = _lake_counts(
+        settings,
+        " union all ".join(
+            f"select '{c.source}', count(*) from lake.{c.source}" for c in CONTRACTS
+        ),
+    )
+    return {c.source: counts.get(c.source, 0) for c in CONTRACTS}
 
 
 def dead_lettered_rows(settings: Settings) -> dict[str, int]:
-    """Dead letters per source, read from the shared table's source partitions."""
-    lake = settings.lake_uri.rstrip("/")
-    return {
-        c.source: _parquet_count(f"{lake}/{dead_letter_folder(c.source)}/*/*.parquet")
-        for c in CONTRACTS
-    }
+    """Dead letters per source, from the one dead-letter table."""
+    counts = _lake_counts(
+        settings, "select source, count(*) from lake.dead_letters group by source"
+    )
+    return {c.source: counts.get(c.source, 0) for c in CONTRACTS}
 
 
 def warehouse_rows(settings: Settings, relations: Sequence[str]) -> dict[str, int]:

@@ -60,7 +60,14 @@ PARTITIONING: dict[str, tuple[tuple[str, Transform], ...]] = {
 
 # Version 2: the row-level deletes that Iceberg's maintenance and merges use; every
 # engine here reads it.
-TABLE_PROPERTIES = {"format-version": "2"}
+FORMAT_VERSION = {"format-version": "2"}
+# Every batch commit writes a new metadata file: the older ones beyond the newest 100
+# are deleted as commits go, or a continuous run would leave thousands per table a day.
+MAINTAINED_PROPERTIES = {
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "100",
+}
+TABLE_PROPERTIES = FORMAT_VERSION | MAINTAINED_PROPERTIES
 
 
 def _iceberg_type(field_type: FieldType, next_id: list[int]) -> IcebergType:
@@ -198,7 +205,16 @@ def ensure_tables(catalog: Catalog, namespace: str, lake_uri: str) -> dict[str, 
         except NoSuchTableError:
             tables[table.name] = _create(catalog, identifier, table, lake_uri)
             continue
-        if evolve(existing, iceberg_schema(table)):
+        changed = evolve(existing, iceberg_schema(table))
+        missing = {
+            key: value
+            for key, value in MAINTAINED_PROPERTIES.items()
+            if existing.properties.get(key) != value
+        }
+        if missing:  # a table made before these properties were set
+            with existing.transaction() as transaction:
+                transaction.set_properties(missing)
+        if changed or missing:
             existing = catalog.load_table(identifier)
         tables[table.name] = existing
     return tables

@@ -220,6 +220,7 @@ class BatchLander:
         self.write_valid = ValidRowsWriter(spark, contract, self.verdict)
         self._query_id: str | None = None
         self._first_batch = True
+        self._commit_seconds = 0.0
 
     def query_id(self) -> str:
         """The streaming query's id, which Spark keeps in its checkpoint: the same for
@@ -248,6 +249,7 @@ class BatchLander:
         # One landing time per batch, in UTC, written as a plain (zone-less) timestamp.
         landed_at = datetime.now(UTC).replace(tzinfo=None)
         possible_replay, self._first_batch = self._first_batch, False
+        self._commit_seconds = 0.0
         if self._holds(self.source, batch_id):  # the raw table's name is the source's
             input_rows, refused = count_verdicts(check(batch, self.verdict))
         else:
@@ -277,12 +279,15 @@ class BatchLander:
                     "land_valid": int((valid_done - started) * 1000),
                     "dead_letters": int((dead_done - valid_done) * 1000),
                     "bookkeeping": int((finished - dead_done) * 1000),
+                    # Part of the two above: Iceberg's commits of the batch's files.
+                    "iceberg_commit": int(self._commit_seconds * 1000),
                 },
             )
         )
 
     def _commit(self, table: str, batch_id: int, folder: str, files: Sequence[str]) -> None:
         base = table_uri(folder)
+        started = time.monotonic()
         commit_batch(
             self.tables.loader(table),
             self.source,
@@ -290,6 +295,7 @@ class BatchLander:
             batch_id,
             [f"{base}/{file}" for file in files],
         )
+        self._commit_seconds += time.monotonic() - started
 
     def _remove_strays(self, folder: str, batch_id: int, kept: Sequence[str]) -> None:
         """Delete, in the folders of ``kept``, the files of this batch that are not in it:

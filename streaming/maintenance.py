@@ -11,7 +11,8 @@ stays. The new file lies in the hour's folder, beside the ones it replaces.
 :func:`expire` then expires the snapshots older than a retention period (never the
 current one) and deletes the data files that no remaining snapshot references and that
 are older than the same period: the files compaction replaced, once no reader can still
-be planning on them, and the strays of landing attempts that were never committed. The
+be planning on them, and the strays of landing attempts that were never committed; and
+likewise the manifests of the expired snapshots. The
 batch records of the landing job are table properties, which expiry keeps.
 
 Both work on a local lake and on S3 alike: pyiceberg reads and writes through the table's
@@ -74,7 +75,8 @@ class CompactionResult:
 class ExpiryResult:
     table: str
     snapshots_expired: int
-    files_deleted: int
+    files_deleted: int  # data files
+    manifests_deleted: int = 0
 
 
 def hours(table: Table, name: str) -> list[HourFiles]:
@@ -171,17 +173,23 @@ def expire(table: Table, name: str, keep: timedelta, now: datetime | None = None
         table.maintenance.expire_snapshots().by_ids(old).commit()
         table = table.refresh()
     referenced = set(table.inspect.all_files().column("file_path").to_pylist())
-    deleted = 0
-    for path, modified in _data_files_below(table):
+    # The manifest lists and manifests of the snapshots that remain; those of expired
+    # snapshots are metadata no reader can reach any more.
+    referenced |= {snapshot.manifest_list for snapshot in table.snapshots()}
+    referenced |= set(table.inspect.all_manifests().column("path").to_pylist())
+    deleted = {"data": 0, "manifests": 0}
+    for path, modified in _files_below(table):
         if path not in referenced and modified < cutoff:
             table.io.delete(path)
-            deleted += 1
-    return ExpiryResult(name, len(old), deleted)
+            deleted["manifests" if path.endswith(".avro") else "data"] += 1
+    return ExpiryResult(name, len(old), deleted["data"], deleted["manifests"])
 
 
-def _data_files_below(table: Table) -> Iterable[tuple[str, datetime]]:
-    """Every Parquet file under the table's location, outside its metadata folder, with
-    the time it was last written; listed through the table's own file system."""
+def _files_below(table: Table) -> Iterable[tuple[str, datetime]]:
+    """The table's data files (Parquet, outside its metadata folder) and its manifest
+    files (Avro, in it), with the time each was last written; listed through the table's
+    own file system. Metadata JSON files are left to the table's own
+    ``write.metadata.delete-after-commit.enabled``."""
     location = table.location().rstrip("/")
     scheme, netloc, root = PyArrowFileIO.parse_location(location)
     io = table.io
@@ -191,9 +199,10 @@ def _data_files_below(table: Table) -> Iterable[tuple[str, datetime]]:
     selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
     for info in filesystem.get_file_info(selector):
         relative = info.path[len(root) :].lstrip("/")
-        if info.type != pafs.FileType.File or not relative.endswith(".parquet"):
+        if info.type != pafs.FileType.File:
             continue
-        if relative.split("/", 1)[0] == "metadata":
+        in_metadata = relative.split("/", 1)[0] == "metadata"
+        if not (relative.endswith(".avro") if in_metadata else relative.endswith(".parquet")):
             continue
         modified = info.mtime or datetime.now(UTC)
         uri = f"{location}/{relative}"

@@ -227,6 +227,8 @@ def test_a_field_added_to_a_contract_becomes_a_column_that_old_rows_read_as_null
     evolved = tables[table.name]
     assert [f.name for f in evolved.schema().fields] == [c.name for c in file_columns(table)]
     assert evolved.scan().to_arrow().to_pylist()[0]["humidity_pct"] is None
+    # A table made before the maintained properties gets them.
+    assert evolved.properties["write.metadata.delete-after-commit.enabled"] == "true"
     # No file was rewritten: the table still lists the one it had.
     assert evolved.inspect.files().column("file_path").to_pylist() == [f"file://{path}"]
     connection = duckdb.connect()
@@ -309,3 +311,15 @@ def test_the_landing_job_stops_before_consuming_on_a_refused_change(
         LandingFailed, match=r"retired_field is no longer declared.*Nothing was consumed"
     ):
         LakeTables.open(options)
+
+
+def test_old_metadata_files_are_deleted_as_commits_go(catalog: Catalog, lake: Path) -> None:
+    tables = ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    load = lambda: catalog.load_table((NAMESPACE, "gps_fixes"))  # noqa: E731
+    for batch_id in range(105):  # a batch without valid rows still commits its id
+        assert commit_batch(load, "gps_fixes", "query", batch_id, [])
+    folder = lake / "raw" / "gps_fixes" / "metadata"
+    kept = sorted(folder.glob("*.metadata.json"))
+    assert len(kept) == 101  # the newest 100 before the current one, and it
+    assert load().metadata_location == f"file://{kept[-1]}"
+    assert tables["gps_fixes"].metadata_location not in {f"file://{p}" for p in kept}

@@ -167,6 +167,16 @@ def test_expiry_deletes_replaced_and_stray_files_but_not_a_batch_being_written(l
 
     assert result.snapshots_expired > 0 and result.files_deleted == 3 + 3 + 1
     assert not stray.exists()
+    # The expired snapshots' manifests went too; those of the current one stay.
+    assert result.manifests_deleted > 0
+    metadata = table_folder / "metadata"
+    kept = {f"file://{p}" for p in metadata.glob("*.avro")}
+    table = load()
+    reachable = {s.manifest_list for s in table.snapshots()} | set(
+        table.inspect.all_manifests().column("path").to_pylist()
+    )
+    assert kept == reachable
+    assert len(event_ids(load())) == 3 * 2 * 10
     # What is left in the folders is the table's files: a plain reader reads its rows.
     committed = set(load().inspect.files().column("file_path").to_pylist())
     on_disk = {f"file://{p}" for p in table_folder.rglob("*.parquet") if "metadata" not in p.parts}

@@ -78,11 +78,11 @@ def compact(args: argparse.Namespace, settings: Settings) -> int:
     keep = timedelta(minutes=args.keep_superseded_minutes)
     for name in landed:
         expired = expire(loader(name)(), name, keep)
-        if expired.snapshots_expired or expired.files_deleted:
+        if expired.snapshots_expired or expired.files_deleted or expired.manifests_deleted:
             say(
                 f"expired {name}: {expired.snapshots_expired} snapshots older than "
-                f"{args.keep_superseded_minutes} min, {expired.files_deleted} files no "
-                "snapshot reads deleted"
+                f"{args.keep_superseded_minutes} min; deleted {expired.files_deleted} data "
+                f"files and {expired.manifests_deleted} manifests no snapshot reads"
             )
     report("After:")
     return 0
