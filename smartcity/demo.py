@@ -185,7 +185,11 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     )
     say("\nWhere things are")
     say(
-        f"  lake (raw Parquet):  {_relative(settings.lake_uri)}/raw/<source>/event_date=*/event_hour=*/"
+        f"  lake (raw Iceberg):  {_relative(settings.lake_uri)}/raw/<source>/event_date=*/event_hour=*/"
+    )
+    say(
+        f"  Iceberg catalog:     {_relative(settings.lake_uri)}/iceberg_catalog.db (SQLite; "
+        "pyiceberg, Trino and DuckDB read it)"
     )
     say(
         f"  dead letters:        {_relative(settings.lake_uri)}/dead_letters/source=*/dead_letter_date=*/"
