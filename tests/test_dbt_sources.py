@@ -67,17 +67,21 @@ def test_every_source_table_has_one_staging_model() -> None:
     )
 
 
+def assert_empty_with_declared_columns(connection: duckdb.DuckDBPyConnection, schema: str) -> None:
+    for table in LAKE_TABLES:
+        result = connection.execute(f"select * from {schema}.{table.name}")
+        found = [(column[0], str(column[1]).lower()) for column in result.description]
+        declared = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
+        assert found == declared, table.name
+        assert result.fetchall() == []
+
+
 def test_a_lake_with_nothing_landed_reads_as_empty_tables_with_the_declared_types(
     tmp_path: Path,
 ) -> None:
     connection = duckdb.connect()
     create_lake_views(connection, str(tmp_path), "smartcity_raw", "smartcity_raw")
-    for table in LAKE_TABLES:
-        result = connection.execute(f"select * from smartcity_raw.{table.name}")
-        found = [(column[0], str(column[1]).lower()) for column in result.description]
-        declared = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
-        assert found == declared, table.name
-        assert result.fetchall() == []
+    assert_empty_with_declared_columns(connection, "smartcity_raw")
     assert list(tmp_path.iterdir()) == []  # reading created nothing in the lake
 
 
@@ -86,12 +90,7 @@ def test_created_tables_read_as_the_declared_types_before_any_batch(tmp_path: Pa
     ensure_tables(local_catalog(lake), "smartcity_raw", f"file://{lake.resolve()}")
     connection = duckdb.connect()
     create_lake_views(connection, str(lake), "smartcity_raw", "raw_views")
-    for table in LAKE_TABLES:
-        result = connection.execute(f"select * from raw_views.{table.name}")
-        found = [(column[0], str(column[1]).lower()) for column in result.description]
-        declared = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
-        assert found == declared, table.name
-        assert result.fetchall() == []
+    assert_empty_with_declared_columns(connection, "raw_views")
     # The views read the tables' metadata, not an empty stand-in.
     [(sql,)] = connection.execute(
         "select sql from duckdb_views() where schema_name = 'raw_views' and view_name = 'gps_fixes'"

@@ -8,15 +8,10 @@ import threading
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog import Catalog
-from pyiceberg.partitioning import PartitionField, PartitionSpec
-from pyiceberg.schema import Schema
 from pyiceberg.table import Table
-from pyiceberg.transforms import HourTransform
-from pyiceberg.types import LongType, NestedField, StringType, TimestampType
 
 from streaming.iceberg_batches import (
     BATCH_ID_SUMMARY,
@@ -25,16 +20,7 @@ from streaming.iceberg_batches import (
     landed_batch,
 )
 from streaming.iceberg_catalogs import local_catalog
-
-START = datetime(2026, 12, 6, 8)
-SCHEMA = Schema(
-    NestedField(1, "event_id", StringType(), required=False),
-    NestedField(2, "event_at", TimestampType(), required=False),
-    NestedField(3, "kafka_offset", LongType(), required=False),
-)
-BY_HOUR = PartitionSpec(
-    PartitionField(source_id=2, field_id=1000, transform=HourTransform(), name="event_at_hour")
-)
+from tests.iceberg_samples import BY_HOUR, SCHEMA, START, ten_events
 
 
 @pytest.fixture
@@ -49,16 +35,7 @@ def write_batch(table: Table, writer: str, batch_id: int, hours: list[int]) -> l
     """Ten events per event hour, a file per hour, as the landing job names them."""
     files = []
     for hour in hours:
-        at = START + timedelta(hours=hour)
-        rows = pa.table(
-            {
-                "event_id": [f"{writer}-{batch_id}-{hour}-{n}" for n in range(10)],
-                "event_at": pa.array(
-                    [at + timedelta(minutes=n) for n in range(10)], pa.timestamp("us")
-                ),
-                "kafka_offset": list(range(10)),
-            }
-        )
+        rows = ten_events(f"{writer}-{batch_id}-{hour}", START + timedelta(hours=hour))
         folder = Path(table.location().removeprefix("file://")) / "data" / f"hour={hour}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"batch-{writer}-{batch_id}.parquet"

@@ -14,26 +14,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from pyiceberg.catalog import Catalog
-from pyiceberg.partitioning import PartitionField, PartitionSpec
-from pyiceberg.schema import Schema
 from pyiceberg.table import Table
-from pyiceberg.transforms import HourTransform
-from pyiceberg.types import LongType, NestedField, StringType, TimestampType
 
 from streaming.iceberg_batches import commit_batch, landed_batch
 from streaming.iceberg_catalogs import glue_catalog, local_catalog
 from streaming.maintenance import CompactionError, compact, expire, hours
+from tests.iceberg_samples import BY_HOUR, SCHEMA, START, ten_events
 
-START = datetime(2026, 12, 6, 8)
 NOW = datetime(2026, 12, 6, 12, tzinfo=UTC)  # hours 8 to 10 are closed, 11 is not
-SCHEMA = Schema(
-    NestedField(1, "event_id", StringType(), required=False),
-    NestedField(2, "event_at", TimestampType(), required=False),
-    NestedField(3, "kafka_offset", LongType(), required=False),
-)
-BY_HOUR = PartitionSpec(
-    PartitionField(source_id=2, field_id=1000, transform=HourTransform(), name="event_at_hour")
-)
 
 
 def make_table(catalog: Catalog, location: str | None = None) -> Callable[[], Table]:
@@ -48,16 +36,7 @@ def land(load: Callable[[], Table], batch_id: int, hours_: list[int]) -> list[st
     table = load()
     files = []
     for hour in hours_:
-        at = START + timedelta(hours=hour)
-        rows = pa.table(
-            {
-                "event_id": [f"{batch_id}-{hour}-{n}" for n in range(10)],
-                "event_at": pa.array(
-                    [at + timedelta(minutes=n) for n in range(10)], pa.timestamp("us")
-                ),
-                "kafka_offset": list(range(10)),
-            }
-        )
+        rows = ten_events(f"{batch_id}-{hour}", START + timedelta(hours=hour))
         path = f"{table.location()}/event_hour={8 + hour}/part-b{batch_id:012d}-x.parquet"
         with table.io.new_output(path).create(overwrite=True) as stream:
             pq.write_table(rows, stream)
