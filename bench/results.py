@@ -99,7 +99,6 @@ class Results:
 PHASES = (
     "land_valid",
     "dead_letters",
-    "bookkeeping",
     "iceberg_commit",
     "spark_latestOffset",
     "spark_queryPlanning",

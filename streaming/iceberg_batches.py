@@ -1,6 +1,6 @@
 """A landed micro-batch committed to an Iceberg table exactly once.
 
-The landing job writes a batch's Parquet files into the table's data folder, one file per
+The landing job writes a batch's Parquet files into the table's folders, one file per
 event hour and task. It then commits them with :func:`commit_batch`: one Iceberg
 transaction that adds the files and records the batch id in a table property. So a reader
 sees all of a batch or none of it, and a batch that Spark replays after a crash is
@@ -43,6 +43,25 @@ def landed_batch(table: Table, writer: str) -> tuple[str, int] | None:
     return str(record["query_id"]), int(record["batch_id"])
 
 
+def holds_batch(table: Table, writer: str, query_id: str, batch_id: int) -> bool:
+    """Whether ``table`` holds ``writer``'s batch ``batch_id`` already (a replay). Raises
+    :class:`BatchCommitError` when the table holds batches of another streaming query of
+    the same writer: a new checkpoint would number its batches from 0 again and land
+    Kafka's records a second time."""
+    landed = landed_batch(table, writer)
+    if landed is None:
+        return False
+    landed_query, landed_id = landed
+    if landed_query != query_id:
+        raise BatchCommitError(
+            f"{'.'.join(table.name())} holds batches of {writer} landed by streaming query "
+            f"{landed_query}, but this checkpoint's query is {query_id}: point "
+            "SMARTCITY_CHECKPOINT_URI at the checkpoint that landed them, or land "
+            "into a new lake."
+        )
+    return batch_id <= landed_id
+
+
 def commit_batch(
     load_table: Callable[[], Table],
     writer: str,
@@ -54,24 +73,12 @@ def commit_batch(
 
     Returns False when that batch was committed before (a replay): its files, written
     again, are then not the table's and the caller removes them. A batch of no files
-    still records its id. Raises :class:`BatchCommitError` when the table holds batches
-    of another streaming query of the same writer: a new checkpoint would number its
-    batches from 0 again and land Kafka's records a second time.
+    still records its id. Raises :class:`BatchCommitError` as :func:`holds_batch` does.
     """
     for _ in range(COMMIT_ATTEMPTS):
         table = load_table()
-        landed = landed_batch(table, writer)
-        if landed is not None:
-            landed_query, landed_id = landed
-            if landed_query != query_id:
-                raise BatchCommitError(
-                    f"{'.'.join(table.name())} holds batches of {writer} landed by streaming query "
-                    f"{landed_query}, but this checkpoint's query is {query_id}: point "
-                    "SMARTCITY_CHECKPOINT_URI at the checkpoint that landed them, or land "
-                    "into a new lake."
-                )
-            if batch_id <= landed_id:
-                return False
+        if holds_batch(table, writer, query_id, batch_id):
+            return False
         record = json.dumps({"query_id": query_id, "batch_id": batch_id})
         try:
             with table.transaction() as transaction:

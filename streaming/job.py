@@ -15,7 +15,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import FrameType
@@ -31,7 +31,7 @@ from ingestion.contracts import Contract
 from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, dead_letter_folder
 from ingestion.schema import raw_table as raw_lake_table
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
-from streaming.iceberg_batches import BatchCommitError, commit_batch, landed_batch
+from streaming.iceberg_batches import commit_batch, holds_batch, landed_batch
 from streaming.iceberg_catalogs import lake_catalog, table_uri
 from streaming.iceberg_tables import SchemaChangeRefused, ensure_tables
 from streaming.lake_files import LakeFiles
@@ -155,6 +155,35 @@ def count_verdicts(checked: DataFrame) -> tuple[int, int]:
     return sum(counts.values()), counts.get(True, 0)
 
 
+def remove_strays(
+    files: LakeFiles,
+    folder: str,
+    batch_id: int,
+    kept: Sequence[str],
+    folders: Iterable[str] | None,
+) -> int:
+    """Delete the files of batch ``batch_id`` under ``folder`` that are not in ``kept``
+    (paths relative to ``folder``): in its subfolders ``folders``, or anywhere below it
+    when None. They are a failed task attempt's, or those of a run of the batch that was
+    killed before its commit; return how many went."""
+    prefix = f"part-b{batch_id:012d}-"
+    kept_set = set(kept)
+    if folders is None:
+        candidates = files.files_below(folder)
+    else:
+        candidates = [
+            f"{sub}/{name}" for sub in sorted(folders) for name in files.names(f"{folder}/{sub}")
+        ]
+    strays = [
+        path
+        for path in candidates
+        if path.rsplit("/", 1)[-1].startswith(prefix) and path not in kept_set
+    ]
+    for path in strays:
+        files.delete(f"{folder}/{path}")
+    return len(strays)
+
+
 class LakeTables:
     """The lake's Iceberg tables as the landing job writes them."""
 
@@ -231,18 +260,7 @@ class BatchLander:
 
     def _holds(self, table: str, batch_id: int) -> bool:
         """Whether ``table`` holds this source's batch ``batch_id`` already."""
-        landed = landed_batch(self.tables.load(table), self.source)
-        if landed is None:
-            return False
-        query_id, last = landed
-        if query_id != self.query_id():
-            raise BatchCommitError(
-                f"{self.tables.namespace}.{table} holds batches of {self.source} landed by "
-                f"streaming query {query_id}, but the checkpoint {self.checkpoint} belongs to "
-                f"query {self.query_id()}: point SMARTCITY_CHECKPOINT_URI at the checkpoint "
-                "that landed them, or land into a new lake."
-            )
-        return batch_id <= last
+        return holds_batch(self.tables.load(table), self.source, self.query_id(), batch_id)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
@@ -263,7 +281,6 @@ class BatchLander:
             # Rare, so read again rather than cache every batch: Kafka gives the same
             # records for the batch's offsets, and the verdicts do not depend on time.
             self._land_dead_letters(batch, batch_id, landed_at, possible_replay)
-        dead_done = time.monotonic()
         finished = time.monotonic()
         self.metrics.record_batch(
             BatchMetrics(
@@ -277,8 +294,7 @@ class BatchLander:
                     # Spark reads lazily: reading from Kafka and the verdicts are in here,
                     # and so are the Iceberg commits.
                     "land_valid": int((valid_done - started) * 1000),
-                    "dead_letters": int((dead_done - valid_done) * 1000),
-                    "bookkeeping": int((finished - dead_done) * 1000),
+                    "dead_letters": int((finished - valid_done) * 1000),
                     # Part of the two above: Iceberg's commits of the batch's files.
                     "iceberg_commit": int(self._commit_seconds * 1000),
                 },
@@ -297,21 +313,12 @@ class BatchLander:
         )
         self._commit_seconds += time.monotonic() - started
 
-    def _remove_strays(self, folder: str, batch_id: int, kept: Sequence[str]) -> None:
-        """Delete, in the folders of ``kept``, the files of this batch that are not in it:
-        those of failed task attempts and of earlier runs of the batch that were never
-        committed (a replay writes the same records, so into the same folders)."""
-        prefix = f"part-b{batch_id:012d}-"
-        kept_set = set(kept)
-        for sub in sorted({file.rsplit("/", 1)[0] for file in kept if "/" in file}):
-            for name in self.files.names(f"{folder}/{sub}"):
-                if name.startswith(prefix) and f"{sub}/{name}" not in kept_set:
-                    self.files.delete(f"{folder}/{sub}/{name}")
-
     def _land_valid(self, batch: DataFrame, batch_id: int, landed_at: datetime) -> None:
         folder = self.tables.folder(raw_lake_table(self.contract).folder)
         written = self.write_valid(batch, folder, landed_at, batch_id)
-        self._remove_strays(folder, batch_id, written)
+        # A replay reads the same offsets, so writes into the same hours as the attempt
+        # it replays: that attempt's files, and a failed task's, are in those folders.
+        remove_strays(self.files, folder, batch_id, written, {f.rsplit("/", 1)[0] for f in written})
         self._commit(self.source, batch_id, folder, written)
 
     def _land_dead_letters(
@@ -332,11 +339,8 @@ class BatchLander:
             f"{day}/part-b{batch_id:012d}-{run}-{index:05d}.parquet" for index in range(len(staged))
         ]
         if possible_replay:
-            # An earlier run of this batch may have moved files in on another day.
-            prefix = f"part-b{batch_id:012d}-"
-            for earlier in self.files.files_below(source_folder):
-                if earlier.rsplit("/", 1)[-1].startswith(prefix):
-                    self.files.delete(f"{source_folder}/{earlier}")
+            # An earlier run of this batch may have moved files in, on another day.
+            remove_strays(self.files, source_folder, batch_id, kept=[], folders=None)
         for relative, target in zip(staged, targets, strict=True):
             self.files.move(f"{staging}/{relative}", f"{source_folder}/{target}")
         self.files.delete_tree(staging)

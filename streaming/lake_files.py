@@ -11,8 +11,6 @@ from pyspark.sql import SparkSession
 
 class LakeFiles:
     def __init__(self, spark: SparkSession, lake_uri: str) -> None:
-        self.spark = spark
-        self.lake_uri = lake_uri.rstrip("/")
         jvm = spark.sparkContext._jvm  # type: ignore[attr-defined]
         assert jvm is not None
         self._jvm = jvm
@@ -20,7 +18,7 @@ class LakeFiles:
         self._configuration = spark.sparkContext._jsc.hadoopConfiguration()  # type: ignore[attr-defined]
         # A local lake without a `chmod` process per folder and file (streaming/jvm).
         fs = jvm.smartcity.landing.ForklessLocalFileSystem.forUri(
-            self._Path(self.lake_uri).toUri(), self._configuration
+            self._Path(lake_uri.rstrip("/")).toUri(), self._configuration
         )
         self.object_store = str(fs.getScheme()) in ("s3a", "s3", "gs", "abfs", "abfss")
         # Locally, the file system under the checksums: a file moved into a table leaves

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
 from pyiceberg.io.pyarrow import PyArrowFileIO, parquet_file_to_data_file
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
@@ -95,6 +96,21 @@ def hours(table: Table, name: str) -> list[HourFiles]:
     ]
 
 
+def _files_of_hour(table: Table, hour_start: datetime) -> list[DataFile]:
+    """The current data files of one event hour, planned for that hour alone: the filter
+    on the partition's source column prunes every other hour's manifest entries."""
+    column = table.schema().find_column_name(table.spec().fields[0].source_id)
+    start = hour_start.replace(tzinfo=None)
+    hour = int((hour_start - EPOCH) // timedelta(hours=1))
+    scan = table.scan(
+        row_filter=And(
+            GreaterThanOrEqual(column, start.isoformat()),
+            LessThan(column, (start + timedelta(hours=1)).isoformat()),
+        )
+    )
+    return [task.file for task in scan.plan_files() if int(task.file.partition[0]) == hour]
+
+
 def compact(
     load_table: Callable[[], Table],
     name: str,
@@ -132,7 +148,7 @@ def _compact_hour(load_table: Callable[[], Table], hour: HourFiles) -> Compactio
     replaced = {file.file_path for file in hour.files}
     for _ in range(COMMIT_ATTEMPTS):
         table = load_table()
-        current = {task.file.file_path: task.file for task in table.scan().plan_files()}
+        current = {file.file_path: file for file in _files_of_hour(table, hour.hour_start)}
         if not replaced <= current.keys():
             # Another compaction replaced them first; this run's file is an orphan
             # that expire() deletes.

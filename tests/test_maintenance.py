@@ -94,19 +94,27 @@ def test_a_reader_of_the_earlier_snapshot_still_reads_the_old_files(local) -> No
     assert event_ids(load(), before.snapshot_id) == event_ids(load())
 
 
+def before_the_commit(
+    load: Callable[[], Table], meanwhile: Callable[[], object]
+) -> Callable[[], Table]:
+    """``load`` for a compaction of one hour, running ``meanwhile`` at its third call:
+    after the rewrite was read and written, before its commit."""
+    calls = {"n": 0}
+
+    def load_with_something_in_between() -> Table:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            meanwhile()
+        return load()
+
+    return load_with_something_in_between
+
+
 def test_a_batch_landed_during_the_compaction_is_kept(local) -> None:
     load, _ = local
     for batch_id in range(3):
         land(load, batch_id, [0])
-    calls = {"n": 0}
-
-    def load_with_a_landing_in_between() -> Table:
-        calls["n"] += 1
-        if calls["n"] == 3:  # after the rewrite was read and written, before its commit
-            land(load, 3, [0])
-        return load()
-
-    compact(load_with_a_landing_in_between, "gps_fixes", now=NOW)
+    compact(before_the_commit(load, lambda: land(load, 3, [0])), "gps_fixes", now=NOW)
 
     assert len(event_ids(load())) == 40
     assert files_per_hour(load()) == {8: 2}  # the compacted file and the late batch's
@@ -116,16 +124,9 @@ def test_a_compaction_that_lost_its_files_to_another_is_refused(local) -> None:
     load, _ = local
     for batch_id in range(2):
         land(load, batch_id, [0])
-    calls = {"n": 0}
-
-    def load_with_a_compaction_in_between() -> Table:
-        calls["n"] += 1
-        if calls["n"] == 3:
-            compact(load, "gps_fixes", now=NOW)
-        return load()
-
+    other = before_the_commit(load, lambda: compact(load, "gps_fixes", now=NOW))
     with pytest.raises(CompactionError, match="changed under this compaction"):
-        compact(load_with_a_compaction_in_between, "gps_fixes", now=NOW)
+        compact(other, "gps_fixes", now=NOW)
     assert len(event_ids(load())) == 20
 
 

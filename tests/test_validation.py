@@ -32,8 +32,9 @@ from ingestion.schema import REASON_CODES, raw_table
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.wire import serialize
 from smartcity.settings import Settings
-from streaming.job import check, valid_rows
+from streaming.job import check, remove_strays, valid_rows
 from streaming.jvm_build import landing_jar
+from streaming.lake_files import LakeFiles
 from streaming.landing_writer import WITHOUT_DICTIONARY, ValidRowsWriter
 from streaming.schemas import table_schema
 from streaming.session import build_session
@@ -410,3 +411,35 @@ def test_the_one_pass_writer_lands_what_the_dataframe_form_selects(
 
 def valid_rows_columns(contract: Contract) -> list[str]:
     return raw_table(contract).column_names()
+
+
+def test_a_replay_removes_the_files_its_killed_run_left_and_nothing_else(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """A run of batch 7 killed after writing and before its commit, then its replay: the
+    replay writes the same hours under new names, and the killed run's files go; another
+    batch's files in the same folders stay."""
+    contract = GPS
+    simulated = simulate(
+        SimulationOptions(events=600, vehicles=5, start_at=datetime(2026, 1, 1, 6, 50, tzinfo=UTC))
+    )
+    values = [serialize(c, e) for c, e in simulated if c is contract][:120]
+    frame = kafka_records(spark, [(value, b"key") for value in values]).repartition(2)
+    writer = ValidRowsWriter(spark, contract, Verdict(spark, contract, ValidationLimits()))
+    folder = str(tmp_path)
+    other_batch = writer(frame, folder, LANDED_AT, 6)
+    killed = writer(frame, folder, LANDED_AT, 7)
+    replay = writer(frame, folder, LANDED_AT, 7)
+    assert set(killed).isdisjoint(replay)
+    assert {f.rsplit("/", 1)[0] for f in killed} == {f.rsplit("/", 1)[0] for f in replay}
+    files = LakeFiles(spark, folder)
+
+    removed = remove_strays(files, folder, 7, replay, {f.rsplit("/", 1)[0] for f in replay})
+
+    assert removed == len(killed)
+    on_disk = {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.parquet")}
+    assert on_disk == set(other_batch) | set(replay)
+    # Anywhere below the folder, as the dead letters' replay looks (they may have moved
+    # in on another day): every file of batch 7 goes, batch 6's stay.
+    assert remove_strays(files, folder, 7, kept=[], folders=None) == len(replay)
+    assert {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.parquet")} == set(other_batch)

@@ -127,7 +127,7 @@ def test_the_tables_folders_hold_their_iceberg_files_and_nothing_else(run: dict)
     catalog = lake_catalog(settings.lake_uri)
     lake = Path(settings.lake_uri).resolve()
     for table in LAKE_TABLES:
-        iceberg = catalog.load_table((settings.raw_schema, table.name))
+        iceberg = catalog.load_table((settings.iceberg_namespace, table.name))
         committed = set(iceberg.inspect.files().column("file_path").to_pylist())
         folder = lake / table.folder
         on_disk = {
@@ -571,8 +571,8 @@ def test_the_vehicle_snapshot_keeps_history_when_a_vehicle_changes(
 
 def test_compaction_leaves_one_file_per_closed_hour_and_every_row(run: dict) -> None:
     """`smartcity compact` on the landed lake (last: it rewrites the lake): every closed
-    hour becomes one file, the tables and their folders keep every row, and the views
-    over the folders read the same."""
+    hour becomes one file, the tables keep every row, staging reads the same, and the
+    folders hold the tables' files and nothing else."""
     settings = run["settings"]
     catalog = lake_catalog(settings.lake_uri)
 
@@ -596,7 +596,6 @@ def test_compaction_leaves_one_file_per_closed_hour_and_every_row(run: dict) -> 
         assert closed and all(len(hour.files) == 1 for hour in closed), contract.source
     assert sum(len(table(c.source).inspect.files()) for c in CONTRACTS) < files_before
     assert {c.source: table(c.source).scan().to_arrow().num_rows for c in CONTRACTS} == rows_before
-    # The replaced files are gone (no retention asked): plain readers read the same rows.
     assert pipeline.landed_rows(settings) == landed_before
     # DuckDB's views over the tables read the snapshot of the last dbt command, whose
     # files are gone too; made again, as the next dbt command makes them, they read the
@@ -606,6 +605,8 @@ def test_compaction_leaves_one_file_per_closed_hour_and_every_row(run: dict) -> 
             connection, settings.lake_uri, settings.iceberg_namespace, settings.raw_schema
         )
     assert pipeline.staged_rows(settings) == staged_before
+    # The replaced files are gone (no retention asked): a plain folder reader reads
+    # each row once.
     lake = Path(settings.lake_uri).resolve()
     for contract in CONTRACTS:
         folder = lake / "raw" / contract.source
