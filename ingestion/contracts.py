@@ -45,6 +45,10 @@ class Field:
     # A regular expression the whole text must match (the producer and the landing job
     # both enforce it); written in the syntax Python and Java share.
     pattern: str | None = None
+    # The contract version that added the field. A record of an earlier version has no
+    # such field: the producer refuses one, and the landing job reads it as null. Only
+    # optional fields can be added (docs/data.md, "Schema evolution").
+    since_version: int = 1
 
     @property
     def staged_name(self) -> str | None:
@@ -53,7 +57,12 @@ class Field:
 
 @dataclass(frozen=True)
 class Contract:
-    """One source: its event type, current schema version and fields."""
+    """One source: its event type, schema versions and fields.
+
+    ``schema_version`` is the newest version; producers may send any version from
+    ``first_version`` on, side by side, while devices are upgraded. Each version's
+    fields are those added up to it (``Field.since_version``).
+    """
 
     source: str
     event_type: str
@@ -61,10 +70,32 @@ class Contract:
     device_field: str
     description: str
     own_fields: tuple[Field, ...]
+    first_version: int = 1
+
+    def __post_init__(self) -> None:
+        for field in self.own_fields:
+            if field.since_version > self.first_version and field.required:
+                raise ValueError(
+                    f"{self.source}.{field.name}: a field added in version "
+                    f"{field.since_version} must be optional (older records lack it)"
+                )
+            if not self.first_version <= field.since_version <= self.schema_version:
+                raise ValueError(
+                    f"{self.source}.{field.name}: since_version {field.since_version} is not "
+                    f"one of the contract's versions {list(self.versions)}"
+                )
+
+    @property
+    def versions(self) -> tuple[int, ...]:
+        return tuple(range(self.first_version, self.schema_version + 1))
 
     @property
     def fields(self) -> tuple[Field, ...]:
+        """Every field of every version: the lake's columns."""
         return COMMON_FIELDS + self.own_fields
+
+    def fields_of_version(self, version: int) -> tuple[Field, ...]:
+        return tuple(f for f in self.fields if f.since_version <= version)
 
     def field_names(self) -> list[str]:
         return [f.name for f in self.fields]
@@ -159,7 +190,8 @@ VEHICLE_TELEMETRY = Contract(
 GPS_FIXES = Contract(
     source="gps_fixes",
     event_type="gps_fix",
-    schema_version=1,
+    # Version 2 adds heading_deg; units on older firmware still send version 1.
+    schema_version=2,
     device_field="vehicle_id",
     description="Position fixes from a vehicle's GPS unit.",
     own_fields=(
@@ -183,6 +215,15 @@ GPS_FIXES = Contract(
             minimum=0,
             maximum=300,
             staged_as="speed_kmh",
+        ),
+        Field(
+            "heading_deg",
+            FieldType.DOUBLE,
+            "Direction of travel, degrees clockwise from true north; from version 2 on.",
+            required=False,
+            minimum=0,
+            maximum=360,
+            since_version=2,
         ),
     ),
 )
@@ -330,12 +371,19 @@ def _check_value(field: Field, value: Any) -> None:
 
 
 def validate(contract: Contract, event: dict[str, Any]) -> None:
-    """Raise :class:`ContractViolation` unless ``event`` matches ``contract`` exactly."""
-    expected = contract.field_names()
-    extra = sorted(set(event) - set(expected))
+    """Raise :class:`ContractViolation` unless ``event`` matches ``contract`` exactly:
+    the fields of the version it names, each as that version says."""
+    version = event.get("schema_version")
+    if version not in contract.versions:
+        raise ContractViolation(
+            f"{contract.source}: schema_version {version!r} should be one of "
+            f"{list(contract.versions)}"
+        )
+    fields = contract.fields_of_version(version)
+    extra = sorted(set(event) - {f.name for f in fields})
     if extra:
-        raise ContractViolation(f"{contract.source}: unknown fields {extra}")
-    for field in contract.fields:
+        raise ContractViolation(f"{contract.source}: unknown fields {extra} in version {version}")
+    for field in fields:
         value = event.get(field.name)
         if value is None:
             if field.required:
@@ -346,9 +394,4 @@ def validate(contract: Contract, event: dict[str, Any]) -> None:
         raise ContractViolation(
             f"{contract.source}: event_type {event['event_type']!r} "
             f"should be {contract.event_type!r}"
-        )
-    if event["schema_version"] != contract.schema_version:
-        raise ContractViolation(
-            f"{contract.source}: schema_version {event['schema_version']} "
-            f"should be {contract.schema_version}"
         )

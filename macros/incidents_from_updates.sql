@@ -28,6 +28,8 @@
             min(longitude) as longitude,
             max(assigned_units_count) as assigned_units_count,
             count(*) as updates,
+            max(event_at) as last_updated_at,
+            max(landed_at) as landed_at,
             {%- for status in contract_values('incident_status') %}
                 min(case when incident_status = '{{ status }}' then event_at end)
                     as {{ status }}_at{% if not loop.last %},{% endif %}
@@ -68,31 +70,55 @@
             {{ seconds_between('reported_at', 'dispatched_at') }} as dispatch_seconds,
             {{ seconds_between('dispatched_at', 'on_scene_at') }} as travel_seconds,
             {{ seconds_between('reported_at', 'on_scene_at') }} as response_seconds,
-            {{ seconds_between('reported_at', 'resolved_at') }} as resolution_seconds
+            {{ seconds_between('reported_at', 'resolved_at') }} as resolution_seconds,
+            last_updated_at,
+            landed_at
         from located
     )
 
     select * from final
 {%- endmacro %}
 
+{#- The incidents with an update landed after `since`, as a subquery. -#}
+{% macro incidents_updated_since(since) -%}
+    (select incident_id from {{ raw_table('emergency_updates') }} where landed_at > {{ timestamp_literal(since) }})
+{%- endmacro %}
+
 {#-
-    Where fct_emergency_incidents reads updates from on an incremental run: the start of
-    its window, or the first status of the oldest incident updated in the window, if
-    earlier (the mart holds it: statuses follow one another, so the first one known is
-    the earliest). A datetime on its hour; none when `since` is.
+    The updates fct_emergency_incidents pivots again, as a subquery with its alias: those
+    of the incidents updated since `since`, from the hour of `reread_from` on; none when
+    `reread_from` is none (nothing was updated).
 -#}
-{% macro incidents_reread_from(updates, since) -%}
-    {%- if since is none -%}
-        {{ return(none) }}
+{% macro touched_updates(updates, since, reread_from) -%}
+    {%- if reread_from is none -%}
+        (select * from {{ updates }} where 1 = 0) as touched_updates
+    {%- else -%}
+        (
+            select * from {{ updates }}
+            where
+                {{ hour_partitions_from(reread_from) }}
+                and incident_id in {{ incidents_updated_since(since) }}
+        ) as touched_updates
     {%- endif -%}
-    {%- set oldest_query -%}
-        select min(coalesce(reported_at, dispatched_at, on_scene_at, resolved_at))
-        from {{ this }}
-        where incident_id in (
-            select incident_id from {{ updates }}
-            where {{ hour_partitions_from(since) }}
-        )
+{%- endmacro %}
+
+{#-
+    Where fct_emergency_incidents reads updates from on an incremental run: the earliest
+    update of the incidents updated since `since`, on its hour. That is the earlier of
+    their new updates and the first time of each status the mart holds for them (the
+    mart keeps when each status was first reached, so its earliest is their earliest
+    update read so far). None when nothing was updated.
+-#}
+{% macro incidents_reread_from(since) -%}
+    {%- set query -%}
+        select min(event_at) as first_at from {{ raw_table('emergency_updates') }}
+        where landed_at > {{ timestamp_literal(since) }}
+        {%- for status in contract_values('incident_status') %}
+            union all
+            select min({{ status }}_at) as first_at from {{ this }}
+            where incident_id in {{ incidents_updated_since(since) }}
+        {%- endfor %}
     {%- endset -%}
-    {%- set oldest = on_the_hour(run_query(oldest_query).columns[0].values()[0]) -%}
-    {{ return([since, oldest] | reject('none') | min) }}
+    {%- set found = moments_of(query) -%}
+    {{ return(on_the_hour(found | min) if found else none) }}
 {%- endmacro %}

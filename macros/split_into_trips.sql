@@ -4,7 +4,7 @@
     is the sum of great-circle legs between consecutive positions of the same trip.
 
     `positions` names a relation or CTE with vehicle_id, position_id, event_at,
-    latitude, longitude and speed_kmh. Trips are numbered from 1 per vehicle, in the
+    latitude, longitude, speed_kmh and landed_at (a trip keeps the newest). Trips are numbered from 1 per vehicle, in the
     order they start; `int_trips_split` runs this over the whole history, and the
     incremental `fct_trips` over the positions after each vehicle's closed trips, adding
     the number of those.
@@ -17,12 +17,14 @@
         max(event_at) as ended_at,
         count(*) as positions,
         sum(leg_km) as distance_km,
-        max(speed_kmh) as max_speed_kmh
+        max(speed_kmh) as max_speed_kmh,
+        max(landed_at) as landed_at
     from (
         select
             vehicle_id,
             event_at,
             speed_kmh,
+            landed_at,
             sum(starts_trip) over (
                 partition by vehicle_id
                 order by event_at, position_id
@@ -51,6 +53,7 @@
                     latitude,
                     longitude,
                     speed_kmh,
+                    landed_at,
                     lag(event_at) over (
                         partition by vehicle_id order by event_at, position_id
                     ) as previous_event_at,
@@ -90,47 +93,68 @@
                     trips ~ '.distance_km * 3600.0 / '
                     ~ seconds_between(trips ~ '.started_at', trips ~ '.ended_at'), 1
                 ) }}
-        end as avg_speed_kmh
+        end as avg_speed_kmh,
+        {{ trips }}.landed_at
 {%- endmacro %}
 
 {#-
-    Where fct_trips reopens trips on an incremental run: the start of its look-back
-    window less `trip_gap_seconds`; none on a first or full-refresh run.
+    The GPS fixes landed after `since` are new positions of their vehicles: fct_trips
+    reopens those vehicles' trips that end at or after the earliest new position less
+    `trip_gap_seconds` (a position could continue, join or precede them) and splits
+    them again; other vehicles' trips are untouched.
 -#}
-{% macro trips_reopen_from() -%}
-    {%- set since = incremental_window_start('ended_at') -%}
+
+{#- The vehicles with a GPS fix landed after `since`, as a subquery. -#}
+{% macro vehicles_with_fixes_since(since) -%}
+    (select vehicle_id from {{ raw_table('gps_fixes') }} where landed_at > {{ timestamp_literal(since) }})
+{%- endmacro %}
+
+{#- Where trips are reopened: the earliest new position less the gap; none if none. -#}
+{% macro trips_reopen_from(since) -%}
     {%- if since is none -%}
         {{ return(none) }}
     {%- endif -%}
-    {{ return(since - modules.datetime.timedelta(seconds=var('trip_gap_seconds'))) }}
+    {%- set query -%}
+        select min(event_at) as first_at from {{ raw_table('gps_fixes') }}
+        where landed_at > {{ timestamp_literal(since) }}
+    {%- endset -%}
+    {%- set found = moments_of(query) -%}
+    {%- if not found -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {{ return(found[0].replace(microsecond=0) - modules.datetime.timedelta(seconds=var('trip_gap_seconds'))) }}
 {%- endmacro %}
 
 {#- The earliest start of a reopened trip (or `reopen_from` if none): where reading starts. -#}
-{% macro trips_scan_from(reopen_from) -%}
+{% macro trips_scan_from(reopen_from, since) -%}
     {%- set query -%}
-        select min(started_at) from {{ this }}
-        where ended_at >= {{ timestamp_literal(reopen_from) }}
+        select min(started_at) as first_at from {{ this }}
+        where
+            ended_at >= {{ timestamp_literal(reopen_from) }}
+            and vehicle_id in {{ vehicles_with_fixes_since(since) }}
     {%- endset -%}
-    {#- The last column of the first row: the only one here (the tests' stand-ins add a
-        first column to every answer, as incremental_window_start reads them). -#}
-    {%- set earliest = on_the_hour(run_query(query).rows[0][-1] if execute else none) -%}
-    {{ return(reopen_from if earliest is none else [earliest, reopen_from] | min) }}
+    {{ return((moments_of(query) + [reopen_from]) | min) }}
 {%- endmacro %}
 
 {#- fct_trips' pre-hook: delete the trips it is about to split again. -#}
 {% macro reopen_recent_trips() -%}
-    {%- set reopen_from = trips_reopen_from() -%}
+    {%- set since = landed_since() -%}
+    {%- set reopen_from = trips_reopen_from(since) -%}
     {%- if reopen_from is not none -%}
-        delete from {{ this }} where ended_at >= {{ timestamp_literal(reopen_from) }}
+        delete from {{ this }}
+        where
+            ended_at >= {{ timestamp_literal(reopen_from) }}
+            and vehicle_id in {{ vehicles_with_fixes_since(since) }}
     {%- endif -%}
 {%- endmacro %}
 
 {#-
-    fct_trips' trips from `reopen_from` on: split from the GPS fixes that follow
-    each vehicle's last kept trip, and numbered after it.
+    fct_trips' trips from `reopen_from` on, for the vehicles with fixes landed after
+    `since`: split from the GPS fixes that follow each one's last kept trip, and
+    numbered after it. Nothing when `reopen_from` is none (no new fix).
 -#}
-{% macro reopened_trips(reopen_from, fixes_relation) -%}
-    {%- set scan_from = trips_scan_from(reopen_from) -%}
+{% macro reopened_trips(reopen_from, since, fixes_relation) -%}
+    {%- set scan_from = trips_scan_from(reopen_from, since) if reopen_from is not none else none -%}
     with
 
     kept as (
@@ -139,7 +163,13 @@
             max(ended_at) as kept_until,
             max(trip_number) as kept_trips
         from {{ this }}
-        where ended_at < {{ timestamp_literal(reopen_from) }}
+        where
+        {%- if reopen_from is none %}
+            1 = 0
+        {%- else %}
+            ended_at < {{ timestamp_literal(reopen_from) }}
+            and vehicle_id in {{ vehicles_with_fixes_since(since) }}
+        {%- endif %}
         group by vehicle_id
     ),
 
@@ -150,13 +180,19 @@
             fixes.event_at,
             fixes.latitude,
             fixes.longitude,
-            fixes.speed_kmh
+            fixes.speed_kmh,
+            fixes.landed_at
         from {{ fixes_relation }} as fixes
         left join kept
             on fixes.vehicle_id = kept.vehicle_id
         where
+        {%- if scan_from is none %}
+            1 = 0
+        {%- else %}
             {{ hour_partitions_from(scan_from, 'fixes.event_date', 'fixes.event_hour') }}
+            and fixes.vehicle_id in {{ vehicles_with_fixes_since(since) }}
             and (kept.kept_until is null or fixes.event_at > kept.kept_until)
+        {%- endif %}
     ),
 
     split as (

@@ -16,12 +16,13 @@ dbt's DuckDB target makes the views each time it opens its database
 from __future__ import annotations
 
 import importlib.util
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
-from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, LakeTable
+from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, Column, LakeTable
 from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, is_local, lake_catalog
 
 # The avro extension first: the iceberg extension reads Iceberg's Avro manifests with it.
@@ -53,9 +54,17 @@ def load_iceberg(connection: duckdb.DuckDBPyConnection) -> None:
         connection.load_extension(str(extension_file(package)))
 
 
-def metadata_locations(lake_uri: str, namespace: str) -> dict[str, str | None]:
-    """Each lake table's current metadata file; None for a table not created yet."""
-    found: dict[str, str | None] = {table.name: None for table in LAKE_TABLES}
+@dataclass(frozen=True)
+class TableState:
+    """Where a lake table's current metadata is, and the columns its schema has."""
+
+    metadata_location: str
+    columns: frozenset[str]
+
+
+def current_tables(lake_uri: str, namespace: str) -> dict[str, TableState | None]:
+    """Each lake table's current state; None for a table not created yet."""
+    found: dict[str, TableState | None] = {table.name: None for table in LAKE_TABLES}
     if is_local(lake_uri):
         root = Path(lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri)
         if not (root / LOCAL_CATALOG_FILE).exists():
@@ -63,18 +72,32 @@ def metadata_locations(lake_uri: str, namespace: str) -> dict[str, str | None]:
     catalog = lake_catalog(lake_uri)
     for table in LAKE_TABLES:
         try:
-            found[table.name] = catalog.load_table((namespace, table.name)).metadata_location
+            loaded = catalog.load_table((namespace, table.name))
         except (NoSuchTableError, NoSuchNamespaceError):
             continue
+        columns = frozenset(field.name for field in loaded.schema().fields)
+        found[table.name] = TableState(loaded.metadata_location, columns)
     return found
 
 
-def _scan(table: LakeTable, location: str | None) -> str:
-    if location is None:
-        typed = ", ".join(
-            f"cast(null as {ENGINE_TYPES[c.type].duckdb}) as {c.name}" for c in table.all_columns
-        )
-        return f"(select {typed} limit 0)"
+def _null_of(column: Column) -> str:
+    return f"cast(null as {ENGINE_TYPES[column.type].duckdb}) as {column.name}"
+
+
+def _select(table: LakeTable, state: TableState | None) -> str:
+    """The declared columns in order, from the table's current snapshot. A column the
+    table does not have yet (a contract's new field, before the landing job has started
+    with it and added the column) reads as null, as Iceberg reads it for older rows."""
+    if state is None:
+        typed = ", ".join(_null_of(c) for c in table.all_columns)
+        return f"select {typed} limit 0"
+    columns = ", ".join(
+        c.name if c.name in state.columns else _null_of(c) for c in table.all_columns
+    )
+    return f"select {columns} from {_scan(table, state.metadata_location)}"
+
+
+def _scan(table: LakeTable, location: str) -> str:
     if not location.startswith("file:"):
         raise LakeReadError(
             f"{table.name}: DuckDB reads the local lake only; {location} is on an object "
@@ -89,11 +112,10 @@ def create_lake_views(
 ) -> None:
     """A view ``schema.<table>`` per lake table, with its declared columns in order."""
     load_iceberg(connection)
-    locations = metadata_locations(lake_uri, namespace)
+    tables = current_tables(lake_uri, namespace)
     connection.execute(f'create schema if not exists "{schema}"')
     for table in LAKE_TABLES:
-        columns = ", ".join(c.name for c in table.all_columns)
         connection.execute(
             f'create or replace view "{schema}"."{table.name}" as '
-            f"select {columns} from {_scan(table, locations[table.name])}"
+            f"{_select(table, tables[table.name])}"
         )

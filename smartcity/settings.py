@@ -135,6 +135,11 @@ VARIABLES = {
         Variable("SMARTCITY_TRINO_PORT", "its port", "8080"),
         Variable("SMARTCITY_TRINO_USER", "its user", "smartcity"),
         Variable("SMARTCITY_TRINO_CATALOG", "the catalog dbt builds the models in", "iceberg"),
+        Variable(
+            "SMARTCITY_TRINO_SCHEMA",
+            "the schema the layers' schemas are named after (<schema>_marts...)",
+            "analytics",
+        ),
         Variable("SMARTCITY_TRINO_RAW_CATALOG", "the catalog holding the lake's tables", "hive"),
         Variable(
             "SMARTCITY_TRINO_JAVA",

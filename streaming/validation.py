@@ -39,7 +39,7 @@ def contract_spec(contract: Contract, limits: ValidationLimits) -> str:
         {
             "source": contract.source,
             "event_type": contract.event_type,
-            "schema_version": contract.schema_version,
+            "versions": list(contract.versions),
             "known_event_types": [c.event_type for c in CONTRACTS],
             "reason_codes": list(REASON_CODES),
             "fields": [
@@ -51,6 +51,7 @@ def contract_spec(contract: Contract, limits: ValidationLimits) -> str:
                     "minimum": f.minimum,
                     "maximum": f.maximum,
                     "pattern": f.pattern,
+                    "since_version": f.since_version,
                 }
                 for f in contract.fields
             ],

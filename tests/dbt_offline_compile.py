@@ -1,11 +1,11 @@
 """Compile the dbt project for a warehouse that cannot run here, without connecting.
 
 dbt asks the warehouse which relations exist while it compiles (``is_incremental()``
-does), and an incremental model asks its own table for its newest row (the start of its
-window, macros/incremental_window.sql). For a target with no local stand-in (Redshift),
+does), and an incremental model asks its own table for its newest landing time and the
+raw tables what landed since (macros/landed_since.sql). For a target with no local stand-in (Redshift),
 this script answers those two questions itself, then runs ``dbt compile`` in-process:
 either no relation exists (the SQL of a first build) or the named incremental models
-exist as tables whose newest row is NEWEST_ROW (the SQL of an incremental run). Nothing
+exist and every answer is NEWEST_ROW (the SQL of an incremental run). Nothing
 else of the adapter is replaced, and it never connects.
 
 Usage: python tests/dbt_offline_compile.py ADAPTER_CLASS [--existing NAME ...] -- DBT_ARGS
@@ -17,8 +17,9 @@ import argparse
 import importlib
 import sys
 
-# What an incremental model's window query gets back: a source, and its newest time.
-NEWEST_ROW = ("gps_fixes", "2026-05-04 07:12:00")
+# What every query of an incremental model gets back: a moment twice (macros/landed_since.sql
+# reads the last column, or the last two as a first and a last moment).
+NEWEST_ROW = ("2026-05-04 07:12:00", "2026-05-04 07:12:00")
 
 
 def main() -> int:
@@ -47,8 +48,8 @@ def main() -> int:
         import agate
         from dbt.adapters.contracts.connection import AdapterResponse
 
-        # Every query compile sends is a window query: (group, newest time) rows.
-        table = agate.Table([NEWEST_ROW], ["group_value", "newest_at"])
+        # Every query compile sends asks when something landed or changed.
+        table = agate.Table([NEWEST_ROW], ["first_at", "last_at"])
         return AdapterResponse(_message="OK"), table
 
     adapter_class.list_relations_without_caching = list_relations_without_caching

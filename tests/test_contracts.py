@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ from ingestion.contracts import (
     ContractViolation,
     validate,
 )
+from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.wire import encode, serialize
 
 
@@ -53,7 +55,8 @@ def test_serialize_writes_utc_iso_timestamps() -> None:
     [
         ({"vehicle_id": None}, "missing vehicle_id"),
         ({"latitude": "52.0"}, "latitude: expected double"),
-        ({"schema_version": 2}, "schema_version 2"),
+        ({"schema_version": 3}, "schema_version 3"),
+        ({"heading_deg": 90.0}, "unknown fields ['heading_deg'] in version 1"),
         ({"event_type": "weather_reading"}, "event_type"),
         ({"speed_over_ground_kmh": float("nan")}, "speed_over_ground_kmh"),
         ({"event_at": datetime(2026, 1, 1)}, "event_at"),
@@ -99,7 +102,8 @@ BAD_VALUES = [
     ("latitude", float("inf")),
     ("latitude", 90.0001),
     ("speed_over_ground_kmh", -0.1),
-    ("schema_version", 2),
+    ("schema_version", 3),
+    ("heading_deg", 361.0),
     ("schema_version", True),
     ("event_type", "weather_reading"),
     ("event_at", datetime(2026, 1, 1)),
@@ -124,5 +128,36 @@ def test_the_compiled_check_accepts_the_simulated_events_as_the_contract_does() 
     for contract, event in simulate(options):
         validate(contract, event)
         wire = json.loads(encode(contract, event))
-        assert list(wire) == contract.field_names()
+        version = contract.fields_of_version(event["schema_version"])
+        assert list(wire) == [field.name for field in version]
         assert wire["event_at"].endswith("Z")
+
+
+def test_both_versions_of_the_gps_contract_are_written_side_by_side() -> None:
+    first = json.loads(serialize(GPS_FIXES, gps_event()))
+    second = json.loads(serialize(GPS_FIXES, gps_event(schema_version=2, heading_deg=90.5)))
+    assert "heading_deg" not in first
+    assert second["heading_deg"] == 90.5 and second["schema_version"] == 2
+    # Optional in version 2 as well: a unit without a compass sends none.
+    assert "heading_deg" in json.loads(serialize(GPS_FIXES, gps_event(schema_version=2)))
+    with pytest.raises(ContractViolation, match="heading_deg"):
+        serialize(GPS_FIXES, gps_event(schema_version=2, heading_deg=361.0))
+
+
+def test_a_field_added_in_a_later_version_must_be_optional() -> None:
+    from ingestion.contracts import Contract, Field, FieldType
+
+    added = Field("heading_deg", FieldType.DOUBLE, "A new field.", since_version=2)
+    with pytest.raises(ValueError, match="must be optional"):
+        Contract("s", "e", 2, "source_id", "A source.", (added,))
+    with pytest.raises(ValueError, match="not one of the contract's versions"):
+        Contract("s", "e", 1, "source_id", "A source.", (replace(added, required=False),))
+
+
+def test_the_simulated_fleet_sends_both_versions() -> None:
+    versions = {
+        event["schema_version"]: "heading_deg" in event
+        for contract, event in simulate(SimulationOptions(events=500))
+        if contract is GPS_FIXES
+    }
+    assert versions == {1: False, 2: True}

@@ -34,11 +34,18 @@ INCREMENTAL_MODELS = (
     "fct_district_hourly_weather",
     "fct_city_daily_kpis",
     "fct_trips",
+    "fct_emergency_incidents",
 )
 APPEND_MODELS = ("fct_camera_sightings", "fct_dead_letters")
-# What moto's Athena answers to each window query of an incremental compile: a source
-# and its newest time (macros/incremental_window.sql reads the last column).
-NEWEST_ROW = ("gps_fixes", "2026-05-04 07:12:00.000")
+# What moto's Athena answers to each query of an incremental compile: a moment twice.
+# macros/landed_since.sql reads the last column (a newest landing time, a changed hour)
+# or the last two (the first and last moments of what changed).
+NEWEST_ROW = ("2026-05-04 07:12:00.000", "2026-05-04 07:12:00.000")
+# The queries an incremental compile asks: each model its newest landing time and what
+# changed since (the hourly models, the vehicles, sightings and dead letters: 2 each);
+# the incidents also where to read from (2); the trips where to reopen and where to
+# read from (3); the daily KPIs the changes of their six inputs (7).
+WINDOW_QUERIES = 6 * 2 + 2 + 3 + 7
 # The athena target's schema; each layer is a Glue database named after it.
 ANALYTICS_SCHEMA = "smartcity_analytics"
 # Functions sqlglot does not model itself but the engine has; anything else it cannot
@@ -84,9 +91,7 @@ def compile_athena(target_path: Path, aws_server: str, incremental: bool) -> Pat
         for layer in ("intermediate", "marts"):
             if layer_schema(layer, ANALYTICS_SCHEMA) not in existing:
                 glue.create_database(DatabaseInput={"Name": layer_schema(layer, ANALYTICS_SCHEMA)})
-        # One window query per incremental model; the daily KPIs ask two (two clocks), and
-        # the trips where their earliest reopened trip starts.
-        queue_window_answers(aws_server, len(INCREMENTAL_MODELS) + 2)
+        queue_window_answers(aws_server, WINDOW_QUERIES)
         for name in INCREMENTAL_MODELS:
             layer = "intermediate" if name.startswith("int_") else "marts"
             glue.create_table(
@@ -103,7 +108,7 @@ def compile_athena(target_path: Path, aws_server: str, incremental: bool) -> Pat
 
 def queue_window_answers(aws_server: str, count: int) -> None:
     """moto's Athena answers queued results to the next queries, one each, over HTTP."""
-    header = [{"VarCharValue": "group_value"}, {"VarCharValue": "newest_at"}]
+    header = [{"VarCharValue": "first_at"}, {"VarCharValue": "last_at"}]
     result = {
         "rows": [{"Data": header}, {"Data": [{"VarCharValue": v} for v in NEWEST_ROW]}],
         "column_info": [
@@ -119,7 +124,7 @@ def queue_window_answers(aws_server: str, count: int) -> None:
                 "Nullable": "UNKNOWN",
                 "CaseSensitive": True,
             }
-            for name in ("group_value", "newest_at")
+            for name in ("first_at", "last_at")
         ],
     }
     body = {"account_id": "123456789012", "region": "us-east-1", "results": [result] * count}
@@ -232,10 +237,10 @@ def test_every_model_compiles_to_the_engine_dialect(
 
 
 @pytest.mark.parametrize("model", INCREMENTAL_MODELS)
-def test_the_incremental_run_reads_only_the_partitions_of_its_window(
+def test_the_incremental_run_reads_only_the_partitions_that_changed(
     compiled: dict, model: str
 ) -> None:
-    window = "cast('2026-05-04' as date)"  # the day of the newest row, less 3 hours
+    window = "cast('2026-05-04' as date)"  # the day of what changed, as a constant
     for target in ("athena", "redshift"):
         first = compiled[(target, "first build")][model]
         later = compiled[(target, "incremental")][model]

@@ -206,36 +206,65 @@ def older_contract(table: LakeTable, without: str) -> Schema:
     return Schema(*(f for f in iceberg_schema(table).fields if f.name != without))
 
 
-def test_a_field_added_to_a_contract_becomes_a_column_that_old_rows_read_as_null(
-    catalog: Catalog, lake: Path
-) -> None:
-    [table] = [t for t in RAW_TABLES if t.name == "weather_readings"]
+def table_of_an_older_contract(
+    catalog: Catalog, lake: Path, name: str, without: str
+) -> tuple[LakeTable, Path]:
+    """The table as an earlier contract made it, without one field, holding one file of
+    one row (event_id "before")."""
+    [table] = [t for t in RAW_TABLES if t.name == name]
     catalog.create_namespace(NAMESPACE)
     old = catalog.create_table(
         (NAMESPACE, table.name),
-        schema=older_contract(table, "humidity_pct"),
+        schema=older_contract(table, without),
         location=f"file://{lake}/{table.folder}",
     )
     arrow = plain_arrow_schema(table)
-    arrow = arrow.remove(arrow.get_field_index("humidity_pct"))
+    arrow = arrow.remove(arrow.get_field_index(without))
     path = lake / table.folder / "old.parquet"
     pq.write_table(pa.Table.from_pylist([{"event_id": "before"}], schema=arrow), path)
     old.add_files([f"file://{path}"])
+    return table, path
+
+
+# A field added to a contract: one made up, and the GPS contract's version 2 field.
+ADDED_FIELDS = [("weather_readings", "humidity_pct"), ("gps_fixes", "heading_deg")]
+
+
+@pytest.mark.parametrize(("name", "added"), ADDED_FIELDS)
+def test_a_field_added_to_a_contract_becomes_a_column_that_old_rows_read_as_null(
+    catalog: Catalog, lake: Path, name: str, added: str
+) -> None:
+    table, path = table_of_an_older_contract(catalog, lake, name, added)
 
     tables = ensure_tables(catalog, NAMESPACE, f"file://{lake}")
 
     evolved = tables[table.name]
     assert [f.name for f in evolved.schema().fields] == [c.name for c in file_columns(table)]
-    assert evolved.scan().to_arrow().to_pylist()[0]["humidity_pct"] is None
+    assert evolved.scan().to_arrow().to_pylist()[0][added] is None
     # A table made before the maintained properties gets them.
     assert evolved.properties["write.metadata.delete-after-commit.enabled"] == "true"
     # No file was rewritten: the table still lists the one it had.
     assert evolved.inspect.files().column("file_path").to_pylist() == [f"file://{path}"]
     connection = duckdb.connect()
     create_lake_views(connection, str(lake), NAMESPACE, "raw")
-    assert connection.execute(
-        f"select event_id, humidity_pct from raw.{table.name}"
-    ).fetchall() == [("before", None)]
+    assert connection.execute(f"select event_id, {added} from raw.{table.name}").fetchall() == [
+        ("before", None)
+    ]
+
+
+def test_duckdb_reads_a_table_the_landing_job_has_not_evolved_yet(
+    catalog: Catalog, lake: Path
+) -> None:
+    """Until the landing job starts with a contract's new field, the table lacks the
+    column; DuckDB's view still has it, null, so staging reads either table."""
+    table, _ = table_of_an_older_contract(catalog, lake, "gps_fixes", "heading_deg")
+    connection = duckdb.connect()
+    create_lake_views(connection, str(lake), NAMESPACE, "raw")
+    columns = [row[0] for row in connection.execute(f"describe raw.{table.name}").fetchall()]
+    assert columns == [c.name for c in table.all_columns]
+    assert connection.execute(f"select event_id, heading_deg from raw.{table.name}").fetchall() == [
+        ("before", None)
+    ]
 
 
 def test_a_number_may_widen(catalog: Catalog, lake: Path) -> None:

@@ -115,6 +115,15 @@ CASES: dict[str, tuple[Contract, bytes | None, str | None]] = {
     "valid": (GPS, GOOD, None),
     "whitespace around the value": (GPS, b" \n\t" + GOOD + b"\r\n ", None),
     "a field the contract does not know": (GPS, wire(GPS, firmware="1.2"), None),
+    "version 2 with its new field": (GPS, wire(GPS, schema_version=2, heading_deg=90.5), None),
+    "version 2 without its new optional field": (GPS, wire(GPS, schema_version=2), None),
+    "version 2 with its new field out of range": (
+        GPS,
+        wire(GPS, schema_version=2, heading_deg=400.0),
+        "out_of_range",
+    ),
+    # Not a field of version 1: ignored, as unknown fields are, whatever its value.
+    "version 1 with version 2's field": (GPS, wire(GPS, heading_deg="north"), None),
     "a surrogate pair, escaped": (
         CAMERA_SIGHTINGS,
         wire(CAMERA_SIGHTINGS, snapshot_ref="\U0001f600"),
@@ -157,7 +166,7 @@ CASES: dict[str, tuple[Contract, bytes | None, str | None]] = {
         serialize(WEATHER_READINGS, EVENTS["weather_readings"]),
         "wrong_topic",
     ),
-    "schema version 2": (GPS, wire(GPS, schema_version=2), "unknown_schema_version"),
+    "schema version 3": (GPS, wire(GPS, schema_version=3), "unknown_schema_version"),
     "a field missing": (GPS, wire(GPS, vehicle_id=...), "missing_required_field"),
     "a field null": (GPS, wire(GPS, vehicle_id=None), "missing_required_field"),
     "a number for a string": (GPS, wire(GPS, vehicle_id=123), "wrong_type"),
@@ -271,6 +280,16 @@ def test_a_valid_record_lands_with_its_fields_typed(spark: SparkSession) -> None
     assert row["kafka_published_at"] == PUBLISHED_AT
 
 
+def test_each_version_lands_its_own_fields(spark: SparkSession) -> None:
+    values = [
+        wire(GPS, schema_version=2, heading_deg=90.5),
+        wire(GPS, heading_deg=90.5),  # version 1: the field is not one of its own
+    ]
+    rows = judged(spark, GPS, [(value, b"key") for value in values]).collect()
+    landed = [(row["fields"]["schema_version"], row["fields"]["heading_deg"]) for row in rows]
+    assert landed == [(2, 90.5), (1, None)]
+
+
 def _mutants(contract: Contract, count: int) -> list[bytes]:
     """Valid payloads of the source with one to three bytes changed, dropped or added."""
     chance = random.Random(contract.source)
@@ -322,8 +341,13 @@ def test_whatever_mutant_is_accepted_holds_exactly_what_its_bytes_say(
             continue
         accepted += 1
         document = _strict_json(mutant)  # raises if something not strict JSON was accepted
+        # A field of a later version than the record's is not the record's: null.
+        own = {f.name for f in contract.fields_of_version(document["schema_version"])}
         for name, landed in row["fields"].asDict().items():
-            sent = document[name]
+            if name not in own:
+                assert landed is None, name
+                continue
+            sent = document.get(name)  # an optional field may be absent
             if isinstance(landed, datetime):
                 assert (
                     datetime.fromisoformat(sent.replace("Z", "+00:00")).replace(tzinfo=None)

@@ -62,6 +62,12 @@ class Vehicle:
     arrivals: list[tuple[Node, str]] = field(default_factory=list)
 
 
+def gps_version(vehicle: Vehicle) -> int:
+    """The GPS contract version a vehicle's unit sends: even-numbered vehicles have
+    the newer firmware, so both versions arrive side by side."""
+    return 2 if int(vehicle.vehicle_id.rsplit("-", 1)[-1]) % 2 == 0 else 1
+
+
 class Fleet:
     """Moves vehicles one simulated second at a time."""
 
@@ -178,10 +184,10 @@ class Fleet:
     def _gps_fix(self, vehicle: Vehicle, at: datetime) -> dict:
         latitude, longitude = self.position(vehicle)
         accuracy = round(self.rng.uniform(2.0, 9.0), 1)
-        return {
+        fix = {
             "event_id": event_id(self.rng),
             "event_type": contracts.GPS_FIXES.event_type,
-            "schema_version": contracts.GPS_FIXES.schema_version,
+            "schema_version": gps_version(vehicle),
             "source_id": f"gps-{vehicle.vehicle_id}",
             "event_at": at,
             "vehicle_id": vehicle.vehicle_id,
@@ -191,6 +197,9 @@ class Fleet:
             "accuracy_m": accuracy,
             "speed_over_ground_kmh": self.current_speed(vehicle),
         }
+        if fix["schema_version"] >= 2:
+            fix["heading_deg"] = round(self.heading_deg(vehicle), 1)
+        return fix
 
     def _telemetry(self, vehicle: Vehicle, at: datetime) -> dict:
         speed = self.current_speed(vehicle)

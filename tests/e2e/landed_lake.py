@@ -103,7 +103,7 @@ def land_and_build(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> di
         b'{"event_id": "only-an-id"}',
         tampered(*gps, "ufo", event_type="ufo_sighting"),
         serialize(*weather),  # a valid event, on the wrong topic
-        tampered(*gps, "v2", schema_version=2),
+        tampered(*gps, "v3", schema_version=3),
         tampered(*gps, "no-vehicle", vehicle_id=None),
         tampered(*gps, "numeric-id", vehicle_id=123),
         tampered(*gps, "bad-ts", event_at="yesterday"),

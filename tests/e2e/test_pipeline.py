@@ -13,7 +13,7 @@ import duckdb
 import pytest
 from pyiceberg.table import Table
 
-from ingestion.contracts import CONTRACTS
+from ingestion.contracts import CONTRACTS, GPS_FIXES
 from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
 from ingestion.simulators.city import build_city
 from smartcity import pipeline, warehouse
@@ -165,6 +165,21 @@ def test_staging_removes_duplicates_and_keeps_every_event(run: dict) -> None:
     staged = pipeline.staged_rows(run["settings"])
     unique = Counter(c.source for c, _ in run["events"])
     assert staged == {c.source: unique[c.source] for c in CONTRACTS}
+
+
+def test_both_gps_contract_versions_land_and_staging_exposes_the_new_field(run: dict) -> None:
+    sent = Counter(
+        (event["schema_version"], event.get("heading_deg") is not None)
+        for contract, event in run["events"]
+        if contract is GPS_FIXES
+    )
+    with warehouse.connect(run["settings"].duckdb_path) as connection:
+        staged = connection.execute(
+            "select schema_version, heading_deg is not null, count(*) "
+            "from stg_smartcity__gps_fixes group by 1, 2"
+        ).fetchall()
+    assert {(version, has): count for version, has, count in staged} == sent
+    assert set(sent) == {(1, False), (2, True)}
 
 
 def test_a_second_landing_run_adds_nothing(run: dict) -> None:
@@ -409,47 +424,7 @@ def test_an_incremental_run_appends_what_is_missing_exactly_once(
     assert after == before
 
 
-def test_an_incremental_run_recomputes_the_hours_of_its_window_and_only_those(run: dict) -> None:
-    settings = run["settings"]
-    traffic = "select * from fct_district_hourly_traffic order by district_hour_id"
-    kpis = "select * from fct_city_daily_kpis order by kpi_date"
-    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
-        before = (connection.execute(traffic).fetchall(), connection.execute(kpis).fetchall())
-        hours = [
-            row[0]
-            for row in connection.execute(
-                "select distinct event_hour_at from fct_district_hourly_traffic order by 1"
-            ).fetchall()
-        ]
-        # Spoil every hour, drop a row of the newest, and spoil the day's figures.
-        connection.execute("update fct_district_hourly_traffic set gps_fixes = -1")
-        connection.execute(
-            "delete from fct_district_hourly_traffic where district_hour_id = "
-            "(select max(district_hour_id) from fct_district_hourly_traffic "
-            f"where event_hour_at = '{hours[-1]}')"
-        )
-        connection.execute("update fct_city_daily_kpis set gps_fixes = -1")
-    assert len(hours) == 2  # the lake spans two hours of one day
-    models = ("fct_district_hourly_traffic", "fct_city_daily_kpis")
-    # No look-back: the window is the newest hour (and its day) alone.
-    pipeline.run_dbt(
-        settings, "run", "--select", *models, "--vars", "{incremental_lookback_hours: 0}"
-    )
-    with warehouse.connect(settings.duckdb_path) as connection:
-        rows = connection.execute(traffic).fetchall()
-        assert connection.execute(kpis).fetchall() == before[1]
-    by_hour = {row[0]: row for row in rows}
-    restored = [row for row in before[0] if row[2] == hours[-1]]
-    assert [by_hour[row[0]] for row in restored] == restored
-    # The closed hour before the window was not read again: still spoiled.
-    assert {row[4] for row in rows if row[2] == hours[0]} == {-1}
-    # With the default look-back (3 hours) both hours are in the window again.
-    pipeline.run_dbt(settings, "run", "--select", *models)
-    with warehouse.connect(settings.duckdb_path) as connection:
-        assert connection.execute(traffic).fetchall() == before[0]
-
-
-def test_an_incremental_incidents_run_pivots_again_the_incidents_updated_in_its_window(
+def test_an_incremental_incidents_run_pivots_again_the_incidents_updated_since(
     run: dict,
 ) -> None:
     settings = run["settings"]
@@ -467,41 +442,11 @@ def test_an_incremental_incidents_run_pivots_again_the_incidents_updated_in_its_
         # Spoil every incident and drop the one updated last.
         connection.execute("update fct_emergency_incidents set assigned_units_count = -1")
         connection.execute(f"delete from fct_emergency_incidents where incident_id = '{newest}'")
-    # The window (3 hours back from the newest status) covers the whole two-hour lake:
+    # Every update landed within the landing margin of the newest (one landing run):
     # every incident is pivoted again, from its updates alone.
     pipeline.run_dbt(settings, "run", "--select", "fct_emergency_incidents")
     with warehouse.connect(settings.duckdb_path) as connection:
         assert connection.execute(incidents).fetchall() == before
-
-
-def test_an_incremental_trips_run_splits_again_only_the_trips_still_open(run: dict) -> None:
-    settings = run["settings"]
-    # The simulated vehicles never stop (a fix every 5 s), so with a 4 s gap every fix is
-    # a trip: many close before the window and some do not.
-    knobs = "{trip_gap_seconds: 4, incremental_lookback_hours: 0}"
-    trips = "select * from fct_trips order by trip_id"
-    # The whole-history view takes the gap too: a first build reads it.
-    models = ("int_trips_split", "fct_trips")
-    pipeline.run_dbt(settings, "run", "--select", *models, "--full-refresh", "--vars", knobs)
-    with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
-        reference = connection.execute(trips).fetchall()
-        newest = connection.execute("select max(ended_at) from fct_trips").fetchone()[0]
-        reopen_from = newest.replace(minute=0, second=0, microsecond=0) - timedelta(seconds=4)
-        closed = {row[0] for row in reference if row[4] < reopen_from}
-        # Spoil every trip: those the run splits again come back right, the closed stay.
-        connection.execute("update fct_trips set distance_km = -1")
-    assert closed and len(closed) < len(reference)
-    pipeline.run_dbt(settings, "run", "--select", "fct_trips", "--vars", knobs)
-    with warehouse.connect(settings.duckdb_path) as connection:
-        after = connection.execute(trips).fetchall()
-    assert [row[0] for row in after] == [row[0] for row in reference]
-    for got, expected in zip(after, reference, strict=True):
-        if got[0] in closed:
-            assert got[8] == -1, got  # not read again
-        else:
-            assert got == expected
-    # Back to the project's own settings for the other tests.
-    pipeline.run_dbt(settings, "run", "--select", *models, "--full-refresh")
 
 
 def test_loading_postgres_again_replaces_the_tables(run: dict, on_postgres: dict) -> None:

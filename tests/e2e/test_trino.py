@@ -3,8 +3,9 @@
 A real Trino server reads the lake the end-to-end suite landed through its Hive
 catalog (tables from ingestion/schema.py) and dbt builds every model into its Iceberg
 catalog, as Athena builds Iceberg marts over Glue tables. What this proves: Trino's
-functions, types and semantics give the same rows as DuckDB, model by model, and an
-incremental run reads only the raw partitions of its window. What it cannot: dbt-athena's
+functions, types and semantics give the same rows as DuckDB, model by model
+(tests/e2e/test_late_events.py shows incremental runs there, and the partitions they
+read). What it cannot: dbt-athena's
 own materializations (its Glue calls and table swaps), which only Athena runs.
 """
 
@@ -15,7 +16,6 @@ import json
 import math
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -193,52 +193,3 @@ def scanned_partitions(server, statement: str) -> dict[str, dict[str, set[str]]]
             values[column["columnName"]] = {r["low"]["value"] for r in ranges}
         scans[table["schemaTable"]["table"]] = values
     return scans
-
-
-def test_an_incremental_run_reads_only_the_raw_partitions_of_its_window(
-    on_trino: dict, tmp_path: Path
-) -> None:
-    settings, server = on_trino["settings"], on_trino["server"]
-    hours = server.execute(
-        "select distinct event_date, event_hour from hive.smartcity_raw.gps_fixes order by 1, 2"
-    )
-    assert len(hours) == 2  # the lake spans two hours: the window must leave one out
-    (newest_day, newest_hour) = hours[-1]
-    newest = {"event_date": {str(newest_day)}, "event_hour": {str(newest_hour)}}
-    # Everything is read on a first build: the plan lists both hours.
-    everything = scanned_partitions(server, "select * from hive.smartcity_raw.gps_fixes")
-    assert everything["gps_fixes"]["event_hour"] == {str(h) for _, h in hours}
-    # With no look-back, the window of an incremental run is the newest hour alone.
-    pipeline.run_dbt(
-        settings,
-        "compile",
-        "--target",
-        "trino",
-        "--vars",
-        "{incremental_lookback_hours: 0}",
-        "--select",
-        *INCREMENTAL,
-        "--target-path",
-        str(tmp_path),
-        environment=trino_environment(server),
-    )
-    manifest = json.loads((tmp_path / "manifest.json").read_text())
-    compiled = {
-        node["name"]: node["compiled_code"]
-        for node in manifest["nodes"].values()
-        if node["name"] in INCREMENTAL and node["resource_type"] == "model"
-    }
-    assert scanned_partitions(server, compiled["fct_district_hourly_traffic"]) == {
-        "gps_fixes": newest
-    }
-    assert scanned_partitions(server, compiled["fct_camera_sightings"]) == {
-        "camera_sightings": newest
-    }
-    dead_letters = scanned_partitions(server, compiled["fct_dead_letters"])["dead_letters"]
-    landed_days = {
-        str(row[0])
-        for row in server.execute(
-            "select max(dead_letter_date) from hive.smartcity_raw.dead_letters"
-        )
-    }
-    assert dead_letters["dead_letter_date"] == landed_days

@@ -12,17 +12,17 @@
     count active vehicles and average speeds from, so that a day still open costs them
     its hours here rather than its GPS fixes.
 
-    Incremental by a window of hours, as the hourly marts: each run recomputes every
-    hour from the start of the look-back window on, from those hours' raw partitions,
-    and replaces those rows.
+    Incremental by what landed (macros/landed_since.sql): each run recomputes the hours
+    of the GPS fixes landed since its last run, from those hours' raw partitions, and
+    replaces those rows.
 -#}
-{%- set since = incremental_window_start('event_hour_at') %}
+{%- set hours = changed_event_hours('gps_fixes', landed_since()) %}
 
 with
 
 fixes as (
     select * from {{ ref('stg_smartcity__gps_fixes') }}
-    {{- where_hours_from(since) }}
+    {{- where_in_hours(hours) }}
 ),
 
 vehicle_hours as (
@@ -32,7 +32,8 @@ vehicle_hours as (
         count(*) as gps_fixes,
         -- a sum and a count, not an average: days add their hours up exactly
         count(speed_kmh) as speeds_reported,
-        sum(speed_kmh) as speed_kmh_total
+        sum(speed_kmh) as speed_kmh_total,
+        max(landed_at) as landed_at
     from fixes
     group by vehicle_id, {{ dbt.date_trunc('hour', 'event_at') }}
 ),
@@ -44,7 +45,8 @@ final as (
         event_hour_at,
         cast(gps_fixes as {{ dbt.type_bigint() }}) as gps_fixes,
         cast(speeds_reported as {{ dbt.type_bigint() }}) as speeds_reported,
-        cast(speed_kmh_total as {{ type_double() }}) as speed_kmh_total
+        cast(speed_kmh_total as {{ type_double() }}) as speed_kmh_total,
+        landed_at
     from vehicle_hours
 )
 

@@ -22,6 +22,7 @@ located as (
         gps_fixes.speed_kmh,
         gps_fixes.event_at,
         {{ dbt.date_trunc('hour', 'gps_fixes.event_at') }} as event_hour_at,
+        gps_fixes.landed_at,
         -- the raw partition, for filters that prune
         gps_fixes.event_date,
         gps_fixes.event_hour

@@ -71,7 +71,8 @@ joined as (
         -- timestamps
         fixes.event_at,
         fixes.event_hour_at,
-        telemetry_numbered.event_at as telemetry_at
+        telemetry_numbered.event_at as telemetry_at,
+        fixes.landed_at
     from fixes
     inner join fixes_numbered
         on

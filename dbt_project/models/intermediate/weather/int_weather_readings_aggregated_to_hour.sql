@@ -24,7 +24,8 @@ hourly as (
         max(wind_speed_kmh) as max_wind_speed_kmh,
         avg(humidity_pct) as avg_humidity_pct,
         min(visibility_m) as min_visibility_m,
-        max(air_quality_index) as max_air_quality_index
+        max(air_quality_index) as max_air_quality_index,
+        max(landed_at) as landed_at
     from readings
     group by district_id, event_hour_at, event_date, event_hour
 )

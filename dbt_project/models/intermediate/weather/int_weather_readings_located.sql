@@ -25,6 +25,7 @@ located as (
         weather_readings.air_quality_index,
         weather_readings.event_at,
         {{ dbt.date_trunc('hour', 'weather_readings.event_at') }} as event_hour_at,
+        weather_readings.landed_at,
         -- the raw partition, for filters that prune
         weather_readings.event_date,
         weather_readings.event_hour

@@ -13,54 +13,56 @@
     dashboard tile reads one table with no joins. A day appears when any source has
     an event on it; a figure with nothing to measure that day is null (or 0 for counts).
 
-    Incremental by a window of whole days: each run recomputes every day from the one
-    the look-back window starts in, reading only those days' partitions. GPS fixes, by
-    far the most events, are read as vehicle-hours, which keeps that cheap. Events count
-    on the day they happened, dead letters on the day they were refused: two clocks,
-    so the window starts at the earlier of the two newest days (a kind the mart holds
-    none of yet sets no bound).
+    Incremental by what landed (macros/landed_since.sql): each run recomputes the days
+    its inputs changed since its last run, reading only those days' partitions. GPS
+    fixes, by far the most events, are read as vehicle-hours, which keeps that cheap.
+    Events count on the day they happened, dead letters on the day they were refused.
 -#}
-{%- set starts = [
-    incremental_window_start(
-        'case when gps_fixes + camera_sightings + incidents_reported + trips_started > 0'
-        ~ ' or avg_temperature_c is not null then kpi_date end'
-    ),
-    incremental_window_start('case when dead_letters > 0 then kpi_date end'),
-] | reject('none') | list %}
-{%- set since = starts | min if starts else none %}
+{%- set since = landed_since() %}
+{%- set days = kpi_days_changed_since(since) if since is not none else none %}
 
 with
 
 vehicle_hours as (
     select * from {{ ref('int_gps_fixes_aggregated_to_vehicle_hour') }}
-    {%- if since is not none %}
-        where event_hour_at >= cast({{ date_literal(since) }} as timestamp)
+    {%- if days is not none %}
+        where {{ in_days(days, 'cast(event_hour_at as date)') }}
     {%- endif %}
 ),
 
 trips as (
     select * from {{ ref('fct_trips') }}
-    {{- where_days_from(since, 'started_on') }}
+    {%- if days is not none %}
+        where {{ in_days(days, 'started_on') }}
+    {%- endif %}
 ),
 
 sightings as (
     select * from {{ ref('stg_smartcity__camera_sightings') }}
-    {{- where_days_from(since, 'event_date') }}
+    {%- if days is not none %}
+        where {{ in_days(days, 'event_date') }}
+    {%- endif %}
 ),
 
 incidents as (
     select * from {{ ref('fct_emergency_incidents') }}
-    {{- where_days_from(since, 'reported_on') }}
+    {%- if days is not none %}
+        where {{ in_days(days, 'reported_on') }}
+    {%- endif %}
 ),
 
 weather as (
     select * from {{ ref('int_weather_readings_located') }}
-    {{- where_days_from(since, 'event_date') }}
+    {%- if days is not none %}
+        where {{ in_days(days, 'event_date') }}
+    {%- endif %}
 ),
 
 dead_letters as (
     select * from {{ ref('stg_smartcity__dead_letters') }}
-    {{- where_days_from(since, 'dead_letter_date') }}
+    {%- if days is not none %}
+        where {{ in_days(days, 'dead_letter_date') }}
+    {%- endif %}
 ),
 
 traffic_per_day as (
@@ -138,6 +140,47 @@ dead_letters_per_day as (
     group by cast(dead_lettered_at as date)
 ),
 
+-- the newest landing time of what each day was computed from (dead letters land when refused)
+landings as (
+    select
+        cast(event_hour_at as date) as kpi_date,
+        landed_at
+    from vehicle_hours
+    union all
+    select
+        started_on as kpi_date,
+        landed_at
+    from trips
+    union all
+    select
+        cast(event_at as date) as kpi_date,
+        landed_at
+    from sightings
+    union all
+    select
+        reported_on as kpi_date,
+        landed_at
+    from incidents
+    union all
+    select
+        cast(event_at as date) as kpi_date,
+        landed_at
+    from weather
+    union all
+    select
+        cast(dead_lettered_at as date) as kpi_date,
+        dead_lettered_at as landed_at
+    from dead_letters
+),
+
+landed_per_day as (
+    select
+        kpi_date,
+        max(landed_at) as landed_at
+    from landings
+    group by kpi_date
+),
+
 days as (
     select kpi_date from traffic_per_day
     union
@@ -187,7 +230,10 @@ final as (
 
         -- data quality
         cast(coalesce(dead_letters_per_day.dead_letters, 0) as {{ dbt.type_bigint() }})
-            as dead_letters
+            as dead_letters,
+
+        -- lineage
+        landed_per_day.landed_at
     from days
     left join traffic_per_day on days.kpi_date = traffic_per_day.kpi_date
     left join trips_per_day on days.kpi_date = trips_per_day.kpi_date
@@ -196,6 +242,7 @@ final as (
     left join temperature_per_day on days.kpi_date = temperature_per_day.kpi_date
     left join precipitation_per_day on days.kpi_date = precipitation_per_day.kpi_date
     left join dead_letters_per_day on days.kpi_date = dead_letters_per_day.kpi_date
+    left join landed_per_day on days.kpi_date = landed_per_day.kpi_date
 )
 
 select * from final

@@ -5,19 +5,17 @@
 ) }}
 
 {#-
-    Incremental by the incidents updated in the look-back window: each run pivots again
-    every update of those incidents and replaces their rows. Their earlier updates lie
-    in partitions before the window, back to the oldest of those incidents' first
-    status, which the mart holds; so the run reads the partitions from there on, not
-    the whole history (macros/incidents_from_updates.sql pivots them).
+    Incremental by what landed (macros/landed_since.sql): each run pivots again every
+    update of the incidents with an update landed since its last run, and replaces their
+    rows. Their earlier updates lie in partitions before the new ones, back to the
+    earliest status the mart holds for them; so the run reads the partitions from there
+    on, not the whole history (macros/incidents_from_updates.sql pivots them).
 -#}
 -- depends_on: {{ ref('stg_smartcity__emergency_updates') }}
 -- depends_on: {{ ref('districts') }}
 {%- set updates = ref('stg_smartcity__emergency_updates') %}
-{%- set since = incremental_window_start(
-    'coalesce(resolved_at, on_scene_at, dispatched_at, reported_at)'
-) %}
-{%- set reread_from = incidents_reread_from(updates, since) %}
+{%- set since = landed_since() %}
+{%- set reread_from = incidents_reread_from(since) if since is not none else none %}
 
 with
 
@@ -25,18 +23,7 @@ incidents as (
     {%- if since is none %}
         select * from {{ ref('int_emergency_updates_pivoted_to_incidents') }}
     {%- else %}
-        {%- set touched_updates -%}
-            (
-                select * from {{ updates }}
-                where
-                    {{ hour_partitions_from(reread_from) }}
-                    and incident_id in (
-                        select incident_id from {{ updates }}
-                        where {{ hour_partitions_from(since) }}
-                    )
-            ) as touched_updates
-        {%- endset %}
-        {{ incidents_from_updates(touched_updates) }}
+        {{ incidents_from_updates(touched_updates(updates, since, reread_from)) }}
     {%- endif %}
 ),
 
@@ -70,7 +57,9 @@ final as (
             when incidents.response_seconds <= incident_types.target_response_minutes * 60
                 then true
             else false
-        end as met_response_target
+        end as met_response_target,
+        incidents.last_updated_at,
+        incidents.landed_at
     from incidents
     left join incident_types
         on incidents.incident_type = incident_types.incident_type

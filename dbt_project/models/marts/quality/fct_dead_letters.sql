@@ -8,26 +8,21 @@
 ) }}
 
 {#-
-    Append-only, with a window per source: the five sources land independently, so
-    one source's newest dead letter says nothing about another's. A source with no dead
-    letter in the model yet is read whole.
+    Append-only, by what landed (macros/landed_since.sql): a dead letter's landing time
+    is `dead_lettered_at`, and its partition that time's day. Each run reads the days with
+    dead letters landed since its last run and appends those it does not hold yet.
 -#}
-{%- set since = incremental_window_start('dead_lettered_at', 'source_name') %}
+{%- set since = landed_since('dead_lettered_at') %}
+{%- set days = changed_dead_letter_days(since) %}
 
 with
 
 dead_letters as (
     select * from {{ ref('stg_smartcity__dead_letters') }}
-    {%- if since is not none %}
+    {%- if days is not none %}
         where
-            source_name not in ('{{ since.keys() | sort | join("', '") }}')
-            {%- for source_name, start in since.items() | sort %}
-                or (
-                    source_name = '{{ source_name }}'
-                    and {{ day_partitions_from(start, 'dead_letter_date') }}
-                    and dead_lettered_at >= {{ timestamp_literal(start) }}
-                )
-            {%- endfor %}
+            {{ in_days(days, 'dead_letter_date') }}
+            and dead_lettered_at > {{ timestamp_literal(since) }}
     {%- endif %}
 ),
 
@@ -48,6 +43,6 @@ final as (
 
 select final.*
 from final
-{%- if since is not none %}
-    where {{ not_loaded_yet('final', 'dead_letter_id', 'dead_lettered_at', since.values() | min) }}
+{%- if days is not none %}
+    where {{ not_held_yet('final', 'dead_letter_id', days, 'dead_lettered_on') }}
 {%- endif %}

@@ -9,16 +9,17 @@
 ) }}
 
 {#-
-    Append-only: each run reads again the raw partitions of the look-back window and
-    appends the sightings it does not hold yet.
+    Append-only: each run reads the raw partitions of the hours with sightings landed
+    since its last run (macros/landed_since.sql) and appends the sightings of those hours
+    it does not hold yet.
 -#}
-{%- set since = incremental_window_start('event_at') %}
+{%- set hours = changed_event_hours('camera_sightings', landed_since()) %}
 
 with
 
 sightings as (
     select * from {{ ref('stg_smartcity__camera_sightings') }}
-    {{- where_hours_from(since) }}
+    {{- where_in_hours(hours) }}
 ),
 
 cameras as (
@@ -43,6 +44,6 @@ final as (
 
 select final.*
 from final
-{%- if since is not none %}
-    where {{ not_loaded_yet('final', 'sighting_id', 'event_at', since) }}
+{%- if hours is not none %}
+    where {{ not_held_yet('final', 'sighting_id', hours, 'event_date') }}
 {%- endif %}

@@ -10,20 +10,17 @@
 ) }}
 
 {#-
-    Incremental by a window of hours: each run recomputes every hour from the start of
-    the look-back window on, from all of those hours' raw partitions, and replaces
-    those rows (merge on Iceberg, delete+insert elsewhere); hours before it are closed.
+    Incremental by what landed (macros/landed_since.sql): each run recomputes the hours
+    of the GPS fixes landed since its last run, from all of those hours' raw partitions,
+    and replaces those rows (merge on Iceberg, delete+insert elsewhere).
 -#}
-{%- set since = incremental_window_start('event_hour_at') %}
+{%- set hours = changed_event_hours('gps_fixes', landed_since()) %}
 
 with
 
 fixes as (
     select * from {{ ref('int_gps_fixes_located') }}
-    where district_id is not null
-    {%- if since is not none %}
-        and {{ hour_partitions_from(since) }}
-    {%- endif %}
+    {{- where_in_hours(hours) }}
 ),
 
 districts as (
@@ -37,8 +34,10 @@ traffic_per_hour as (
         count(distinct vehicle_id) as vehicles_seen,
         count(*) as gps_fixes,
         avg(speed_kmh) as avg_speed_kmh,
-        sum(case when speed_kmh = 0 then 1 else 0 end) as stationary_fixes
+        sum(case when speed_kmh = 0 then 1 else 0 end) as stationary_fixes,
+        max(landed_at) as landed_at
     from fixes
+    where district_id is not null
     group by district_id, event_hour_at
 ),
 
@@ -58,7 +57,8 @@ final as (
         cast(districts.free_flow_speed_kmh as {{ type_double() }}) as free_flow_speed_kmh,
         {{ congestion_index(
             'traffic_per_hour.avg_speed_kmh', 'districts.free_flow_speed_kmh'
-        ) }} as congestion_index
+        ) }} as congestion_index,
+        traffic_per_hour.landed_at
     from traffic_per_hour
     inner join districts
         on traffic_per_hour.district_id = districts.district_id

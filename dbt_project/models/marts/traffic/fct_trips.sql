@@ -8,23 +8,25 @@
 ) }}
 
 {#-
-    Incremental: the trips that ended before the look-back window are closed and kept;
-    the rest are deleted first (the pre-hook) and split again from the positions that
-    follow each vehicle's last closed trip, numbered after it (macros/split_into_trips.sql).
-    A trip that ended up to `trip_gap_seconds` before the window is reopened too, since a
-    position in the window could still continue it. Only the partitions from the earliest
-    reopened trip's start on are read, from staging: a trip needs no district.
+    Incremental by what landed (macros/landed_since.sql): the vehicles with GPS fixes
+    landed since the last run have their trips from the earliest new fix on (less
+    `trip_gap_seconds`, as a new position can continue a trip that ended just before)
+    deleted first (the pre-hook) and split again from the positions that follow their
+    last kept trip, numbered after it (macros/split_into_trips.sql). Other vehicles'
+    trips are kept. Only the partitions from the earliest reopened trip's start on are
+    read, from staging: a trip needs no district.
 -#}
 -- depends_on: {{ ref('stg_smartcity__gps_fixes') }}
-{%- set reopen_from = trips_reopen_from() %}
+{%- set since = landed_since() %}
+{%- set reopen_from = trips_reopen_from(since) %}
 
 with
 
 trips as (
-    {%- if reopen_from is none %}
+    {%- if since is none %}
         select * from {{ ref('int_trips_split') }}
     {%- else %}
-        {{ reopened_trips(reopen_from, ref('stg_smartcity__gps_fixes')) }}
+        {{ reopened_trips(reopen_from, since, ref('stg_smartcity__gps_fixes')) }}
     {%- endif %}
 ),
 
@@ -40,7 +42,8 @@ final as (
         duration_seconds,
         distance_km,
         max_speed_kmh,
-        avg_speed_kmh
+        avg_speed_kmh,
+        landed_at
     from trips
 )
 

@@ -9,14 +9,14 @@
     meta={'window_column': 'event_hour_at'},
 ) }}
 
-{#- Incremental by a window of hours, as fct_district_hourly_traffic. -#}
-{%- set since = incremental_window_start('event_hour_at') %}
+{#- Incremental by what landed, as fct_district_hourly_traffic. -#}
+{%- set hours = changed_event_hours('weather_readings', landed_since()) %}
 
 with
 
 hourly as (
     select * from {{ ref('int_weather_readings_aggregated_to_hour') }}
-    {{- where_hours_from(since) }}
+    {{- where_in_hours(hours) }}
 ),
 
 final as (
@@ -36,7 +36,8 @@ final as (
         max_wind_speed_kmh,
         {{ round_double('avg_humidity_pct', 1) }} as avg_humidity_pct,
         min_visibility_m,
-        cast(max_air_quality_index as integer) as max_air_quality_index
+        cast(max_air_quality_index as integer) as max_air_quality_index,
+        landed_at
     from hourly
 )
 

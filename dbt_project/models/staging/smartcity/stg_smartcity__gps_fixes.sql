@@ -21,6 +21,8 @@ renamed as (
         -- measures
         speed_over_ground_kmh as speed_kmh,
         speed_over_ground_kmh / 3.6 as speed_mps,
+        -- contract version 2 on; null in version 1 records
+        heading_deg,
 
         {{ landing_metadata() }}
     from source

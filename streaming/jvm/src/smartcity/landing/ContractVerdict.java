@@ -134,6 +134,9 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
     final Double minimum;
     final Double maximum;
     final Pattern pattern;
+    // The contract version that added the field: a record of an earlier version does
+    // not have it, and any value under its name is ignored, as unknown fields are.
+    final long sinceVersion;
 
     FieldRule(JsonNode node) {
       name = node.get("name").asText();
@@ -144,6 +147,7 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
       minimum = node.get("minimum").isNull() ? null : node.get("minimum").asDouble();
       maximum = node.get("maximum").isNull() ? null : node.get("maximum").asDouble();
       pattern = node.get("pattern").isNull() ? null : Pattern.compile(node.get("pattern").asText());
+      sinceVersion = node.get("since_version").asLong();
     }
   }
 
@@ -159,7 +163,9 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
 
   static final class Rules {
     final String eventType;
-    final long schemaVersion;
+    // The schema versions producers may send, side by side.
+    final Set<Long> versions = new HashSet<>();
+    final String versionsText;
     final Set<String> knownEventTypes = new HashSet<>();
     final FieldRule[] fields;
     final Map<String, Integer> fieldIndex = new HashMap<>();
@@ -171,7 +177,12 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
 
     private Rules(JsonNode root) {
       eventType = root.get("event_type").asText();
-      schemaVersion = root.get("schema_version").asLong();
+      List<String> names = new ArrayList<>();
+      root.get("versions").forEach(v -> {
+        versions.add(v.asLong());
+        names.add(v.asText());
+      });
+      versionsText = String.join(" or ", names);
       root.get("known_event_types").forEach(v -> knownEventTypes.add(v.asText()));
       root.get("reason_codes").forEach(v -> reasonCodes.add(v.asText()));
       JsonNode list = root.get("fields");
@@ -245,12 +256,21 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
       }
       Seen version = seen[fieldIndex.get("schema_version")];
       if (version != null && version.kind == Kind.INTEGER
-          && !(version.fitsLong && version.integer == schemaVersion)) {
+          && !(version.fitsLong && versions.contains(version.integer))) {
         return verdict.refuse(
             "unknown_schema_version",
-            "schema_version " + schemaVersion + " expected, got " + version.text);
+            "schema_version " + versionsText + " expected, got " + version.text);
       }
       return judgeFields(verdict, seen, publishedMicros);
+    }
+
+    /** The record's schema version; the newest when it has none that is a number (the
+     * record is refused for that, and every field is judged). */
+    private static long versionOf(Seen version) {
+      if (version != null && version.kind == Kind.INTEGER && version.fitsLong) {
+        return version.integer;
+      }
+      return Long.MAX_VALUE;
     }
 
     private Row judgeFields(Verdict verdict, Seen[] seen, Long publishedMicros) {
@@ -263,9 +283,13 @@ public final class ContractVerdict implements UDF3<byte[], byte[], Long, Row> {
       Names outOfRange = new Names();
       Object[] typed = new Object[fields.length];
       long eventMicros = Long.MIN_VALUE;
+      long recordVersion = versionOf(seen[fieldIndex.get("schema_version")]);
       for (int i = 0; i < fields.length; i++) {
         FieldRule field = fields[i];
         Seen s = seen[i];
+        if (field.sinceVersion > recordVersion) {
+          continue; // not a field of the record's version: null
+        }
         if (s == null) {
           if (field.required) {
             missing.add(field.name);
