@@ -165,7 +165,6 @@ def late_lake(tmp_path_factory: pytest.TempPathFactory, kafka_broker, trino_serv
     lake.run("seed")
     lake.run()
     pipeline.run_dbt(lake.settings, "snapshot")  # for the tests of the snapshot
-    lake.snapshot("on time", root)
     late = [
         event
         for seed, lateness in enumerate(LATENESS.values(), start=32)
@@ -212,7 +211,8 @@ def compiled_on_trino(lake: LateLake, target_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("label", ["on time", "late", "on time again"])
+# The first round is a first build, a full refresh itself: compared from the second on.
+@pytest.mark.parametrize("label", ["late", "on time again"])
 @pytest.mark.parametrize("engine", ["duckdb", "trino"])
 def test_every_incremental_model_equals_a_full_refresh(
     late_lake: LateLake, label: str, engine: str
