@@ -22,20 +22,23 @@
     newest `column` less the margin. None on a first or full-refresh run and when the
     model is empty: the whole history is read then.
 
-    Where reads are billed by the byte (macros/recent_partitions.sql), the newest value
-    is looked for in the model's recent partitions first, and in all of them only when
-    none is there. A late event's row lies in an old partition, so the value found may
-    be older than the newest: that only makes more rows count as new, never fewer.
+    Where reads are billed by the byte (macros/recent_partitions.sql), the newest value is
+    looked for in two steps, neither of which reads the whole model: in its recent
+    partitions first, then among the rows landed at or after what was found there (a late
+    event's row lies in an old partition but landed last; Iceberg skips every file whose
+    statistics say it holds nothing that new). A model with no recent row is read whole.
 -#}
 {% macro landed_since(column='landed_at') -%}
     {%- if not (execute and is_incremental()) -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set recent = recent_partitions_condition(config.get('meta', {}).get('window_column')) -%}
-    {%- set newest = _newest_landed(column, recent) -%}
-    {%- if newest is none and recent is not none -%}
-        {%- set newest = _newest_landed(column, none) -%}
-    {%- endif -%}
+    {%- set recent_newest = _newest_landed(column, recent) if recent is not none else none -%}
+    {%- set newest = _newest_landed(
+        column,
+        none if recent_newest is none
+        else column ~ ' >= ' ~ timestamp_literal(recent_newest, rounded_down_to_ms=true)
+    ) or recent_newest -%}
     {%- if newest is none -%}
         {{ return(none) }}
     {%- endif -%}
@@ -212,7 +215,14 @@
     cast('{{ moment.strftime("%Y-%m-%d") }}' as date)
 {%- endmacro %}
 
-{% macro timestamp_literal(moment) -%}
+{#-
+    `rounded_down_to_ms` for a lower bound that must hold the value itself: Athena and
+    Trino read a timestamp literal to the millisecond, and may round a microsecond up.
+-#}
+{% macro timestamp_literal(moment, rounded_down_to_ms=false) -%}
+    {%- if rounded_down_to_ms -%}
+        {%- set moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000) -%}
+    {%- endif -%}
     cast('{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 

@@ -36,10 +36,6 @@ def project_found() -> bool:
     return (PROJECT_ROOT / "dbt_project.yml").is_file()
 
 
-# Appended to the Glue raw database's name for the Iceberg tables (see Settings.iceberg_namespace).
-ICEBERG_GLUE_SUFFIX = "_iceberg"
-
-
 @dataclass(frozen=True)
 class Variable:
     """An environment variable the project reads: declared once, with its default."""
@@ -108,7 +104,7 @@ VARIABLES = {
         ),
         Variable(
             "SMARTCITY_GLUE_DATABASE",
-            "the Glue database `smartcity catalog register` writes",
+            "the Glue database of the raw Iceberg tables (the landing job commits to it)",
             "smartcity_raw",
         ),
         Variable(
@@ -271,13 +267,9 @@ class Settings:
 
     @property
     def iceberg_namespace(self) -> str:
-        """The catalog namespace of the lake's Iceberg tables. On Glue it is the raw
-        database's name with a suffix, for as long as Athena and Spectrum read the Hive
-        tables that `smartcity catalog register` writes under the database's own name
-        (docs/architecture.md, "Where the move is")."""
-        if self.lake_on_s3:
-            return f"{self.glue_database}{ICEBERG_GLUE_SUFFIX}"
-        return self.raw_schema
+        """The catalog namespace of the lake's Iceberg tables: the Glue raw database on
+        S3 (Athena and Spectrum read the tables there), the raw schema's name locally."""
+        return self.glue_database if self.lake_on_s3 else self.raw_schema
 
     @property
     def metrics_dir(self) -> Path:

@@ -29,7 +29,7 @@ LAKE, RESULTS = "city-lake-iam", "city-results-iam"
 RAW_DB, SCHEMA = "smartcity_raw", "smartcity_analytics"
 WORK_GROUP = aws_stack.load_template()["Parameters"]["WorkGroupName"]["Default"]
 LAYERS = ("staging", "intermediate", "marts", "reference", "snapshots")
-ROLES = ("Landing", "Catalog", "Compaction", "Dbt", "Bi", "Spectrum")
+ROLES = ("Landing", "Compaction", "Dbt", "Bi", "Spectrum")
 NO_RETRIES = Config(retries={"max_attempts": 1, "mode": "standard"})
 ALLOW_EVERYTHING = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -71,6 +71,27 @@ class Deployed:
 
     def as_user(self, user: str, service: str) -> Any:
         return client(service, self.endpoint, self.users[user])
+
+    def iceberg_catalog_as(self, role: str) -> Any:
+        """pyiceberg's Glue catalog under a role's session: Glue, and the tables' files in
+        S3, on the stack's server, as the landing job reaches them."""
+        from pyiceberg.catalog.glue import GlueCatalog
+
+        keys = self.sessions[role]
+        properties = {"region": REGION, "endpoint": self.endpoint}
+        properties |= {
+            "access-key-id": keys["aws_access_key_id"],
+            "secret-access-key": keys["aws_secret_access_key"],
+            "session-token": keys["aws_session_token"],
+        }
+        return GlueCatalog(
+            "glue",
+            **{
+                f"{service}.{key}": value
+                for service in ("glue", "s3")
+                for key, value in properties.items()
+            },
+        )
 
     def principal(self, role: str) -> str:
         """The ARN prefix under which the call log names a role's sessions."""

@@ -206,14 +206,14 @@ def test_tests_of_several_models_run_after_all_of_them(
                 assert f"{GROUP}.{names[parent]}.run" in before, (task_id, parent)
 
 
-def test_catalog_freshness_models_snapshot_compaction_in_that_order(
+def test_freshness_models_snapshot_compaction_in_that_order(
     project: tuple[Path, Report], tasks: dict[str, dict[str, Any]]
 ) -> None:
     _, manifest = project
-    assert "catalog register --no-projection" in tasks["catalog_register"]["bash_command"]
-    assert tasks["catalog_register"]["upstream"] == []
+    # No registration step: the landing job commits to the raw tables in Glue itself.
+    assert not any("catalog" in task_id for task_id in tasks)
     assert tasks["source_freshness"]["operator"] == "DbtSourceLocalOperator"
-    assert tasks["source_freshness"]["upstream"] == ["catalog_register"]
+    assert tasks["source_freshness"]["upstream"] == []
 
     dbt_tasks = {task_id for task_id in tasks if task_id.startswith(f"{GROUP}.")}
     for task_id in dbt_tasks:
@@ -267,7 +267,8 @@ def test_dbt_runs_on_athena_by_default_with_the_configured_dbt(
     assert {task["dbt_target"] for task in dbt_tasks} == {"athena"}
     assert {task["dbt_executable"] for task in dbt_tasks} == {str(ROOT / ".venv" / "bin" / "dbt")}
     assert {task["dbt_project_dir"] for task in dbt_tasks} == {str(ROOT)}
-    assert str(ROOT / ".venv" / "bin" / "smartcity") in tasks["catalog_register"]["bash_command"]
+    smartcity = str(ROOT / ".venv" / "bin" / "smartcity")
+    assert smartcity in tasks["compact_closed_hours"]["bash_command"]
 
 
 def test_the_target_follows_the_environment(project: tuple[Path, Report]) -> None:

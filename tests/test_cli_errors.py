@@ -78,9 +78,9 @@ def test_the_athena_target_without_credentials_says_how_to_log_in(clean_env: dic
     assert line.startswith("error: no AWS credentials found: set AWS_PROFILE")
 
 
-def test_catalog_registration_without_credentials_is_one_line(clean_env: dict) -> None:
+def test_compaction_on_s3_without_credentials_is_one_line(clean_env: dict) -> None:
     clean_env["SMARTCITY_LAKE_URI"] = "s3://city-lake"
-    line = one_error_line(smartcity("catalog", "register", env=clean_env))
+    line = one_error_line(smartcity("compact", env=clean_env))
     assert line.startswith("error: no AWS credentials found")
 
 

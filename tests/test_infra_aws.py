@@ -173,7 +173,7 @@ def test_parliament_finds_nothing_in_any_policy(tmp_path: Path) -> None:
     template = aws_stack.load_template(TEMPLATE)
     documents = policy_documents(template)
     roles = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
-    assert len(roles) == 6 and len(documents) == 2 * len(roles) + 2, sorted(documents)
+    assert len(roles) == 5 and len(documents) == 2 * len(roles) + 2, sorted(documents)
     for name, document in documents.items():
         text = json.dumps(document, indent=1)
         assert "Fn::" not in text and '"Ref"' not in text, f"{name} left unresolved: {text}"
@@ -200,7 +200,7 @@ def test_the_outputs_are_the_project_settings_and_role_arns() -> None:
         "SMARTCITY_ATHENA_SCHEMA",
         "SMARTCITY_ATHENA_WORK_GROUP",
     }
-    assert len(roles) == 6
+    assert len(roles) == 5
     for key, output in template["Outputs"].items():
         assert output["Description"].startswith(aws_stack.setting_name(key) + " - "), key
     values = _values(template)

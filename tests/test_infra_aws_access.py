@@ -15,7 +15,6 @@ input is one line.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -164,15 +163,15 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
     assert not _allowed(s3.delete_bucket, Bucket=LAKE)
     glue = deployed.as_role("Landing", "glue")
     assert not _allowed(glue.delete_database, Name=RAW_DB)
-    assert not _allowed(glue.create_table, DatabaseName=RAW_DB, TableInput={"Name": "x"})
-    # Its Iceberg tables' database: created if missing, tables created and committed.
-    iceberg_db = f"{RAW_DB}_iceberg"
-    with contextlib.suppress(glue.exceptions.AlreadyExistsException):  # made by the landing
-        glue.create_database(DatabaseInput={"Name": iceberg_db})
+    assert not _allowed(glue.create_database, DatabaseInput={"Name": f"{RAW_DB}_other"})
+    # The raw database's Iceberg tables: created if missing, and committed to.
     probe = f"probe_{uuid.uuid4().hex[:8]}"
-    assert _allowed(glue.create_table, DatabaseName=iceberg_db, TableInput={"Name": probe})
-    assert _allowed(glue.get_table, DatabaseName=iceberg_db, Name=probe)
-    assert not _allowed(glue.delete_table, DatabaseName=iceberg_db, Name=probe)
+    assert _allowed(glue.create_table, DatabaseName=RAW_DB, TableInput={"Name": probe})
+    assert _allowed(glue.get_table, DatabaseName=RAW_DB, Name=probe)
+    assert not _allowed(glue.delete_table, DatabaseName=RAW_DB, Name=probe)
+    assert not _allowed(
+        glue.create_table, DatabaseName=f"{SCHEMA}_marts", TableInput={"Name": probe}
+    )
 
 
 def test_the_dbt_role_reads_raw_and_writes_the_warehouse_only(deployed: Deployed) -> None:
@@ -223,25 +222,12 @@ def test_the_compaction_role_rewrites_and_expires_the_tables_and_nothing_else(
     glue = deployed.as_role("Compaction", "glue")
     assert not _allowed(glue.delete_database, Name=RAW_DB)
     assert not _allowed(glue.delete_table, DatabaseName=RAW_DB, Name="gps_fixes")
-    assert not _allowed(
-        glue.create_table, DatabaseName=f"{RAW_DB}_iceberg", TableInput={"Name": "x"}
-    )
-    assert not _allowed(glue.delete_table, DatabaseName=f"{RAW_DB}_iceberg", Name="gps_fixes")
-
-
-def test_the_catalog_role_touches_no_object(deployed: Deployed) -> None:
-    s3 = deployed.as_role("Catalog", "s3")
-    assert _allowed(s3.list_objects_v2, Bucket=LAKE, Prefix="raw/")
-    assert not _allowed(s3.get_object, Bucket=LAKE, Key=RAW)
-    assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{RAW}.x", Body=b"x")
-    glue = deployed.as_role("Catalog", "glue")
-    assert not _allowed(glue.delete_database, Name=RAW_DB)
-    assert not _allowed(glue.delete_database, Name=f"{SCHEMA}_marts")
+    assert not _allowed(glue.create_table, DatabaseName=RAW_DB, TableInput={"Name": "x"})
 
 
 def test_glue_calls_are_judged_on_their_catalog_database_and_table(deployed: Deployed) -> None:
-    # The catalog role reads and writes the raw database, and no other.
-    glue = deployed.as_role("Catalog", "glue")
+    # The compaction role reads and commits to the raw database's tables, and no other's.
+    glue = deployed.as_role("Compaction", "glue")
     assert _allowed(glue.get_database, Name=RAW_DB)
     assert _allowed(glue.get_tables, DatabaseName=RAW_DB)
     assert not _allowed(glue.get_tables, DatabaseName=f"{SCHEMA}_marts")

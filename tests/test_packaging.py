@@ -109,7 +109,7 @@ def test_pip_install_gives_a_smartcity_command_with_its_java_source(installed: P
     assert java, "the landing job's JVM source is missing from the package"
     helper = run_installed(installed, installed, "--help")
     assert helper.returncode == 0, helper.stderr
-    for command in ("demo", "produce", "land", "dbt", "catalog"):
+    for command in ("demo", "produce", "land", "dbt", "compact"):
         assert command in helper.stdout
     # The installed package, not this checkout, answered.
     where = subprocess.run(

@@ -1,4 +1,4 @@
-"""`smartcity catalog` and `compact`: keeping the lake readable, registered and compact."""
+"""`smartcity compact`: keeping the lake's Iceberg tables compact and their history short."""
 
 from __future__ import annotations
 
@@ -18,24 +18,6 @@ if TYPE_CHECKING:
 GRACE_MINUTES = 60
 # Longer than the longest query on Athena or Spectrum over the raw tables.
 KEEP_SUPERSEDED_MINUTES = 120
-
-
-def catalog(args: argparse.Namespace, settings: Settings) -> int:
-    from smartcity.aws import glue_client, s3_client
-    from streaming.catalog import register
-
-    report = register(
-        glue_client(),
-        settings.glue_database,
-        settings.lake_uri,
-        projection=not args.no_projection,
-        s3_client=s3_client(settings),
-    )
-    say(
-        f"Glue database {settings.glue_database}: {len(report.created)} tables created, "
-        f"{len(report.updated)} updated, {report.partitions_added} partitions added"
-    )
-    return 0
 
 
 def compact(args: argparse.Namespace, settings: Settings) -> int:
@@ -96,31 +78,6 @@ def _say_partition(label: str, rows: list[int] | tuple[int, ...], note: str = ""
 
 
 COMMANDS = (
-    Command(
-        "catalog",
-        "register the lake's datasets as tables in the AWS Glue Data Catalog",
-        "Create or update, idempotently, one Glue table per raw dataset and the dead-letter "
-        "table of the s3:// lake in SMARTCITY_LAKE_URI, in the database "
-        "SMARTCITY_GLUE_DATABASE, with Athena partition projection, and add the partitions "
-        "present in the lake that Glue does not list yet (Redshift Spectrum reads only "
-        "those): run it after landing, or on a schedule. These Hive tables serve Athena and "
-        "Spectrum until they read the Iceberg tables the landing job commits to (in "
-        "SMARTCITY_GLUE_DATABASE with the suffix _iceberg). Credentials, region and "
-        "endpoint come from the standard AWS configuration (AWS_PROFILE, AWS_REGION, "
-        "AWS_ENDPOINT_URL, ...).",
-        catalog,
-        (
-            Option(("action",), "register or update the tables", choices=["register"]),
-            Option(
-                ("--no-projection",),
-                "turn Athena partition projection off: Athena then reads the registered "
-                "partitions only, as Spectrum does",
-                action="store_true",
-                default=False,
-            ),
-        ),
-        needs_project=False,
-    ),
     Command(
         "compact",
         "compact and expire the lake's Iceberg tables",

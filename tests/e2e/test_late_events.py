@@ -127,12 +127,17 @@ class LateLake:
         for statement in registration_statements(self.settings.lake_uri, schema=TRINO_RAW_SCHEMA):
             self.trino.execute(statement)
 
-    def run(self, command: str = "run") -> None:
-        """dbt ``command`` on DuckDB and on Trino."""
+    def run(self, command: str = "run", on_trino: bool = True) -> None:
+        """dbt ``command`` on DuckDB and, unless told otherwise, on Trino."""
         pipeline.run_dbt(self.settings, command)
-        pipeline.run_dbt(
-            self.settings, command, "--target", "trino", environment=trino_environment(self.trino)
-        )
+        if on_trino:
+            pipeline.run_dbt(
+                self.settings,
+                command,
+                "--target",
+                "trino",
+                environment=trino_environment(self.trino),
+            )
 
     def full_refresh(self, path: Path) -> Path:
         """A full refresh of the same lake into a database of its own."""
@@ -141,19 +146,20 @@ class LateLake:
         pipeline.run_dbt(settings, "run", "--full-refresh")
         return path
 
-    def snapshot(self, label: str, root: Path) -> None:
-        """Both builds as they stand, and a full refresh to compare them with."""
+    def snapshot(self, label: str, root: Path, on_trino: bool = True) -> None:
+        """The builds as they stand, and a full refresh to compare them with."""
         full = self.full_refresh(root / f"{label}-full.duckdb")
         self.rounds[label] = {
             "duckdb": duckdb_differences(self.settings.duckdb_path, full),
-            "trino": model_differences(
+            "full": full,
+        }
+        if on_trino:
+            self.rounds[label]["trino"] = model_differences(
                 replace(self.settings, duckdb_path=full),
                 self.trino,
                 list(INCREMENTAL),
                 trino_relation,
-            ),
-            "full": full,
-        }
+            )
 
 
 @pytest.fixture(scope="module")
@@ -182,8 +188,9 @@ def late_lake(tmp_path_factory: pytest.TempPathFactory, kafka_broker, trino_serv
         "compiled": compiled_on_trino(lake, root / "compiled"),
         "copy": copy_of(lake.settings.duckdb_path, root / "before-last-run"),
     }
-    lake.run()
-    lake.snapshot("on time again", root)
+    # DuckDB alone from here: Trino's read of this round is the plan above.
+    lake.run(on_trino=False)
+    lake.snapshot("on time again", root, on_trino=False)
     return lake
 
 
@@ -211,9 +218,11 @@ def compiled_on_trino(lake: LateLake, target_path: Path) -> dict[str, str]:
     }
 
 
-# The first round is a first build, a full refresh itself: compared from the second on.
-@pytest.mark.parametrize("label", ["late", "on time again"])
-@pytest.mark.parametrize("engine", ["duckdb", "trino"])
+# The first round is a first build, a full refresh itself: compared from the second on,
+# on Trino after the late round.
+@pytest.mark.parametrize(
+    ("label", "engine"), [("late", "duckdb"), ("late", "trino"), ("on time again", "duckdb")]
+)
 def test_every_incremental_model_equals_a_full_refresh(
     late_lake: LateLake, label: str, engine: str
 ) -> None:

@@ -1,13 +1,12 @@
 """The Smart City platform's hourly run on Amazon MWAA (Airflow 3, astronomer-cosmos).
 
-    catalog_register -> source_freshness -> dbt (one task group per model: run, then its
-    tests; seeds; tests of several models after all of them) -> snapshot -> compact_closed_hours
+    source_freshness -> dbt (one task group per model: run, then its tests; seeds; tests
+    of several models after all of them) -> snapshot -> compact_closed_hours
                                                                          -> maintain_iceberg_tables
                                                                          -> whole_history_tests
 
-- ``catalog_register``: ``smartcity catalog register --no-projection`` adds the lake's new
-  partitions to the raw database's Hive tables in Glue, which Athena and Redshift
-  Spectrum read (both read only the listed ones).
+- The raw tables need no registration step: the landing job commits every batch to
+  their Iceberg tables in Glue, which Athena and Redshift Spectrum read.
 - ``source_freshness``: ``dbt source freshness``; a source past its error threshold (24 h
   without a landed row) stops the run before any model reads stale data, a warning does not.
 - ``dbt``: cosmos renders every dbt model of the manifest as ``dbt.<model>.run`` and
@@ -17,12 +16,10 @@
   only the recent partitions of what they test (macros/recent_partitions.sql).
 - ``snapshot``: ``dbt snapshot`` (``vehicles_snapshot`` reads ``dim_vehicles``).
 - ``compact_closed_hours``: ``smartcity compact``, whatever became of the dbt tasks. It
-  rewrites each closed hour of the raw Iceberg tables (Glue database ``<raw>_iceberg``
-  on an ``s3://`` lake, the MWAA case) into one file by one Iceberg commit, then expires
+  rewrites each closed hour of the raw Iceberg tables (in the Glue raw database on an
+  ``s3://`` lake, the MWAA case) into one file by one Iceberg commit, then expires
   snapshots and deletes the files none references, once older than
-  ``--keep-superseded-minutes``. Until then Athena and Spectrum, which read the hour's
-  folder through the Hive tables, see a compacted hour's rows twice; staging
-  deduplicates them.
+  ``--keep-superseded-minutes`` (longer than the longest query over the raw tables).
 - ``maintain_iceberg_tables``: once a day (the run of ``SMARTCITY_MAINTENANCE_HOUR``, 3
   UTC by default), ``dbt run-operation maintain_iceberg_tables``: Athena's ``OPTIMIZE``
   and ``VACUUM`` on the Iceberg tables dbt writes in place (macros/maintain_iceberg_tables.sql).
@@ -162,9 +159,8 @@ default_args = {
 
 with DAG(
     dag_id=DAG_ID,
-    description="Glue partitions, source freshness, dbt models and tests, snapshot, compaction",
-    # Five past the hour: the new hour's first partitions have landed by then, so the
-    # catalog registers them in this run rather than the next.
+    description="Source freshness, dbt models and tests, snapshot, compaction",
+    # Five past the hour: the new hour's first batches have landed by then.
     schedule="5 * * * *",
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
@@ -174,13 +170,6 @@ with DAG(
     tags=["smartcity", "dbt", "cosmos"],
     doc_md=__doc__,
 ) as dag:
-    catalog_register = BashOperator(
-        task_id="catalog_register",
-        # No partition projection: Athena reads the partitions listed in Glue, as Spectrum
-        # always does. Compaction no longer needs this: it leaves the partitions as they are.
-        bash_command=f"{shlex.quote(SMARTCITY_CLI)} catalog register --no-projection",
-    )
-
     # What the two dbt steps outside the task group share with it.
     dbt_step_args: dict[str, Any] = {
         "project_dir": str(DBT_PROJECT_DIR),
@@ -271,5 +260,5 @@ with DAG(
         trigger_rule="all_done",
     )
 
-    catalog_register >> source_freshness >> dbt_models >> snapshot >> compact_closed_hours
+    source_freshness >> dbt_models >> snapshot >> compact_closed_hours
     snapshot >> [maintain_iceberg_tables, whole_history_tests]
