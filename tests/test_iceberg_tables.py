@@ -171,13 +171,17 @@ def test_trino_reads_the_lake_through_its_own_catalog(trino_server) -> None:
     ) == [[hour, 3]]
 
 
+GLUE_DATABASE = "iceberg_tables_test"
+
+
 def test_on_aws_the_tables_live_in_glue_and_their_files_in_s3(aws_env: str) -> None:
     """The same tables and commit through Glue and S3, served by moto over HTTP: what
-    Athena and Redshift Spectrum find in Glue is an Iceberg table with its metadata."""
+    Athena and Redshift Spectrum find in Glue is an Iceberg table with its metadata. A
+    database of its own: the session's moto server is shared with the S3 landing test."""
     s3, glue = boto3.client("s3"), boto3.client("glue")
     s3.create_bucket(Bucket="iceberg-lake")
     catalog = glue_catalog("us-east-1")
-    tables = ensure_tables(catalog, "smartcity_raw", "s3://iceberg-lake/lake")
+    tables = ensure_tables(catalog, GLUE_DATABASE, "s3://iceberg-lake/lake")
     assert tables["gps_fixes"].location() == "s3://iceberg-lake/lake/raw/gps_fixes"
     [table] = [t for t in RAW_TABLES if t.name == "gps_fixes"]
     schema = plain_arrow_schema(table)
@@ -190,13 +194,13 @@ def test_on_aws_the_tables_live_in_glue_and_their_files_in_s3(aws_env: str) -> N
     pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
     key = "lake/raw/gps_fixes/data/batch-0.parquet"
     s3.put_object(Bucket="iceberg-lake", Key=key, Body=buffer.getvalue().to_pybytes())
-    load = lambda: catalog.load_table(("smartcity_raw", "gps_fixes"))  # noqa: E731
+    load = lambda: catalog.load_table((GLUE_DATABASE, "gps_fixes"))  # noqa: E731
     assert commit_batch(load, "gps_fixes", "query", 0, [f"s3://iceberg-lake/{key}"])
     assert not commit_batch(load, "gps_fixes", "query", 0, [f"s3://iceberg-lake/{key}"])
     assert sorted(load().scan().to_arrow().column("event_id").to_pylist()) == [
         f"e{n}" for n in range(5)
     ]
-    entry = glue.get_table(DatabaseName="smartcity_raw", Name="gps_fixes")["Table"]
+    entry = glue.get_table(DatabaseName=GLUE_DATABASE, Name="gps_fixes")["Table"]
     assert entry["Parameters"]["table_type"].upper() == "ICEBERG"
     assert entry["Parameters"]["metadata_location"] == load().metadata_location
 
