@@ -250,11 +250,5 @@
 
 {#- The days of the raw rows of `source_name` landed after `since` (by event_date). -#}
 {% macro changed_event_days(source_name, since) -%}
-    {%- set query -%}
-        select min(event_at) as changed_at
-        from {{ raw_table(source_name) }}
-        where landed_at > {{ timestamp_literal(since) }}
-        group by event_date
-    {%- endset -%}
-    {{ return(distinct_moments(moments_of(query), 'day')) }}
+    {{ return(distinct_moments(changed_event_hours(source_name, since), 'day')) }}
 {%- endmacro %}

@@ -10,9 +10,9 @@
     smaller side of the join) and reads only their partitions. The key already implies
     the equality, so no match is lost.
 
-    The window's start cannot be written into the predicate instead: dbt fixes
-    `incremental_predicates` when it parses the project, and the start is known only
-    when the model runs (macros/incremental_window.sql).
+    The changed days cannot be written into the predicate instead: dbt fixes
+    `incremental_predicates` when it parses the project, and they are known only when
+    the model runs (macros/landed_since.sql).
 
     Merges run on Athena (dbt-athena names the two sides `target` and `src`) and Trino
     (`DBT_INTERNAL_DEST`, `DBT_INTERNAL_SOURCE`); delete+insert elsewhere deletes by the

@@ -32,7 +32,7 @@ latest_first as (
         row_number() over (
             partition by vehicle_id order by event_at desc, event_id desc
         ) as recency_rank,
-        min(event_at) over (partition by vehicle_id) as first_seen_in_window_at,
+        min(event_at) over (partition by vehicle_id) as first_seen_now_at,
         max(landed_at) over (partition by vehicle_id) as newest_landed_at
     from telemetry
 ),
@@ -44,7 +44,7 @@ read_now as (
         vehicle_model,
         vehicle_model_year,
         fuel_type,
-        first_seen_in_window_at as first_seen_at,
+        first_seen_now_at as first_seen_at,
         event_at as last_seen_at,
         newest_landed_at as landed_at,
         1 as is_read_now
