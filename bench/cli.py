@@ -47,6 +47,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="landing trigger interval in the continuous part, seconds",
     )
     run_parser.add_argument(
+        "--dbt-every",
+        type=float,
+        default=BenchOptions.dbt_every_s,
+        metavar="SECONDS",
+        help="run dbt in the continuous part on this cadence (`smartcity dbt --every`) "
+        "instead of on each landing (`smartcity dbt --on-landing`, the default)",
+    )
+    run_parser.add_argument(
         "--peer",
         action=argparse.BooleanOptionalAction,
         default=BenchOptions.peer,
@@ -92,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rate=args.rate,
         duration_s=args.duration,
         trigger_s=args.trigger,
+        dbt_every_s=args.dbt_every,
         peer=args.peer,
         rounds=args.rounds,
         freshness=args.freshness,

@@ -3,9 +3,10 @@
 The landing job runs with an interval trigger in a process of its own while events
 are produced at a fixed rate, each stamped with the moment it is sent. A watcher reads
 the raw tables' Iceberg metadata every half second; the first time it sees a committed
-file, every row in it gets a delay (seen - event_at). Meanwhile an incremental dbt run of the camera sightings mart
-runs on a fixed cadence (`smartcity dbt --every`, one process); a sighting's delay to the
-mart is the end of the first run that holds it, less its event_at. The landing job's own metrics give the Kafka lag per
+file, every row in it gets a delay (seen - event_at). Meanwhile incremental dbt runs of
+the camera sightings mart follow the landings (`smartcity dbt --on-landing`, one
+process; or a fixed cadence, `--every`); a sighting's delay to the mart is the end of the
+first run that holds it, less its event_at. The landing job's own metrics give the Kafka lag per
 micro-batch, which says whether the job keeps up with the rate.
 """
 
@@ -108,14 +109,16 @@ def measure(
     rate_per_s: float,
     duration_s: float,
     trigger_s: int,
-    dbt_every_s: float,
+    dbt_every_s: float | None,
     results: Results,
     say: Callable[[str], None],
 ) -> None:
     events = int(rate_per_s * duration_s)
+    schedule = ("--on-landing",) if dbt_every_s is None else ("--every", str(dbt_every_s))
     say(
         f"freshness: landing every {trigger_s} s while {events:,} events arrive at "
-        f"{rate_per_s:,.0f}/s; dbt every {dbt_every_s:.0f} s"
+        f"{rate_per_s:,.0f}/s; dbt "
+        + ("on each landing" if dbt_every_s is None else f"every {dbt_every_s:.0f} s")
     )
     metrics_file = settings.metrics_dir / "landing.jsonl"
     environment = pipeline.command_environment(settings)
@@ -157,12 +160,12 @@ def measure(
         _wait_for(lambda: len(watcher.delays_s) >= 200, 300, "the landing job to start")
         watcher.delays_s.clear()
         batches_before = _batches(metrics_file)
-        # dbt on its cadence in a process of its own, started once, as a single-machine
-        # deployment runs it (`smartcity dbt --every`).
+        # dbt on its schedule in a process of its own, started once, as a single-machine
+        # deployment runs it (`smartcity dbt --on-landing`, or `--every`).
         scheduler = subprocess.Popen(
             [
                 sys.executable,
-                *("-m", "smartcity", "dbt", "--every", str(dbt_every_s)),
+                *("-m", "smartcity", "dbt", *schedule),
                 *("run", "--select", "fct_camera_sightings"),
             ],
             cwd=PROJECT_ROOT,

@@ -41,6 +41,10 @@ T = TypeVar("T")
 EVENTS_PER_VEHICLE_SECOND = (1 / 5 + 1 / 10) * driving_share()
 # Events built and sent at a time by the producer part.
 CHUNK = 500_000
+# The producer's first events, sent before its figure is timed (a quarter of a smaller
+# run): a fresh broker creates each partition's log and compiles its request path on the
+# first batches, and a sensor gateway's figure is the rate it keeps up, not its start.
+WARM_UP_EVENTS = 50_000
 
 
 class BenchmarkFailed(RuntimeError):
@@ -58,7 +62,8 @@ class BenchOptions:
     rate: float = 2_000.0
     duration_s: float = 60.0
     trigger_s: int = 5
-    dbt_every_s: float = 20.0
+    # None: dbt runs on each landing (`smartcity dbt --on-landing`), not on a cadence.
+    dbt_every_s: float | None = None
     # Land the same backlog with the tutorial-shaped job too, for the ratio.
     peer: bool = True
     # Both jobs land the backlog this many times, alternating which goes first.
@@ -151,8 +156,16 @@ def run(options: BenchOptions, say: Callable[[str], None]) -> Results:
 def _producer(
     settings: Settings, simulation: SimulationOptions, results: Results, say: Callable
 ) -> None:
-    say(f"producer: building and sending {simulation.events:,} events in chunks of {CHUNK:,}")
+    warm_up = min(WARM_UP_EVENTS, simulation.events // 4)
+    say(
+        f"producer: building and sending {simulation.events:,} events in chunks of {CHUNK:,}, "
+        f"the first {warm_up:,} untimed (the broker's warm-up)"
+    )
     simulated = simulate(simulation)
+    first = list(itertools.islice(simulated, warm_up))
+    report = produce(first, settings.bootstrap_servers, pipeline.topic_namer(settings))
+    if not report.ok or report.total_acknowledged != len(first):
+        raise BenchmarkFailed(f"delivery failed while warming up: {report}")
     count = build_s = serialize_s = send_s = megabytes = 0.0
     while True:
         # In chunks, so that ten million events never sit in memory at once; only the
@@ -175,7 +188,13 @@ def _producer(
         count += len(events)
         results.conditions["newest_event_at"] = events[-1][1]["event_at"].isoformat()
         say(f"producer: {count:,.0f} sent")
-    results.add("producer.events_per_s", count / send_s, "events/s", True)
+    results.add(
+        "producer.events_per_s",
+        count / send_s,
+        f"events/s (steady state: after {warm_up:,} untimed)",
+        True,
+    )
+    results.conditions["producer_warm_up_events"] = warm_up
     results.add("producer.mb_per_s", megabytes / send_s, "MB/s (JSON payload)", True)
     results.add("producer.delivery_errors", 0, "count", False)
     results.add("producer.build_events_per_s", count / build_s, "events/s (simulate only)", True)
@@ -345,6 +364,8 @@ def _landing(
         f"x the peer, micro-batch time, full validation ({rounds}: {_rounds_text(ratios)})",
         True,
     )
+    # The goal holds in every round, not only in the median.
+    results.add("landing.vs_peer_worst_round", min(ratios), "x the peer, the lowest round", True)
     results.add(
         "landing.vs_peer_incl_start",
         statistics.median(

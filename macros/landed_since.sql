@@ -216,10 +216,31 @@
 {%- endmacro %}
 
 {#-
-    `rounded_down_to_ms` for a lower bound that must hold the value itself: Athena and
-    Trino read a timestamp literal to the millisecond, and may round a microsecond up.
+    A timestamp literal to the microsecond, as the lake and the models hold landing and
+    event times: `timestamp '...'` takes its precision from its digits on Trino, DuckDB,
+    PostgreSQL and Redshift (`cast('...' as timestamp)` is a millisecond timestamp on
+    Trino, rounded either way, so a comparison with it went one way or the other with
+    the microseconds). `rounded_down_to_ms` for a lower bound that must hold the value
+    itself where the engine keeps only milliseconds (Athena, below).
 -#}
 {% macro timestamp_literal(moment, rounded_down_to_ms=false) -%}
+    {{ return(adapter.dispatch('timestamp_literal')(moment, rounded_down_to_ms)) }}
+{%- endmacro %}
+
+{% macro default__timestamp_literal(moment, rounded_down_to_ms) -%}
+    {%- if rounded_down_to_ms -%}
+        {%- set moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000) -%}
+    {%- endif -%}
+    timestamp '{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}'
+{%- endmacro %}
+
+{#-
+    Athena: a cast, as before the lake moved to Iceberg. Athena answers and reads
+    timestamp literals to the millisecond; whether its engine takes a six-digit literal
+    as timestamp(6) cannot be checked without Athena itself (the local one is Trino), so
+    its comparisons keep the millisecond rounding the margin already covers.
+-#}
+{% macro athena__timestamp_literal(moment, rounded_down_to_ms) -%}
     {%- if rounded_down_to_ms -%}
         {%- set moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000) -%}
     {%- endif -%}

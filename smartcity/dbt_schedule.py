@@ -1,10 +1,16 @@
-"""dbt on a fixed cadence from one long-lived process: `smartcity dbt --every SECONDS ...`.
+"""dbt from one long-lived process, on a fixed cadence (`smartcity dbt --every SECONDS
+...`) or whenever something lands (`smartcity dbt --on-landing ...`).
 
 Starting dbt costs about three seconds of Python imports and project loading before any
 SQL runs; a fresh process per run (cron, a subprocess) pays it every time. Here dbt is
-invoked through its Python API in one process, so only the first run pays it. Runs start
-on a fixed cadence, as cron's do: a run that overruns its slot skips the slots it
-missed rather than queueing them. A failed run is reported and the schedule goes on.
+invoked through its Python API in one process, so only the first run pays it.
+
+On a cadence, runs start as cron's do: a run that overruns its slot skips the slots it
+missed rather than queueing them. On landing, the lake's catalog is asked every second
+whether any table has a commit the last run did not see (one cheap query,
+:func:`streaming.iceberg_catalogs.table_commits`), and a run starts as soon as one has:
+an event waits for its micro-batch's commit and one run, not for the next slot of a
+cadence. Either way a failed run is reported and the schedule goes on.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from smartcity.settings import PROJECT_ROOT, Settings
 
 # Printed after each run; bench.freshness reads it to time the mart.
 FINISHED = "dbt scheduled run"
+# How often --on-landing asks the catalog for new commits.
+POLL_EVERY_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -110,14 +118,51 @@ def run_every(
         number = 0
         start = time.monotonic()
         while not stop.is_set() and (runs is None or number < runs):
-            # A schedule outlives one bad run: a failure is reported, not raised.
-            ok, error, seconds = dbt.invoke(arguments)
             number += 1
-            on_run(ScheduledRun(number, datetime.now(UTC), seconds, ok, error))
+            on_run(_run(dbt, arguments, number))
             if runs is not None and number >= runs:
                 break
             start = next_start(start, every_s, time.monotonic())
             stop.wait(max(start - time.monotonic(), 0))
+
+
+def run_on_landing(
+    settings: Settings,
+    arguments: Sequence[str],
+    on_run: Callable[[ScheduledRun], None],
+    stop: threading.Event | None = None,
+    runs: int | None = None,
+    commits: Callable[[], dict[str, str]] | None = None,
+    poll_s: float = POLL_EVERY_S,
+) -> None:
+    """Invoke ``dbt <arguments>`` at once (it catches up with whatever landed while no
+    schedule ran), then each time the lake's tables have a commit the last run did not
+    see, until ``stop`` is set (or ``runs`` runs are done). ``commits`` answers each
+    table's current commit (by default from the settings' lake catalog)."""
+    from streaming.iceberg_catalogs import table_commits
+
+    if commits is None:
+        lake_uri, namespace = settings.lake_uri, settings.iceberg_namespace
+        commits = lambda: table_commits(lake_uri, namespace)  # noqa: E731
+    stop = stop or threading.Event()
+    with InProcessDbt(settings) as dbt:
+        number = 0
+        seen: dict[str, str] | None = None
+        while not stop.is_set() and (runs is None or number < runs):
+            current = commits()
+            if current == seen:
+                stop.wait(poll_s)
+                continue
+            # Asked before the run: a commit that lands during it starts the next one.
+            seen = current
+            number += 1
+            on_run(_run(dbt, arguments, number))
+
+
+def _run(dbt: InProcessDbt, arguments: Sequence[str], number: int) -> ScheduledRun:
+    # A schedule outlives one bad run: a failure is reported, not raised.
+    ok, error, seconds = dbt.invoke(arguments)
+    return ScheduledRun(number, datetime.now(UTC), seconds, ok, error)
 
 
 def _release_duckdb() -> None:

@@ -30,15 +30,16 @@ STAGING_MODELS_FILE = STAGING_DIR / "_smartcity__models.yml"
 ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
 
 # Where the raw tables live: the schema of DuckDB's views over the lake's Iceberg tables
-# (smartcity/duckdb_lake.py), the Glue database (Athena), a Spectrum external schema
-# over it (Redshift), the Hive catalog's schema (Trino), or the schema that
-# `smartcity load-postgres` fills. One name.
+# (smartcity/duckdb_lake.py), the Glue database (Athena, and Trino's Iceberg catalog on
+# Glue), a Spectrum external schema over it (Redshift), the namespace of the lake's own
+# catalog (Trino on a local lake), or the schema that `smartcity load-postgres` fills.
+# One name.
 RAW_SCHEMA = "{{ env_var('SMARTCITY_RAW_SCHEMA', 'smartcity_raw') }}"
-# Trino keeps the lake in its Hive catalog and builds the models in its Iceberg catalog
-# (as Athena builds Iceberg marts over Hive-style Glue tables); elsewhere the raw tables
+# Trino may read the lake through another Iceberg catalog than the one it builds the
+# models in (the tests attach each local lake's own catalog); elsewhere the raw tables
 # are in the target's own database.
 RAW_DATABASE = (
-    "{{ env_var('SMARTCITY_TRINO_RAW_CATALOG', 'hive') if target.type == 'trino'"
+    "{{ env_var('SMARTCITY_TRINO_RAW_CATALOG', 'iceberg') if target.type == 'trino'"
     " else target.database }}"
 )
 

@@ -136,7 +136,11 @@ VARIABLES = {
             "the schema the layers' schemas are named after (<schema>_marts...)",
             "analytics",
         ),
-        Variable("SMARTCITY_TRINO_RAW_CATALOG", "the catalog holding the lake's tables", "hive"),
+        Variable(
+            "SMARTCITY_TRINO_RAW_CATALOG",
+            "the Iceberg catalog holding the lake's tables",
+            "iceberg",
+        ),
         Variable(
             "SMARTCITY_TRINO_JAVA",
             "a Java 24+ binary for the tests' local Trino",

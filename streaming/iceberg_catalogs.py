@@ -5,8 +5,10 @@ on AWS. Both are opened with pyiceberg; Trino, Athena and DuckDB read the same c
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
+import boto3
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.glue import GlueCatalog
 from pyiceberg.catalog.sql import SqlCatalog
@@ -74,3 +76,35 @@ def lake_catalog(lake_uri: str) -> Catalog:
         f"The lake {lake_uri} is neither a local folder nor on S3; SMARTCITY_LAKE_URI takes "
         "a path or an s3:// URI."
     )
+
+
+def table_commits(lake_uri: str, namespace: str) -> dict[str, str]:
+    """Each table's current metadata location in the lake's catalog, by table name.
+
+    Every commit writes a new metadata file, so two answers that differ saw a commit
+    between them. One query of the catalog's own listing (the JDBC catalog's
+    ``iceberg_tables`` table, Glue's GetTables), without loading any table's metadata:
+    cheap enough to ask every second. Empty before anything has landed.
+    """
+    if is_local(lake_uri):
+        path = Path(lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri)
+        catalog_file = path.resolve() / LOCAL_CATALOG_FILE
+        if not catalog_file.exists():
+            return {}
+        # Read-only, and waiting out a commit's write lock rather than failing on it.
+        with sqlite3.connect(f"{catalog_file.as_uri()}?mode=ro", uri=True, timeout=30) as db:
+            rows = db.execute(
+                "select table_name, metadata_location from iceberg_tables "
+                "where catalog_name = ? and table_namespace = ?",
+                (LOCAL_CATALOG_NAME, namespace),
+            ).fetchall()
+        return dict(rows)
+    glue = boto3.client("glue", region_name=aws_region())
+    found: dict[str, str] = {}
+    try:
+        for page in glue.get_paginator("get_tables").paginate(DatabaseName=namespace):
+            for table in page["TableList"]:
+                found[table["Name"]] = table.get("Parameters", {}).get("metadata_location", "")
+    except glue.exceptions.EntityNotFoundException:
+        return {}
+    return found

@@ -172,7 +172,10 @@ class LocalTrino:
             "node-scheduler.include-coordinator": "true",
             "http-server.http.port": self.port,
             "discovery.uri": self.url,
-            "catalog.config-dir": self.etc_dir / "catalog",
+            # CREATE CATALOG for each test lake (attach_lake), beside the catalogs in
+            # files; the file store's own settings are in catalog-store.properties.
+            "catalog.management": "dynamic",
+            "catalog.store": "file",
             "plugin.dir": self.state_dir / "plugin",
             # Small limits for small data; they must fit the heap with its headroom.
             "query.max-memory": "1GB",
@@ -207,20 +210,32 @@ class LocalTrino:
             **self._local_file_system(),
         }
 
-    def _lake_properties(self) -> dict[str, object]:
+    def _lake_properties(self, lake: Path) -> dict[str, object]:
+        """An Iceberg catalog over a local lake's own catalog: the SQLite file that
+        pyiceberg (and so the landing job) commits to, at the lake's root."""
+        lake = lake.resolve()
         return {
             "connector.name": "iceberg",
             "iceberg.catalog.type": "jdbc",
             "iceberg.jdbc-catalog.driver-class": "org.sqlite.JDBC",
-            "iceberg.jdbc-catalog.connection-url": (
-                f"jdbc:sqlite:{self.iceberg_lake_dir / LOCAL_CATALOG_FILE}"
-            ),
+            "iceberg.jdbc-catalog.connection-url": f"jdbc:sqlite:{lake / LOCAL_CATALOG_FILE}",
             # The name pyiceberg records its tables under, and the layout it uses.
             "iceberg.jdbc-catalog.catalog-name": LOCAL_CATALOG_NAME,
             "iceberg.jdbc-catalog.schema-version": "V1",
-            "iceberg.jdbc-catalog.default-warehouse-dir": f"file://{self.iceberg_lake_dir}",
+            "iceberg.jdbc-catalog.default-warehouse-dir": f"file://{lake}",
             **self._local_file_system(),
         }
+
+    def attach_lake(self, catalog: str, lake: Path) -> str:
+        """Adds a catalog named ``catalog`` over the local lake at ``lake`` while the
+        server runs (Trino's dynamic catalogs), and returns its name. Trino then reads
+        the lake's tables as the landing job last committed them, with no registration
+        step: each query loads the current metadata from the lake's catalog."""
+        values = self._lake_properties(lake)
+        connector = values.pop("connector.name")
+        properties = ", ".join(f"\"{key}\" = '{value}'" for key, value in values.items())
+        self.execute(f"create catalog {catalog} using {connector} with ({properties})")
+        return catalog
 
     def _aws_properties(self, glue: GlueAccount) -> dict[str, object]:
         return {
@@ -274,10 +289,13 @@ class LocalTrino:
         (self.etc_dir / "jvm.config").write_text("\n".join(self._jvm_options()) + "\n")
         (self.etc_dir / "config.properties").write_text(_properties(self._config_properties()))
         (self.etc_dir / "log.properties").write_text("io.trino=INFO\n")
+        (self.etc_dir / "catalog-store.properties").write_text(
+            _properties({"catalog.config-dir": catalog_dir})
+        )
         (catalog_dir / "hive.properties").write_text(_properties(self._hive_properties()))
         (catalog_dir / "iceberg.properties").write_text(_properties(self._iceberg_properties()))
         if "iceberg" in self.plugins:
-            lake = _properties(self._lake_properties())
+            lake = _properties(self._lake_properties(self.iceberg_lake_dir))
             (catalog_dir / f"{LAKE_CATALOG}.properties").write_text(lake)
         if self.glue is not None:
             for name, values in self._glue_catalogs(self.glue).items():

@@ -181,6 +181,8 @@ def test_the_landing_rounds_alternate_and_report_medians(
     # The median of the rounds' own ratios (1.25, 0.75, 1.2), not a ratio of medians.
     assert figures.figures["landing.vs_peer"].value == pytest.approx(1.2)
     assert "1.25, 0.75, 1.20" in figures.figures["landing.vs_peer"].unit
+    # ... and the goal is also judged on the worst round.
+    assert figures.figures["landing.vs_peer_worst_round"].value == pytest.approx(0.75)
 
 
 def test_fewer_than_one_round_is_refused() -> None:

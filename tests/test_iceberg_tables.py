@@ -19,7 +19,7 @@ from pyspark.sql.pandas.types import to_arrow_schema
 from ingestion.schema import DEAD_LETTERS, LAKE_TABLES, RAW_TABLES, LakeTable
 from smartcity.duckdb_lake import create_lake_views
 from streaming.iceberg_batches import commit_batch
-from streaming.iceberg_catalogs import glue_catalog, local_catalog
+from streaming.iceberg_catalogs import glue_catalog, local_catalog, table_commits
 from streaming.iceberg_tables import (
     SchemaChangeRefused,
     ensure_tables,
@@ -141,6 +141,31 @@ def test_a_file_whose_events_span_two_hours_is_refused(catalog: Catalog, lake: P
     assert load().current_snapshot() is None
 
 
+def test_each_commit_changes_what_the_catalog_lists_for_its_table_only(
+    catalog: Catalog, lake: Path
+) -> None:
+    """`smartcity dbt --on-landing` compares these answers to see that something landed."""
+    unlanded = lake.parent / "nothing-landed-yet"
+    assert table_commits(str(unlanded), NAMESPACE) == {}  # no catalog file, and none made
+    assert not unlanded.exists()
+    assert table_commits(str(lake), NAMESPACE) == {}  # a catalog without the tables
+    tables = ensure_tables(catalog, NAMESPACE, f"file://{lake}")
+    before = table_commits(str(lake), NAMESPACE)
+    assert before == {name: table.metadata_location for name, table in tables.items()}
+    [table] = [t for t in RAW_TABLES if t.name == "weather_readings"]
+    path = lake / table.folder / "data" / "batch-0.parquet"
+    path.parent.mkdir(parents=True)
+    row = {f.name: None for f in plain_arrow_schema(table)} | {"event_id": "w0"}
+    row["event_at"] = datetime(2026, 12, 6, 9, 0)
+    pq.write_table(pa.Table.from_pylist([row], schema=plain_arrow_schema(table)), path)
+    load = lambda: catalog.load_table((NAMESPACE, table.name))  # noqa: E731
+    assert commit_batch(load, table.name, "query", 0, [f"file://{path}"])
+    after = table_commits(f"file://{lake}", NAMESPACE)
+    changed = {name for name in after if after[name] != before[name]}
+    assert changed == {"weather_readings"}
+    assert after["weather_readings"] == load().metadata_location
+
+
 def test_trino_reads_the_lake_through_its_own_catalog(trino_server) -> None:
     """Trino's Iceberg connector on the same SQLite catalog file (its ``lake`` catalog):
     the rows pyiceberg committed, the hour partition, the exact bytes of a dead letter."""
@@ -203,6 +228,11 @@ def test_on_aws_the_tables_live_in_glue_and_their_files_in_s3(aws_env: str) -> N
     entry = glue.get_table(DatabaseName=GLUE_DATABASE, Name="gps_fixes")["Table"]
     assert entry["Parameters"]["table_type"].upper() == "ICEBERG"
     assert entry["Parameters"]["metadata_location"] == load().metadata_location
+    # What `smartcity dbt --on-landing` asks Glue every second.
+    commits = table_commits("s3://iceberg-lake/lake", GLUE_DATABASE)
+    assert commits["gps_fixes"] == load().metadata_location
+    assert sorted(commits) == sorted(t.name for t in LAKE_TABLES)
+    assert table_commits("s3://iceberg-lake/lake", "no_such_database") == {}
 
 
 def older_contract(table: LakeTable, without: str) -> Schema:

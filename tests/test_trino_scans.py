@@ -53,3 +53,35 @@ def test_each_table_gets_its_partitions_and_what_its_scans_took_in() -> None:
 def test_pruned_statistics_are_an_error_not_zeros() -> None:
     with pytest.raises(ValueError, match="pruned the statistics of query q1"):
         scans_of({**INFO, "pruned": True})
+
+
+def test_a_scan_fused_with_the_filter_above_it_counts_for_its_table() -> None:
+    """An Iceberg table's filter on a plain column stays in the plan: the scan operator
+    then reports the filter's node (here 9, over 8, over the scan 7), not the table's."""
+    plan = {
+        "@type": "output",
+        "id": "10",
+        "source": {
+            "@type": "project",
+            "id": "9",
+            "source": {
+                "@type": "filter",
+                "id": "8",
+                "source": {"@type": "tableScan", "id": "7"},
+            },
+        },
+    }
+    summaries = [
+        {"operatorType": "ScanFilterAndProjectOperator", "planNodeId": "9",
+         "physicalInputPositions": 4, "physicalInputDataSize": "1kB"},
+    ]  # fmt: skip
+    info = {
+        **INFO,
+        "inputs": INFO["inputs"][1:],
+        "outputStage": {"plan": {"root": {"@type": "exchange", "id": "11", "sources": []}},
+                        "subStages": [{"plan": {"root": plan}, "subStages": []}]},
+        "queryStats": {"operatorSummaries": summaries},
+    }  # fmt: skip
+    assert scans_of(info) == [
+        TableScan("awsdatacatalog_iceberg", "marts", "fct_trips", None, 4, 1 << 10)
+    ]

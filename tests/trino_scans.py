@@ -59,15 +59,56 @@ def _size_in_bytes(size: Any) -> int:
     return int(float(text))
 
 
+# Plan nodes that one scan operator runs together with the table scan below them.
+FUSED_WITH_SCAN = {"filter", "project"}
+
+
+def _scan_nodes(info: dict[str, Any]) -> dict[str, str]:
+    """Each filter or project node that sits on a table scan (through such nodes only),
+    mapped to that scan's node. A ScanFilterAndProjectOperator reports the topmost of
+    them as its node, while ``inputs`` names the table scan's: an Iceberg table's filter
+    on a plain column stays in the plan (a Hive partition filter does not)."""
+    fused: dict[str, str] = {}
+
+    def scan_below(node: dict[str, Any]) -> str | None:
+        kind = node.get("@type")
+        if kind == "tableScan":
+            return str(node["id"])
+        if kind in FUSED_WITH_SCAN and "source" in node:
+            return scan_below(node["source"])
+        return None
+
+    def walk(node: dict[str, Any]) -> None:
+        scan = scan_below(node)
+        if scan is not None and node.get("@type") != "tableScan":
+            fused[str(node["id"])] = scan
+        children = [node["source"]] if "source" in node else node.get("sources", [])
+        for child in children:
+            if isinstance(child, dict):
+                walk(child)
+
+    stages = [info.get("outputStage")]
+    while stages:
+        stage = stages.pop()
+        if not stage:
+            continue
+        root = (stage.get("plan") or {}).get("root")
+        if root:
+            walk(root)
+        stages.extend(stage.get("subStages", []))
+    return fused
+
+
 def scans_of(info: dict[str, Any]) -> list[TableScan]:
     """The tables a query read, each with what its scans took in."""
     if info.get("pruned"):  # the statistics are gone: no measure, rather than zeros
         raise ValueError(f"Trino pruned the statistics of query {info.get('queryId')}")
+    fused = _scan_nodes(info)
     by_node: dict[str, tuple[int, int]] = {}
     for summary in info.get("queryStats", {}).get("operatorSummaries", []):
         if summary.get("operatorType") not in SCAN_OPERATORS:
             continue
-        node = str(summary["planNodeId"])
+        node = fused.get(str(summary["planNodeId"]), str(summary["planNodeId"]))
         rows, size = by_node.get(node, (0, 0))
         by_node[node] = (
             rows + int(summary.get("physicalInputPositions", 0) or 0),

@@ -13,14 +13,21 @@ from smartcity.settings import PROJECT_ROOT, Settings
 
 
 def dbt(args: argparse.Namespace, settings: Settings) -> int:
-    if args.every is None:
+    if args.every is not None and args.on_landing:
+        fail("--every and --on-landing are two schedules: choose one.")
+        return 2
+    if args.every is None and not args.on_landing:
         pipeline.run_dbt(settings, *args.arguments, on_line=say)
         return 0
-    from smartcity.dbt_schedule import run_every
+    from smartcity.dbt_schedule import run_every, run_on_landing
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    run_every(settings, args.every, args.arguments, lambda run: say(run.line()), stop)
+    report = lambda run: say(run.line())  # noqa: E731
+    if args.on_landing:
+        run_on_landing(settings, args.arguments, report, stop)
+    else:
+        run_every(settings, args.every, args.arguments, report, stop)
     return 0
 
 
@@ -70,7 +77,9 @@ COMMANDS = (
         "in profiles.yml and the lake and DuckDB paths of the environment, e.g. `smartcity "
         "dbt build --select marts`. With --every, run it on that cadence from one process "
         "until stopped (SIGTERM ends it after the run in progress, Ctrl-C at once), e.g. "
-        "`smartcity dbt --every 20 run --select marts`.",
+        "`smartcity dbt --every 20 run --select marts`; with --on-landing, run it at once "
+        "and then whenever the lake's tables have new commits (the catalog is asked every "
+        "second), e.g. `smartcity dbt --on-landing run --select marts`.",
         dbt,
         (
             Option(
@@ -78,6 +87,11 @@ COMMANDS = (
                 "run dbt every SECONDS seconds in one process (dbt starts once), until stopped",
                 type=float,
                 metavar="SECONDS",
+            ),
+            Option(
+                ("--on-landing",),
+                "run dbt in one process whenever the lake's tables have new commits, until stopped",
+                action="store_true",
             ),
             Option(("arguments",), "arguments passed to dbt", nargs=argparse.REMAINDER),
         ),

@@ -1,8 +1,9 @@
 """The whole dbt project on Trino, the engine Athena v3 is built on, over the same lake.
 
-A real Trino server reads the lake the end-to-end suite landed through its Hive
-catalog (tables from ingestion/schema.py) and dbt builds every model into its Iceberg
-catalog, as Athena builds Iceberg marts over Glue tables. What this proves: Trino's
+A real Trino server reads the lake the end-to-end suite landed through the lake's own
+Iceberg catalog (the SQLite file the landing job commits to, added to the running
+server as a catalog) and dbt builds every model into its Iceberg catalog, as Athena
+builds Iceberg marts over the raw Iceberg tables in Glue. What this proves: Trino's
 functions, types and semantics give the same rows as DuckDB, model by model
 (tests/e2e/test_late_events.py shows incremental runs there, and the partitions they
 read). What it cannot: dbt-athena's
@@ -12,37 +13,40 @@ own materializations (its Glue calls and table swaps), which only Athena runs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from smartcity import pipeline, warehouse
-from smartcity.trino_tables import registration_statements
 from tests.e2e.landed_lake import EXPECTED_HOSTILE, HOSTILE_BYTES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trino]
 
 MODELS_CATALOG, MODELS_SCHEMA = "iceberg", "analytics"
+# The catalog over the landed lake's own Iceberg catalog, added while the server runs.
+RAW_CATALOG = "landed_lake"
 INCREMENTAL = ("fct_camera_sightings", "fct_dead_letters", "fct_district_hourly_traffic")
 
 
-def trino_environment(trino_server) -> dict[str, str]:
+def trino_environment(trino_server, raw_catalog: str = RAW_CATALOG) -> dict[str, str]:
     return {
         "SMARTCITY_TRINO_HOST": trino_server.host,
         "SMARTCITY_TRINO_PORT": str(trino_server.port),
         "SMARTCITY_TRINO_CATALOG": MODELS_CATALOG,
+        "SMARTCITY_TRINO_RAW_CATALOG": raw_catalog,
     }
 
 
 @pytest.fixture(scope="module")
 def on_trino(landed_lake: dict, trino_server) -> dict:
-    """The lake registered in Trino's Hive catalog, and the whole project built on it."""
+    """The lake's own Iceberg catalog attached to Trino, and the whole project built on
+    it. No registration step: Trino reads each table's current metadata from the catalog
+    the landing job commits to."""
     settings = landed_lake["settings"]
-    for statement in registration_statements(settings.lake_uri):
-        trino_server.execute(statement)
+    trino_server.attach_lake(RAW_CATALOG, Path(settings.lake_uri))
     output = pipeline.run_dbt(
         settings, "build", "--target", "trino", environment=trino_environment(trino_server)
     )
@@ -57,12 +61,10 @@ def test_the_whole_project_builds_and_passes_its_tests_on_trino(on_trino: dict) 
 
 
 def comparable(value: object) -> object:
-    """One value as both engines can agree on it: timestamps to the millisecond (Athena's
-    and Trino's Hive precision), numbers as floats, arrays as tuples, bytes as bytes."""
+    """One value as both engines can agree on it: timestamps to the microsecond (both
+    read Iceberg's microseconds), numbers as floats, arrays as tuples, bytes as bytes."""
     if isinstance(value, dt.datetime):
-        # Rounded, as Trino's Hive connector reads a microsecond timestamp.
-        rounded = value.replace(tzinfo=None) + dt.timedelta(microseconds=500)
-        return rounded.replace(microsecond=rounded.microsecond // 1000 * 1000)
+        return value.replace(tzinfo=None)
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, list | tuple):
@@ -175,21 +177,3 @@ def test_a_dead_letter_of_any_bytes_is_read_back_exactly_on_trino(on_trino: dict
     }
     assert all(row[4] and "\x00" not in row[4] for row in rows)
     assert found == EXPECTED_HOSTILE
-
-
-def scanned_partitions(server, statement: str) -> dict[str, dict[str, set[str]]]:
-    """Per raw table a query reads, the values of each partition key that Trino will
-    read: its plan lists those of the partitions that exist and match."""
-    (plan,) = server.execute(f"explain (type io, format json) {statement}")[0]
-    scans: dict[str, dict[str, set[str]]] = {}
-    for source in json.loads(plan)["inputTableColumnInfos"]:
-        table = source["table"]
-        if table["catalog"] != "hive":
-            continue
-        values: dict[str, set[str]] = {}
-        for column in source["constraint"]["columnConstraints"]:
-            ranges = column["domain"]["ranges"]
-            assert all(r["low"].get("value") == r["high"].get("value") for r in ranges)
-            values[column["columnName"]] = {r["low"]["value"] for r in ranges}
-        scans[table["schemaTable"]["table"]] = values
-    return scans
