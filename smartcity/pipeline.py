@@ -87,7 +87,7 @@ def land(
     from streaming.job import LandingOptions, ShutdownRequest, await_queries, start_landing
     from streaming.jvm_build import landing_jar
     from streaming.metrics import MetricsLog, ProgressListener
-    from streaming.session import build_session, spark_uri
+    from streaming.session import LANDING_JAVA_OPTIONS, build_session, spark_uri
 
     require_writable_state(settings)
     missing = missing_topics(settings, contracts)
@@ -100,7 +100,12 @@ def land(
     jars = [*ensure_jars(SPARK_KAFKA, settings.cache_dir), landing_jar(settings.cache_dir)]
     if settings.lake_on_s3:
         jars += ensure_jars(SPARK_S3, settings.cache_dir)
-    spark = build_session(jars, settings.spark_master, s3_endpoint_url=settings.s3_endpoint_url)
+    spark = build_session(
+        jars,
+        settings.spark_master,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        java_options=LANDING_JAVA_OPTIONS,
+    )
     spark.streams.addListener(ProgressListener(metrics))
     options = LandingOptions(
         lake_uri=spark_uri(settings.lake_uri),

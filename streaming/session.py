@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -9,6 +10,11 @@ from pyspark.sql import SparkSession
 from streaming.iceberg_catalogs import aws_region
 
 LOG_CONFIG = Path(__file__).resolve().parents[1] / "infra" / "spark" / "log4j2.properties"
+# The landing job's driver JVM (in local mode, the whole job): the throughput collector
+# instead of G1. On two cores G1's concurrent marking threads took CPU from the tasks;
+# cold landing runs against the peer (which keeps Spark's defaults) went from 0.99-1.22x
+# to 1.12-1.32x over four alternating rounds each (docs/performance.md).
+LANDING_JAVA_OPTIONS = ("-XX:+UseParallelGC",)
 
 
 def spark_uri(uri: str) -> str:
@@ -21,6 +27,7 @@ def build_session(
     master: str = "local[2]",
     app_name: str = "smartcity-landing",
     s3_endpoint_url: str | None = None,
+    java_options: Sequence[str] = (),
 ) -> SparkSession:
     builder = SparkSession.builder
     if s3_endpoint_url:
@@ -49,7 +56,10 @@ def build_session(
         .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG_CONFIG}")
+        .config(
+            "spark.driver.extraJavaOptions",
+            " ".join([f"-Dlog4j2.configurationFile={LOG_CONFIG}", *java_options]),
+        )
         .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
         .config("spark.hadoop.fs.s3a.endpoint.region", aws_region())
         # The AWS SDK's default chain, as boto3 and the aws CLI read it: environment,

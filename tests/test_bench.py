@@ -121,6 +121,7 @@ def test_a_failed_delivery_fails_the_run(monkeypatch: pytest.MonkeyPatch, tmp_pa
     settings = Settings.from_env({"SMARTCITY_DATA_DIR": str(tmp_path)})
     lost = ProduceReport(acknowledged=Counter({"t": 19}), failed=Counter({"t": 1}))
     monkeypatch.setattr(bench_run, "produce", lambda *_, **__: lost)
+    monkeypatch.setattr(bench_run, "ensure_topics", lambda *_, **__: [])
     with pytest.raises(BenchmarkFailed, match="delivery failed"):
         bench_run._producer(
             settings, SimulationOptions(events=20), Results(conditions={}), lambda _: None
