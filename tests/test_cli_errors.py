@@ -153,3 +153,8 @@ def test_the_demo_removes_its_own_state_and_what_it_is_told_to() -> None:
     with pytest.raises(DemoRefused):
         pinned = Settings.from_env({"SMARTCITY_LAKE_URI": str(PROJECT_ROOT / "dbt_project")})
         _state_to_remove(pinned, False)
+
+
+def test_two_dbt_schedules_at_once_are_refused_in_one_line(clean_env: dict) -> None:
+    line = one_error_line(smartcity("dbt", "--every", "20", "--on-landing", "run", env=clean_env))
+    assert "--every" in line and "--on-landing" in line
