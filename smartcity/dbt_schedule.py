@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from smartcity.console import say
 from smartcity.settings import PROJECT_ROOT, Settings
 
 # Printed after each run; bench.freshness reads it to time the mart.
@@ -149,7 +150,15 @@ def run_on_landing(
         number = 0
         seen: dict[str, str] | None = None
         while not stop.is_set() and (runs is None or number < runs):
-            current = commits()
+            try:
+                current = commits()
+            except Exception as error:  # an outage of the catalog: said, and asked again
+                say(
+                    "dbt on landing: the lake's catalog did not answer "
+                    f"({type(error).__name__}: {error}); asking again in {poll_s:g} s"
+                )
+                stop.wait(poll_s)
+                continue
             if current == seen:
                 stop.wait(poll_s)
                 continue

@@ -23,7 +23,7 @@ import duckdb
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
 from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, Column, LakeTable
-from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, is_local, lake_catalog
+from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, is_local, lake_catalog, local_path
 
 # The avro extension first: the iceberg extension reads Iceberg's Avro manifests with it.
 EXTENSION_PACKAGES = ("duckdb_extension_avro", "duckdb_extension_iceberg")
@@ -65,10 +65,8 @@ class TableState:
 def current_tables(lake_uri: str, namespace: str) -> dict[str, TableState | None]:
     """Each lake table's current state; None for a table not created yet."""
     found: dict[str, TableState | None] = {table.name: None for table in LAKE_TABLES}
-    if is_local(lake_uri):
-        root = Path(lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri)
-        if not (root / LOCAL_CATALOG_FILE).exists():
-            return found  # nothing landed: no catalog to open, and none to create
+    if is_local(lake_uri) and not (local_path(lake_uri) / LOCAL_CATALOG_FILE).exists():
+        return found  # nothing landed: no catalog to open, and none to create
     catalog = lake_catalog(lake_uri)
     for table in LAKE_TABLES:
         try:

@@ -52,6 +52,11 @@ def is_local(lake_uri: str) -> bool:
     return "://" not in lake_uri or lake_uri.startswith("file:")
 
 
+def local_path(lake_uri: str) -> Path:
+    """The folder of a local lake, given as a path or a ``file:`` URI."""
+    return Path(lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri)
+
+
 def table_uri(uri: str) -> str:
     """A location in the lake as Iceberg's metadata names it: ``s3://`` on S3 (Spark's
     ``s3a://`` is the same object, and the one Athena, Trino and Spectrum read), an
@@ -68,8 +73,7 @@ def lake_catalog(lake_uri: str) -> Catalog:
     """The catalog of the lake at ``lake_uri``: the SQLite file at a local lake's root,
     Glue for a lake on S3."""
     if is_local(lake_uri):
-        path = lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri
-        return local_catalog(Path(path))
+        return local_catalog(local_path(lake_uri))
     if lake_uri.startswith(("s3://", "s3a://", "s3n://")):
         return glue_catalog(aws_region())
     raise ValueError(
@@ -87,8 +91,7 @@ def table_commits(lake_uri: str, namespace: str) -> dict[str, str]:
     cheap enough to ask every second. Empty before anything has landed.
     """
     if is_local(lake_uri):
-        path = Path(lake_uri.split("://", 1)[1] if "://" in lake_uri else lake_uri)
-        catalog_file = path.resolve() / LOCAL_CATALOG_FILE
+        catalog_file = local_path(lake_uri).resolve() / LOCAL_CATALOG_FILE
         if not catalog_file.exists():
             return {}
         # Read-only, and waiting out a commit's write lock rather than failing on it.

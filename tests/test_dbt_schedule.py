@@ -113,3 +113,24 @@ def test_on_landing_the_first_run_starts_before_anything_has_landed(tmp_path: Pa
     runs: list[ScheduledRun] = []
     run_on_landing(settings, ["parse", "--target", "no_such_target"], runs.append, runs=1)
     assert [run.number for run in runs] == [1] and not runs[0].ok
+
+
+def test_on_landing_a_catalog_that_does_not_answer_is_said_and_asked_again(
+    tmp_path: Path, capsys
+) -> None:
+    settings = Settings.from_env({"SMARTCITY_DATA_DIR": str(tmp_path)})
+    answers: list[object] = [OSError("the catalog is down"), {"gps_fixes": "m1"}]
+    runs: list[ScheduledRun] = []
+
+    def commits() -> dict[str, str]:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer  # type: ignore[return-value]
+
+    run_on_landing(
+        settings, ["parse", "--target", "no_such_target"], runs.append, runs=1,
+        commits=commits, poll_s=0.01,
+    )  # fmt: skip
+    assert [run.number for run in runs] == [1] and answers == []
+    assert "did not answer (OSError: the catalog is down)" in capsys.readouterr().out
