@@ -25,7 +25,11 @@ from ingestion.wire import serialize
 PRODUCER_SETTINGS: dict[str, Any] = {
     "enable.idempotence": True,  # implies acks=all and ordered retries
     "acks": "all",
-    "compression.type": "zstd",
+    # lz4 rather than zstd: measured on two cores with the broker beside the producer,
+    # about 10 % more events/s and a third less of the broker's CPU; the price is the
+    # broker's disk and the network, about 1.8 times zstd's bytes for this JSON. Where
+    # bandwidth costs more than CPU, zstd is a one-line change here.
+    "compression.type": "lz4",
     "linger.ms": 20,
     "batch.size": 512 * 1024,
     "delivery.timeout.ms": 60_000,
@@ -74,14 +78,6 @@ def produce(
 ) -> ProduceReport:
     """Send ``events``; pace them at ``rate_per_s`` events per second when it is positive."""
     check_broker(bootstrap_servers)
-    producer = Producer(
-        {
-            "bootstrap.servers": bootstrap_servers,
-            "logger": QUIET_LOGGER,
-            **PRODUCER_SETTINGS,
-            "delivery.timeout.ms": delivery_timeout_ms,
-        }
-    )
     report = ProduceReport()
 
     def delivered(error: KafkaError | None, message: Message) -> None:
@@ -92,35 +88,63 @@ def produce(
         if len(report.errors) < 10:
             report.errors.append(f"{topic}: {error.str()}")
 
+    producer = Producer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "logger": QUIET_LOGGER,
+            **PRODUCER_SETTINGS,
+            "delivery.timeout.ms": delivery_timeout_ms,
+            # One callback for the producer rather than one per message: a per-message
+            # callback is a reference held and released for every event.
+            "on_delivery": delivered,
+        }
+    )
+    # The loop runs once per event on one core and is most of the producer's time, so
+    # what it needs is looked up once: the topic per source, the bound methods, pacing.
     topics: dict[str, str] = {}
+    sent_per_source: Counter[str] = Counter()
+    send, poll = producer.produce, producer.poll
+    pacing = rate_per_s > 0
     started = time.monotonic()
+    sent = 0
     try:
-        for sent, (contract, event) in enumerate(events, start=1):
+        for contract, event in events:
             payload = serialize(contract, event)
+            source = contract.source
+            topic = topics.get(source)
+            if topic is None:
+                topic = topics[source] = topic_for(contract)
             key = str(event["source_id"]).encode()
-            topic = topics.get(contract.source) or topics.setdefault(
-                contract.source, topic_for(contract)
-            )
-            while True:
-                try:
-                    producer.produce(topic, value=payload, key=key, on_delivery=delivered)
-                    break
-                except BufferError:  # local queue full: let deliveries drain, then retry
-                    producer.poll(0.1)
-            report.sent[topic] += 1
+            try:
+                send(topic, payload, key)
+            except BufferError:  # local queue full: let deliveries drain, then retry
+                _send_when_queue_drains(producer, topic, payload, key)
+            sent_per_source[source] += 1
+            sent += 1
             if sent % POLL_EVERY == 0:
-                producer.poll(0)
-            if rate_per_s > 0:
+                poll(0)
+            if on_progress and sent % progress_every == 0:
+                on_progress(sent)
+            if pacing:
                 ahead = sent / rate_per_s - (time.monotonic() - started)
                 if ahead > 0:
                     time.sleep(ahead)  # pacing to the requested rate, not waiting on a condition
-            if on_progress and sent % progress_every == 0:
-                on_progress(sent)
     finally:
         # Even when a bad event or Ctrl-C stops the loop, what was sent is delivered
         # and counted before the error goes up.
+        report.sent = Counter({topics[s]: n for s, n in sent_per_source.items()})
         report.unflushed = producer.flush(flush_timeout_s)
         report.seconds = time.monotonic() - started
         if report.unflushed == 0:
             report.acknowledged = report.sent - report.failed
     return report
+
+
+def _send_when_queue_drains(producer: Producer, topic: str, payload: bytes, key: bytes) -> None:
+    while True:
+        producer.poll(0.1)  # serves delivery reports, which frees room in the queue
+        try:
+            producer.produce(topic, payload, key)
+            return
+        except BufferError:
+            continue

@@ -124,23 +124,25 @@ def encode(contract: Contract, event: dict[str, Any]) -> bytes:
     Timestamps are written in UTC (``...Z``, the fraction only when not zero), which is
     what the landing job parses.
     """
-    for name in _TIMESTAMP_FIELDS[contract.source]:
+    source = contract.source
+    for name in _TIMESTAMP_FIELDS[source]:
         moment = event.get(name)
         if not isinstance(moment, datetime):
             # msgspec would parse text into a datetime; the contract wants a datetime.
             raise msgspec.ValidationError(f"Expected `datetime` - at `$.{name}`")
         if moment.tzinfo is not UTC and moment.utcoffset():
             event = {**event, name: moment.astimezone(UTC)}
-    struct = STRUCTS.get((contract.source, event.get("schema_version")))  # type: ignore[arg-type]
+    struct = STRUCTS.get((source, event.get("schema_version")))  # type: ignore[arg-type]
     if struct is None:
         raise msgspec.ValidationError(
             f"Expected one of the versions {list(contract.versions)} - at `$.schema_version`"
         )
     checked = msgspec.convert(event, struct, strict=True)
-    # After the compiled check, so these are strings (or None where optional).
-    for name, pattern in _CHECKED_APART[contract.source]:
+    # After the compiled check, so these are strings (or None where optional); a value
+    # seen before is a set look-up here, without a call.
+    for name, pattern in _CHECKED_APART[source]:
         value = getattr(checked, name, None)
-        if value is not None:
+        if value is not None and value not in pattern.matched:
             pattern.check(name, value)
     return _ENCODER.encode(checked)
 
