@@ -21,6 +21,7 @@ from bench.freshness import batch_lines, measure
 from bench.own_process import run_module
 from bench.peer import run_peer
 from bench.results import Results, add_phases, machine_conditions
+from bench.warm_readers import ReadersWarmed, warm_readers
 from ingestion.contracts import CONTRACTS
 from ingestion.producer import produce
 from ingestion.simulators.fleet import driving_share
@@ -29,6 +30,7 @@ from ingestion.topics import ensure_topics
 from ingestion.wire import serialize
 from smartcity import pipeline
 from smartcity.dbt_schedule import InProcessDbt
+from smartcity.jars import SPARK_KAFKA, ensure_jars
 from smartcity.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
@@ -321,6 +323,21 @@ def _land_peer(settings: Settings, expected: int) -> LandingRun:
     return LandingRun(peer.rows / peer.busy_seconds, peer.rows / seconds)
 
 
+def _warm_readers(settings: Settings) -> ReadersWarmed:
+    import pyspark
+
+    from streaming.jvm_build import landing_jar
+
+    spark_jars = sorted(Path(pyspark.__file__).parent.joinpath("jars").glob("*.jar"))
+    jars = [
+        *spark_jars,
+        *ensure_jars(SPARK_KAFKA, settings.cache_dir),
+        landing_jar(settings.cache_dir),
+    ]
+    topics = [settings.topic(contract.source) for contract in CONTRACTS]
+    return warm_readers(settings.bootstrap_servers, topics, jars)
+
+
 def _rounds_text(values: list[float]) -> str:
     return ", ".join(f"{value:.2f}" for value in values)
 
@@ -336,6 +353,12 @@ def _landing(
     ``--rounds`` rounds that alternate which job goes first: a single cold run moves by
     10-15 % from one to the next, so the figures are the rounds' medians. The first
     round's lake is the one the later parts use; the others are deleted."""
+    if options.peer:
+        warmed = _warm_readers(settings)
+        say(
+            f"landing: page cache and broker warmed for both jobs ({warmed.jar_bytes / 1e6:,.0f} "
+            f"MB of jars read, {warmed.records:,} records fetched, {warmed.seconds:.1f} s)"
+        )
     ours_runs: list[LandingRun] = []
     peer_runs: list[LandingRun] = []
     first_batches: list[dict] = []

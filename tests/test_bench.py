@@ -12,6 +12,7 @@ from bench.freshness import percentile, stamped_now
 from bench.report import comparison, table
 from bench.results import Results
 from bench.run import BenchmarkFailed
+from bench.warm_readers import ReadersWarmed
 from ingestion.simulators.world import SimulationOptions, simulate
 
 
@@ -163,11 +164,14 @@ def test_the_landing_rounds_alternate_and_report_medians(
 
     monkeypatch.setattr(bench_run, "_land_ours", land_ours)
     monkeypatch.setattr(bench_run, "_land_peer", land_peer)
+    warmed: list[Settings] = []
+    monkeypatch.setattr(bench_run, "_warm_readers", lambda here: warmed.append(here) or _WARMED)
     broker = type("Broker", (), {"bootstrap_servers": "127.0.0.1:1"})()
     figures = Results(conditions={})
     bench_run._landing(settings, broker, BenchOptions(rounds=3), figures, lambda _: None)  # type: ignore[arg-type]
 
     assert [job for job, _ in calls] == ["ours", "peer", "peer", "ours", "ours", "peer"]
+    assert warmed == [settings]  # once, before the first round
     # Round 1 lands into the run's own lake, which the later parts use; each other round
     # into a folder of its own.
     folders = [folder for _, folder in calls]
@@ -184,6 +188,9 @@ def test_the_landing_rounds_alternate_and_report_medians(
     assert "1.25, 0.75, 1.20" in figures.figures["landing.vs_peer"].unit
     # ... and the goal is also judged on the worst round.
     assert figures.figures["landing.vs_peer_worst_round"].value == pytest.approx(0.75)
+
+
+_WARMED = ReadersWarmed(jar_bytes=0, records=0, seconds=0.0)
 
 
 def test_fewer_than_one_round_is_refused() -> None:

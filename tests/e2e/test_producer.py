@@ -36,3 +36,24 @@ def test_failed_deliveries_are_counted_and_never_taken_for_acknowledged(
     assert report.failed == Counter({missing: sent[missing]})
     assert report.acknowledged == Counter({t: n for t, n in sent.items() if t != missing})
     assert report.errors and not report.ok
+
+
+def test_the_benchmarks_reader_warm_up_fetches_every_record_from_the_start(
+    tmp_path, kafka_broker
+) -> None:
+    from bench.warm_readers import fetch_every_record, read_files
+
+    settings = settings_for(tmp_path, kafka_broker, topic_prefix="bench-warm-readers")
+    pipeline.create_topics(settings)
+    events = list(
+        simulate(SimulationOptions(events=700, seed=4, start_at=datetime(2026, 2, 1, tzinfo=UTC)))
+    )
+    report = produce(events, settings.bootstrap_servers, pipeline.topic_namer(settings))
+    assert report.ok
+    topics = [settings.topic(source) for source in sorted({c.source for c, _ in events})]
+    assert fetch_every_record(settings.bootstrap_servers, topics) == len(events)
+    # Read again, the same: each warm-up reads from the first offset, whatever ran before.
+    assert fetch_every_record(settings.bootstrap_servers, topics) == len(events)
+    jar = tmp_path / "some.jar"
+    jar.write_bytes(b"x" * 10_000_000)
+    assert read_files([jar]) == 10_000_000
