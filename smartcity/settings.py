@@ -176,8 +176,21 @@ VARIABLES = {
         Variable(
             "SMARTCITY_REDSHIFT_SCHEMA",
             "redshift target: prefix of the models' schemas (also _PORT, _USER, _PASSWORD, "
-            "_DATABASE, _SSLMODE)",
+            "_SSLMODE)",
             "smartcity_analytics",
+        ),
+        Variable(
+            "SMARTCITY_REDSHIFT_DATABASE", "redshift target: the database dbt builds in", "dev"
+        ),
+        Variable(
+            "SMARTCITY_REDSHIFT_WORKGROUP",
+            "the Redshift Serverless workgroup `smartcity redshift-setup` sends statements to",
+            shown="none",
+        ),
+        Variable(
+            "SMARTCITY_REDSHIFT_ADMIN_SECRET_ARN",
+            "the Secrets Manager secret `smartcity redshift-setup` runs its statements as",
+            shown="none",
         ),
     )
 }

@@ -1,4 +1,4 @@
-"""moto's server mode with seven additions the tests need, started as
+"""moto's server mode with eight additions the tests need, started as
 ``python -m tests.local_aws -H 127.0.0.1 -p PORT`` (the same arguments as ``moto.server``).
 
 Each addition is made to the server, never to a client: every client (boto3, dbt-athena,
@@ -28,6 +28,11 @@ Spark's S3A, Trino's AWS SDK) still speaks the real wire protocol to it.
    whether it was allowed. The tests read it to name every call a client made.
 7. **Athena's UpdateWorkGroup** (not in moto 5.2.5), for the scan cutoff and whether the
    configuration is enforced: the settings the local Athena reads from the workgroup.
+8. **The Redshift Data API's statements end.** moto records a statement and leaves it
+   ``STARTED`` for ever (no Redshift runs it), and drops the Serverless workgroup it
+   was sent to. Here a statement is ``FINISHED`` once recorded and ``DescribeStatement``
+   answers its ``WorkgroupName``: a client's wait ends, and the tests see where each
+   statement went. Nothing runs the SQL; the tests check what was sent.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError
 from moto.glue.responses import GlueResponse
 from moto.iam.access_control import IAMRequestBase
+from moto.redshiftdata.responses import RedshiftDataAPIServiceResponse
 from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.responses import S3Response
 from werkzeug.exceptions import HTTPException
@@ -229,8 +235,32 @@ def _logged_check(self: IAMRequestBase, resource: str) -> None:
                 log.write(line + "\n")
 
 
+def _finished_statement(self: RedshiftDataAPIServiceResponse) -> Any:
+    status, headers, body = _execute_statement(self)
+    answer = json.loads(body)
+    statement = self.redshiftdata_backend.statements[answer["Id"]]
+    statement.status = "FINISHED"
+    statement.workgroup_name = self._get_param("WorkgroupName")  # type: ignore[attr-defined]
+    answer["WorkgroupName"] = statement.workgroup_name  # type: ignore[attr-defined]
+    return status, headers, json.dumps(answer)
+
+
+def _described_statement(self: RedshiftDataAPIServiceResponse) -> Any:
+    status, headers, body = _describe_statement(self)
+    if status != 200:
+        return status, headers, body
+    answer = json.loads(body)
+    statement = self.redshiftdata_backend.statements[answer["Id"]]
+    answer["WorkgroupName"] = getattr(statement, "workgroup_name", None)
+    return status, headers, json.dumps(answer)
+
+
+_execute_statement = RedshiftDataAPIServiceResponse.execute_statement
+_describe_statement = RedshiftDataAPIServiceResponse.describe_statement
+
+
 def install() -> None:
-    """Make the seven additions to moto's classes, in this process."""
+    """Make the eight additions to moto's classes, in this process."""
     GlueResponse._authenticate_and_authorize_normal_action = _judged_glue_call  # type: ignore[method-assign]
     for action in _STATISTICS_ACTIONS:
         name = "".join("_" + c.lower() if c.isupper() else c for c in action).lstrip("_")
@@ -239,6 +269,8 @@ def install() -> None:
     AthenaResponse._determine_resource = _athena_resource  # type: ignore[attr-defined]
     AthenaResponse.update_work_group = _update_work_group  # type: ignore[attr-defined]
     IAMRequestBase.check_action_permitted = _logged_check  # type: ignore[method-assign]
+    RedshiftDataAPIServiceResponse.execute_statement = _finished_statement  # type: ignore[method-assign]
+    RedshiftDataAPIServiceResponse.describe_statement = _described_statement  # type: ignore[method-assign]
     assert ActionAuthenticatorMixin  # the mixin whose per-call check the above refines
     _route_without_listing_the_package()
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import boto3
 import pytest
 import sqlglot
+import yaml
 from sqlglot import exp
+from sqlglot.optimizer.scope import traverse_scope
 
 from smartcity.settings import PROJECT_ROOT
 from smartcity.warehouse import layer_schema
@@ -55,6 +57,20 @@ ENGINE_FUNCTIONS = {
     "redshift": {"get_array_length", "json_serialize"},
 }
 DIALECT_OF_TARGET = {"athena": "trino", "redshift": "redshift"}
+# Redshift's functions on SUPER values. Spectrum reads a Parquet list as a nested column,
+# not as SUPER, so none of them takes one; the project has no SUPER column either.
+SUPER_FUNCTIONS = {
+    "get_array_length",
+    "json_serialize",
+    "json_parse",
+    "json_typeof",
+    "array_flatten",
+    "array_concat",
+    "subarray",
+    "split_to_array",
+    "is_array",
+}
+SOURCES_FILE = PROJECT_ROOT / "dbt_project/models/staging/smartcity/_smartcity__sources.yml"
 
 
 def dbt_environment(**extra: str) -> dict[str, str]:
@@ -200,6 +216,55 @@ def dialect_problems(statement: str, dialect: str) -> list[str]:
     return [f"calls {name}(), unknown to {dialect}" for name in sorted(unknown | renamed)]
 
 
+def nested_columns_of_sources() -> dict[str, set[str]]:
+    """Each raw table with array columns (a data_type ending in []), and those columns."""
+    sources = yaml.safe_load(SOURCES_FILE.read_text())["sources"]
+    nested = {
+        table["name"]: {
+            column["name"]
+            for column in table.get("columns", [])
+            if str(column.get("data_type", "")).endswith("[]")
+        }
+        for source in sources
+        for table in source["tables"]
+    }
+    return {table: columns for table, columns in nested.items() if columns}
+
+
+def spectrum_problems(statement: str, nested: dict[str, set[str]]) -> list[str]:
+    """What Redshift Spectrum refuses over external tables with nested columns: `*` in
+    a select that reads such a table, a nested column read anywhere but a FROM clause
+    (where Spectrum unnests it), and SUPER functions, which take no external array."""
+    problems = [
+        f"calls {name}(), a SUPER function"
+        for name in sorted(function_names(statement) & SUPER_FUNCTIONS)
+    ]
+    for tree in sqlglot.parse(statement, read="redshift"):
+        if tree is None:
+            continue
+        for scope in traverse_scope(tree):
+            nested_here = {
+                alias: (source.name, nested[source.name])
+                for alias, (_, source) in scope.selected_sources.items()
+                if isinstance(source, exp.Table) and source.name in nested
+            }
+            if not nested_here:
+                continue
+            tables = sorted(table for table, _ in nested_here.values())
+            if scope.expression.is_star:
+                problems.append(f"selects * from {', '.join(tables)}, which has nested columns")
+            for column in scope.columns:
+                owners = [nested_here[column.table]] if column.table in nested_here else []
+                if not column.table:
+                    owners = list(nested_here.values())
+                for table, columns in owners:
+                    if column.name in columns:
+                        problems.append(
+                            f"reads the nested column {table}.{column.name} outside a FROM clause"
+                        )
+    return problems
+
+
 def function_names(statement: str) -> set[str]:
     return {name.lower() for name in re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\(", statement)}
 
@@ -213,8 +278,10 @@ def compiled(aws_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
         runs[("athena", label)] = compiled_statements(
             compile_athena(root / "athena", aws_server, incremental)
         )
-        runs[("redshift", label)] = compiled_statements(
-            compile_redshift(root / "redshift", incremental)
+        redshift_target = compile_redshift(root / "redshift", incremental)
+        runs[("redshift", label)] = compiled_statements(redshift_target)
+        runs[("redshift manifest", label)] = json.loads(
+            (redshift_target / "manifest.json").read_text()
         )
     return runs
 
@@ -234,6 +301,63 @@ def test_every_model_compiles_to_the_engine_dialect(
         if (found := dialect_problems(statement, DIALECT_OF_TARGET[target]))
     }
     assert problems == {}
+
+
+@pytest.mark.parametrize("label", ["first build", "incremental"])
+def test_no_redshift_model_breaks_spectrums_rules_for_nested_data(
+    compiled: dict, label: str
+) -> None:
+    nested = nested_columns_of_sources()
+    assert nested  # the emergency updates' units: an array, as the contract has it
+    problems = {
+        name: found
+        for name, statement in compiled[("redshift", label)].items()
+        if statement and (found := spectrum_problems(statement, nested))
+    }
+    assert problems == {}
+
+
+def test_the_spectrum_check_catches_what_spectrum_refuses() -> None:
+    nested = {"emergency_updates": {"units"}}
+    raw = '"dev"."smartcity_raw"."emergency_updates"'
+    assert spectrum_problems(f"select * from {raw}", nested)
+    assert spectrum_problems(f"select e.* from {raw} as e", nested)
+    assert (
+        spectrum_problems(f"select *, 1 as n from (select event_id from {raw}) as x", nested) == []
+    )
+    assert spectrum_problems(f"select get_array_length(units) from {raw}", nested)
+    assert spectrum_problems(f"select e.units from {raw} as e", nested)
+    assert spectrum_problems(f"select event_id from {raw} where units is not null", nested)
+    assert spectrum_problems("select json_serialize(x) from t", nested)
+    documented = (
+        f"select e.event_id, count(u) as units_count from {raw} as e "
+        "left join e.units as u on true group by e.event_id"
+    )
+    assert spectrum_problems(documented, nested) == []
+
+
+def test_redshift_distributes_marts_evenly_and_sorts_facts_on_event_time(compiled: dict) -> None:
+    manifest = compiled[("redshift manifest", "first build")]
+    marts = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["config"]["materialized"] != "view"
+        and "/marts/" in node["original_file_path"]
+    ]
+    assert len(marts) >= 9
+    # No distribution key: a key over nine districts skews rows onto a few slices.
+    dist = {node["name"]: node["config"].get("dist") for node in marts}
+    assert {name: d for name, d in dist.items() if d not in ("auto", "all")} == {}
+    assert {name for name, d in dist.items() if d == "all"} == {
+        name for name in dist if name.startswith("dim_")
+    }
+    unsorted = [
+        node["name"]
+        for node in marts
+        if node["name"].startswith("fct_") and not node["config"].get("sort")
+    ]
+    assert unsorted == []
 
 
 @pytest.mark.parametrize("model", INCREMENTAL_MODELS)

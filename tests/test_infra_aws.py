@@ -90,6 +90,14 @@ def _values(template: dict[str, Any]) -> dict[str, str]:
             values[logical_id] = _resolve(properties["Name"], values)
         elif kind == "AWS::IAM::Role":
             values[f"{logical_id}.Arn"] = f"arn:{PARTITION}:iam::{ACCOUNT}:role/{logical_id}"
+        elif kind == "AWS::RedshiftServerless::Namespace":
+            values[logical_id] = _resolve(properties["NamespaceName"], values)
+        elif kind == "AWS::RedshiftServerless::Workgroup":
+            name = _resolve(properties["WorkgroupName"], values)
+            values[logical_id] = name
+            values[f"{logical_id}.Workgroup.Endpoint.Address"] = (
+                f"{name}.{ACCOUNT}.{REGION}.redshift-serverless.amazonaws.com"
+            )
     return values
 
 
@@ -199,6 +207,10 @@ def test_the_outputs_are_the_project_settings_and_role_arns() -> None:
         "SMARTCITY_ATHENA_DATA_DIR",
         "SMARTCITY_ATHENA_SCHEMA",
         "SMARTCITY_ATHENA_WORK_GROUP",
+        # With CreateRedshiftServerless=true only (the outputs' condition).
+        "SMARTCITY_REDSHIFT_HOST",
+        "SMARTCITY_REDSHIFT_WORKGROUP",
+        "SMARTCITY_REDSHIFT_DATABASE",
     }
     assert len(roles) == 5
     for key, output in template["Outputs"].items():

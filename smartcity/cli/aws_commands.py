@@ -79,6 +79,43 @@ def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def redshift_setup(args: argparse.Namespace, settings: Settings) -> int:
+    import boto3
+
+    from smartcity import redshift_setup as setup
+    from smartcity.aws import region
+
+    if not args.spectrum_role_arn:
+        raise setup.RedshiftSetupError(
+            "the Spectrum role is not known: give --spectrum-role-arn, or set "
+            'SMARTCITY_SPECTRUM_ROLE_ARN (`eval "$(smartcity aws-stack exports)"` sets it)'
+        )
+    warehouse = setup.Warehouse(
+        database=args.database,
+        workgroup=args.workgroup,
+        cluster=args.cluster,
+        secret_arn=args.secret_arn,
+        db_user=args.db_user,
+    )
+    statements = setup.setup_statements(
+        raw_schema=settings.raw_schema,
+        glue_database=settings.glue_database,
+        spectrum_role_arn=args.spectrum_role_arn,
+        dbt_user=args.dbt_user,
+        database=args.database,
+    )
+    where = f"workgroup {args.workgroup}" if args.workgroup else f"cluster {args.cluster}"
+    _progress(f"Redshift {where}, database {args.database}: {len(statements)} statements")
+    client = boto3.client("redshift-data", region_name=region())
+    setup.run_statements(client, warehouse, statements, _progress, poll_s=args.poll_seconds)
+    _progress(
+        f"done: {settings.raw_schema} reads the Glue database {settings.glue_database}; "
+        f"{args.dbt_user} may read it and create its schemas. Next: "
+        "smartcity dbt build --target redshift"
+    )
+    return 0
+
+
 COMMANDS = (
     Command(
         "aws-stack",
@@ -125,5 +162,56 @@ COMMANDS = (
             ),
         ),
         needs_project=True,
+    ),
+    Command(
+        "redshift-setup",
+        "create Redshift's external schema over the raw Glue database, for dbt",
+        "Sends, through the Redshift Data API, the statements Redshift needs once before "
+        "`smartcity dbt build --target redshift`: the external schema SMARTCITY_RAW_SCHEMA "
+        "over the Glue database SMARTCITY_GLUE_DATABASE with the stack's Spectrum role, the "
+        "dbt user's usage on it, and its right to create its layers' schemas. Each "
+        "statement is printed, run and awaited; a refused one stops the rest with "
+        "Redshift's reason. Run it as an administrator: --secret-arn (the stack's "
+        "SMARTCITY_REDSHIFT_ADMIN_SECRET_ARN for its Serverless workgroup) or, on a "
+        "cluster, --db-user. Credentials and region come from the standard AWS "
+        "configuration.",
+        redshift_setup,
+        (
+            Option(
+                ("--workgroup",),
+                "the Serverless workgroup (the stack's, with CreateRedshiftServerless=true)",
+                env="SMARTCITY_REDSHIFT_WORKGROUP",
+            ),
+            Option(("--cluster",), "a provisioned cluster's identifier, instead of --workgroup"),
+            Option(
+                ("--database",),
+                "the database dbt builds in",
+                default="dev",
+                env="SMARTCITY_REDSHIFT_DATABASE",
+            ),
+            Option(
+                ("--secret-arn",),
+                "Secrets Manager secret of the administrator who runs the statements",
+                env="SMARTCITY_REDSHIFT_ADMIN_SECRET_ARN",
+            ),
+            Option(("--db-user",), "on a cluster: the database user to run them as"),
+            Option(
+                ("--dbt-user",),
+                "the database user dbt connects as",
+                default="smartcity",
+                env="SMARTCITY_REDSHIFT_USER",
+            ),
+            Option(
+                ("--spectrum-role-arn",),
+                "the IAM role Redshift reads the lake and Glue with (the stack's)",
+                env="SMARTCITY_SPECTRUM_ROLE_ARN",
+            ),
+            Option(
+                ("--poll-seconds",),
+                "how often to ask whether a statement has finished",
+                default=1.0,
+                type=float,
+            ),
+        ),
     ),
 )

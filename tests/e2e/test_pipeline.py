@@ -318,8 +318,87 @@ def on_postgres(run: dict, postgres_server) -> dict:
     """The same lake loaded into PostgreSQL and the whole project built and tested there."""
     settings = replace(run["settings"], postgres=postgres_server.settings)
     loaded = load_lake(settings.lake_uri, lambda: connect(settings.postgres))
-    output = pipeline.run_dbt(settings, "build", "--target", "postgres")
+    postgres_execute(
+        settings,
+        f"do $$ begin create role {BI_READER} login; "
+        "exception when duplicate_object then null; end $$",
+    )
+    output = pipeline.run_dbt(settings, "build", "--target", "postgres", "--vars", BI_VARS)
     return {"settings": settings, "loaded": loaded, "output": output}
+
+
+# A BI user, granted the marts and the reference seeds by the project's grants config.
+BI_READER = "smartcity_bi"
+BI_VARS = f"{{bi_readers: {{postgres: [{BI_READER}]}}}}"
+REFERENCE_SEEDS = ("districts", "vehicle_types", "incident_types", "camera_registry")
+
+
+def postgres_execute(settings, statement: str) -> None:
+    connection = connect(settings.postgres)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def readable_by_bi(settings, schema: str, table: str) -> bool:
+    bi = replace(settings.postgres, user=BI_READER)
+    connection = connect(bi)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"select count(*) from {schema}.{table}")
+            return True
+    except Exception as error:  # psycopg2's InsufficientPrivilege, said as such
+        assert "permission denied" in str(error), error
+        return False
+    finally:
+        connection.close()
+
+
+def relations_of(settings, schema: str) -> list[str]:
+    connection = connect(settings.postgres)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select table_name from information_schema.tables where table_schema = %s",
+                (schema,),
+            )
+            return sorted(row[0] for row in cursor.fetchall())
+    finally:
+        connection.close()
+
+
+def test_bi_reads_every_mart_and_reference_seed_and_nothing_else_after_two_builds(
+    on_postgres: dict,
+) -> None:
+    settings = on_postgres["settings"]
+    marts = relations_of(settings, "analytics_marts")
+    assert "fct_city_daily_kpis" in marts and "dim_vehicles" in marts
+    for build in (1, 2):
+        if build == 2:
+            # Tables are rebuilt beside the live ones and swapped in by renames: the
+            # grants go with the new relations, not the dropped ones.
+            pipeline.run_dbt(
+                settings,
+                "build",
+                "--target",
+                "postgres",
+                "--select",
+                "marts",
+                "seeds",
+                "--vars",
+                BI_VARS,
+            )
+        assert [m for m in marts if not readable_by_bi(settings, "analytics_marts", m)] == []
+        assert [
+            s for s in REFERENCE_SEEDS if not readable_by_bi(settings, "analytics_reference", s)
+        ] == []
+        for schema in ("analytics_staging", "analytics_intermediate", "analytics_snapshots"):
+            relations = relations_of(settings, schema)
+            assert relations, schema
+            assert [r for r in relations if readable_by_bi(settings, schema, r)] == []
 
 
 def test_the_loader_copies_every_landed_row_into_postgres(run: dict, on_postgres: dict) -> None:

@@ -1,6 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key='incident_id',
+    sort=['reported_at'],
     meta={'window_column': 'reported_on'},
 ) }}
 

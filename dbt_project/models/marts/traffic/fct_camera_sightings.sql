@@ -3,7 +3,6 @@
     incremental_strategy='append',
     partitioned_by=['event_date'],
     properties={'partitioning': "ARRAY['event_date']"},
-    dist='camera_id',
     sort=['event_at'],
     meta={'window_column': 'event_date'},
 ) }}

@@ -4,6 +4,7 @@
     pre_hook="{{ reopen_recent_trips() }}",
     partitioned_by=['started_on'],
     properties={'partitioning': "ARRAY['started_on']"},
+    sort=['started_at'],
     meta={'window_column': 'started_on'},
 ) }}
 

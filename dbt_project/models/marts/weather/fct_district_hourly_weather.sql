@@ -4,7 +4,6 @@
     partitioned_by=['day(event_hour_at)'],
     properties={'partitioning': "ARRAY['day(event_hour_at)']"},
     incremental_predicates=merge_within_partitions_of('event_hour_at'),
-    dist='district_id',
     sort=['event_hour_at'],
     meta={'window_column': 'event_hour_at'},
 ) }}

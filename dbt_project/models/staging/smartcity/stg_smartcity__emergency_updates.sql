@@ -17,7 +17,7 @@ renamed as (
         severity,
         status as incident_status,
         {{ array_size('units') }} as assigned_units_count,
-        {{ array_to_text('units', ',') }} as assigned_units,
+        {{ array_to_text('units', nested_text_separator()) }} as assigned_units,
 
         -- position
         latitude,
