@@ -19,28 +19,24 @@ from ingestion.contracts import CONTRACTS, Contract, FieldType
 class EngineTypes:
     """One logical type as each engine spells it."""
 
-    spark: str  # Spark SQL DDL, as written to Parquet
-    hive: str  # Glue Data Catalog / Athena DDL
-    trino: str  # Trino (Athena engine v3) DDL, Hive connector
+    spark: str  # Spark SQL DDL, as the landing job reads and validates
     duckdb: str
     postgres: str  # PostgreSQL, the Redshift family's stand-in in the tests
 
 
 ENGINE_TYPES: dict[FieldType, EngineTypes] = {
-    FieldType.STRING: EngineTypes("string", "string", "varchar", "varchar", "text"),
-    FieldType.INT: EngineTypes("int", "int", "integer", "integer", "integer"),
-    FieldType.LONG: EngineTypes("bigint", "bigint", "bigint", "bigint", "bigint"),
-    FieldType.DOUBLE: EngineTypes("double", "double", "double", "double", "double precision"),
-    # Event time is UTC by contract, so the lake stores it without a zone; Athena and
-    # Trino's Hive tables read timestamps to the millisecond.
-    FieldType.TIMESTAMP: EngineTypes(
-        "timestamp_ntz", "timestamp", "timestamp(3)", "timestamp", "timestamp"
-    ),
-    FieldType.STRING_ARRAY: EngineTypes(
-        "array<string>", "array<string>", "array(varchar)", "varchar[]", "text[]"
-    ),
-    FieldType.DATE: EngineTypes("date", "date", "date", "date", "date"),
-    FieldType.BINARY: EngineTypes("binary", "binary", "varbinary", "blob", "bytea"),
+    FieldType.STRING: EngineTypes("string", "varchar", "text"),
+    FieldType.INT: EngineTypes("int", "integer", "integer"),
+    FieldType.LONG: EngineTypes("bigint", "bigint", "bigint"),
+    FieldType.DOUBLE: EngineTypes("double", "double", "double precision"),
+    # Event time is UTC by contract, so the lake stores it without a zone, to the
+    # microsecond (Iceberg's `timestamp`), and every engine's marts keep microseconds
+    # (tests: test_timestamps_are_microseconds_... in tests/e2e/test_pipeline.py, and
+    # test_trino.py).
+    FieldType.TIMESTAMP: EngineTypes("timestamp_ntz", "timestamp", "timestamp"),
+    FieldType.STRING_ARRAY: EngineTypes("array<string>", "varchar[]", "text[]"),
+    FieldType.DATE: EngineTypes("date", "date", "date"),
+    FieldType.BINARY: EngineTypes("binary", "blob", "bytea"),
 }
 
 

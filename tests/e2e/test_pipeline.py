@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from pyiceberg.table import Table
 
@@ -23,6 +25,7 @@ from smartcity.postgres_loader import connect, load_lake
 from streaming.iceberg_catalogs import lake_catalog
 from streaming.maintenance import hours
 from tests.e2e.landed_lake import EXPECTED_DEAD_LETTERS, EXPECTED_HOSTILE, HOSTILE_BYTES, START
+from tests.timestamp_precision import mart_timestamp_columns
 
 pytestmark = pytest.mark.e2e
 
@@ -120,6 +123,48 @@ def test_the_lake_has_exactly_the_columns_and_types_of_its_schema(run: dict) -> 
             for path in Path(lake, table.folder).rglob("*.parquet")
         }
         assert partition_folders == {tuple(c.name for c in table.partition_keys)}, table.name
+
+
+def test_timestamps_are_microseconds_from_the_raw_parquet_to_the_marts(
+    run: dict, on_postgres: dict
+) -> None:
+    """One precision end to end, the lake's: Parquet's TIMESTAMP(MICROS) without a zone
+    in every raw data file, and microsecond columns in every mart on DuckDB and on
+    PostgreSQL (Trino's, Athena's engine: tests/e2e/test_trino.py; Redshift's TIMESTAMP
+    is microseconds by definition, which no test here can run)."""
+    settings = run["settings"]
+    catalog = lake_catalog(settings.lake_uri)
+    for table in LAKE_TABLES:
+        iceberg = catalog.load_table((settings.iceberg_namespace, table.name))
+        files = iceberg.inspect.files().column("file_path").to_pylist()
+        assert files, table.name
+        for path in files:
+            schema = pq.read_schema(path.removeprefix("file://"))
+            stamps = {f.name: f.type for f in schema if pa.types.is_timestamp(f.type)}
+            assert stamps, (table.name, path)
+            assert {str(t) for t in stamps.values()} == {"timestamp[us]"}, (table.name, stamps)
+    marts = mart_timestamp_columns()
+    assert len(marts) >= 5
+    wanted = [(model, column) for model, columns in marts.items() for column in columns]
+    with warehouse.connect(settings.duckdb_path) as connection:
+        on_duckdb = {
+            (model, column): kind
+            for model, column, kind in connection.execute(
+                "select table_name, column_name, data_type from information_schema.columns"
+            ).fetchall()
+        }
+    assert {key: on_duckdb.get(key) for key in wanted} == dict.fromkeys(wanted, "TIMESTAMP")
+    on_postgres_columns = {
+        (model, column): (kind, precision)
+        for model, column, kind, precision in postgres_rows(
+            on_postgres,
+            "select table_name, column_name, data_type, datetime_precision "
+            "from information_schema.columns where table_schema = 'analytics_marts'",
+        )
+    }
+    assert {key: on_postgres_columns.get(key) for key in wanted} == dict.fromkeys(
+        wanted, ("timestamp without time zone", 6)
+    )
 
 
 def test_the_tables_folders_hold_their_iceberg_files_and_nothing_else(run: dict) -> None:

@@ -22,6 +22,7 @@ import pytest
 
 from smartcity import pipeline, warehouse
 from tests.e2e.landed_lake import EXPECTED_HOSTILE, HOSTILE_BYTES
+from tests.timestamp_precision import mart_timestamp_columns
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trino]
 
@@ -142,6 +143,23 @@ def test_every_model_on_trino_has_the_rows_of_the_duckdb_build(on_trino: dict) -
     models = sorted(duckdb_models(settings))
     assert len(models) >= 20 and "fct_city_daily_kpis" in models
     assert model_differences(settings, server, models) == {}
+
+
+def test_the_marts_timestamps_on_trino_are_microseconds_as_in_the_lake(on_trino: dict) -> None:
+    """Trino's `timestamp` is timestamp(3); the marts keep the lake's microseconds
+    (tests/e2e/test_pipeline.py pins the raw files', DuckDB's and PostgreSQL's)."""
+    server = on_trino["server"]
+    schema = warehouse.layer_schema("marts", MODELS_SCHEMA)
+    found = {
+        (model, column): kind
+        for model, column, kind in server.execute(
+            f"select table_name, column_name, data_type from {MODELS_CATALOG}."
+            f"information_schema.columns where table_schema = '{schema}'"
+        )
+    }
+    wanted = [(m, c) for m, columns in mart_timestamp_columns().items() for c in columns]
+    assert wanted
+    assert {key: found.get(key) for key in wanted} == dict.fromkeys(wanted, "timestamp(6)")
 
 
 def test_an_incremental_run_on_trino_merges_into_the_same_rows(on_trino: dict) -> None:
