@@ -32,7 +32,10 @@
     scalar columns: <name>__count (its elements) and <name>__text (its elements sorted
     and joined by NESTED_TEXT_SEPARATOR), which redshift__array_size and
     redshift__array_to_text name. Each copy of an event is one Kafka record, so the
-    summary joins back on the record's partition and offset.
+    summary joins back on the record's partition and offset. The summary reads the
+    whole source (a filter above the staging model reaches the numbered copies, not
+    the aggregate): only the emergency updates have an array, about one event in a
+    thousand.
 -#}
 {% macro redshift__deduplicate_events(relation) -%}
     {%- set scalar_columns, nested_columns = smartcity.raw_columns_of(relation) -%}
