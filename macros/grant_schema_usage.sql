@@ -22,8 +22,11 @@
             grant usage on schema {{ schemas | join(', ') }} to {{ grantees | join(', ') }}
         {%- endset -%}
         {{ log("granting " ~ grant | trim, info=true) }}
-        {%- do run_query(grant) -%}
-        {%- do adapter.commit_if_has_connection() -%}
+        {#- In a transaction of its own, committed, as dbt's materializations do. -#}
+        {%- call statement('grant_schema_usage', auto_begin=true) -%}
+            {{ grant }}
+        {%- endcall -%}
+        {%- do adapter.commit() -%}
     {%- endif -%}
     {{ return('') }}
 {%- endmacro %}

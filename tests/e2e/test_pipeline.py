@@ -423,16 +423,17 @@ def test_bi_reads_every_mart_and_reference_seed_and_nothing_else_after_two_build
     assert "fct_city_daily_kpis" in marts and "dim_vehicles" in marts
     for build in (1, 2):
         if build == 2:
-            # Tables are rebuilt beside the live ones and swapped in by renames: the
-            # grants go with the new relations, not the dropped ones.
+            # The table marts and the seeds built again: a table is rebuilt beside the
+            # live one and swapped in by renames, and the grants must follow the new
+            # relation, not the dropped one (incremental marts change in place).
             pipeline.run_dbt(
                 settings,
                 "build",
                 "--target",
                 "postgres",
                 "--select",
-                "marts",
-                "seeds",
+                "marts,config.materialized:table",
+                "resource_type:seed",
                 "--vars",
                 BI_VARS,
             )
