@@ -4,7 +4,10 @@
     usage of its schema, which dbt does not grant: this on-run-end hook grants it on the
     schemas of the run's granted relations (the marts and the reference seeds) to their
     grantees, and on nothing else. PostgreSQL and Redshift only: Trino has no schema
-    privilege, DuckDB no users, Athena its own (Lake Formation and IAM).
+    privilege, DuckDB no users, Athena its own (Lake Formation and IAM). Once, at the
+    end: a post-hook per model would grant on one schema from several threads at once,
+    which PostgreSQL refuses ("tuple concurrently updated"). dbt counts the hook among
+    a run's results, as one more PASS.
 -#}
 {% macro grant_schema_usage(results) -%}
     {%- if not execute or target.type not in ['postgres', 'redshift'] -%}
