@@ -176,7 +176,7 @@ def check_dbt_target(
     )
     target = preflight.dbt_target(arguments, environ)
     if target == "local":
-        preflight.require_writable(settings.duckdb_path.parent, "SMARTCITY_DUCKDB_PATH")
+        preflight.require_writable_file(settings.duckdb_path, "SMARTCITY_DUCKDB_PATH")
         if opens_database:
             preflight.require_unlocked_duckdb(settings.duckdb_path)
     elif opens_database:

@@ -5,6 +5,7 @@ process holds, a production target whose settings or credentials are missing."""
 from __future__ import annotations
 
 import re
+import socket
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -19,6 +20,21 @@ class NotReady(RuntimeError):
 
 def require_writable(folder: Path, setting: str) -> None:
     """``folder`` exists (made if needed) and a file can be written in it."""
+    _require_writable(folder, f"point {setting} at a folder you can write", setting, "")
+
+
+def require_writable_file(path: Path, setting: str) -> None:
+    """The folder of the file ``path`` exists (made if needed) and can be written; the
+    advice names a file, since ``setting`` holds a file's path."""
+    _require_writable(
+        path.parent,
+        f"point {setting} at a file in a folder you can write",
+        setting,
+        f"/{path.name}",
+    )
+
+
+def _require_writable(folder: Path, advice: str, setting: str, file_name: str) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
@@ -26,9 +42,23 @@ def require_writable(folder: Path, setting: str) -> None:
     except OSError as error:
         reason = error.strerror or str(error)
         raise NotReady(
-            f"cannot write to {folder} ({reason}): point {setting} at a folder you can "
-            f"write, e.g. `export {setting}=$HOME/smartcity-data`"
+            f"cannot write to {folder} ({reason}): {advice}, "
+            f"e.g. `export {setting}=$HOME/smartcity-data{file_name}`"
         ) from None
+
+
+def require_free_port(host: str, port: int, how_to_choose: str) -> None:
+    """Nothing listens on ``host``:``port`` yet, so a server can bind it; checked before a
+    command announces its URL, which would otherwise point at someone else's server."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise NotReady(
+                f"port {port} on {host} is taken ({reason}): stop what serves it, or "
+                f"{how_to_choose}"
+            ) from None
 
 
 def duckdb_lock_holder(path: Path, wait_s: float = 2.0) -> str | None:

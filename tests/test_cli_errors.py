@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -158,3 +159,28 @@ def test_the_demo_removes_its_own_state_and_what_it_is_told_to() -> None:
 def test_two_dbt_schedules_at_once_are_refused_in_one_line(clean_env: dict) -> None:
     line = one_error_line(smartcity("dbt", "--every", "20", "--on-landing", "run", env=clean_env))
     assert "--every" in line and "--on-landing" in line
+
+
+def test_an_unwritable_duckdb_location_is_named_as_a_file(clean_env: dict, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    clean_env["SMARTCITY_DUCKDB_PATH"] = str(blocker / "warehouse.duckdb")
+    line = one_error_line(smartcity("dbt", "build", env=clean_env))
+    assert f"cannot write to {blocker}" in line
+    # The setting holds a file's path, and the example is one.
+    assert "point SMARTCITY_DUCKDB_PATH at a file in a folder you can write" in line
+    assert "export SMARTCITY_DUCKDB_PATH=$HOME/smartcity-data/warehouse.duckdb" in line
+
+
+def test_the_dashboard_on_a_taken_port_says_so_before_announcing_its_url(
+    clean_env: dict,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = smartcity("dashboard", "--port", str(port), env=clean_env)
+    line = one_error_line(result)
+    assert line.startswith(f"error: port {port} on 127.0.0.1 is taken")
+    assert "--port" in line
+    assert "http://" not in result.stdout
