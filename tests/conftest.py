@@ -21,6 +21,7 @@ from tests import aws_stack
 from tests.local_aws import CALL_LOG_VARIABLE
 from tests.local_postgres import LocalPostgres
 from tests.local_trino import GlueAccount, LocalTrino
+from tests.plain_dbt import plain_dbt
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -157,3 +158,15 @@ def aws_env(aws_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     return aws_server
+
+
+@pytest.fixture(scope="session")
+def empty_lake_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, str]:
+    """Plain `dbt build` on a lake where nothing has landed: its home, settings and output."""
+    home = tmp_path_factory.mktemp("home")
+    data_dir = tmp_path_factory.mktemp("data")
+    (data_dir / "lake").mkdir()
+    # Its artifacts are kept apart: they are the main branch's state in the slim CI test.
+    built = plain_dbt(home, data_dir, "build", "--target-path", str(data_dir / "target"))
+    assert built.returncode == 0, built.stdout[-3000:]
+    return home, Settings.from_env({"SMARTCITY_DATA_DIR": str(data_dir)}), built.stdout

@@ -5,45 +5,12 @@ landed yet it builds empty marts instead of failing on missing files."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
-
-import pytest
 
 from ingestion.contracts import CONTRACTS
 from smartcity import pipeline, warehouse
-from smartcity.settings import PROJECT_ROOT, Settings
-
-DBT = Path(sys.executable).with_name("dbt")
-
-
-def plain_dbt(home: Path, data_dir: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DBT_", "SMARTCITY_"))
-    }
-    env.update(HOME=str(home), SMARTCITY_DATA_DIR=str(data_dir), DO_NOT_TRACK="1")
-    return subprocess.run(
-        [str(DBT), "--no-use-colors", *arguments],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-@pytest.fixture(scope="module")
-def empty_lake_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings, str]:
-    home = tmp_path_factory.mktemp("home")
-    data_dir = tmp_path_factory.mktemp("data")
-    (data_dir / "lake").mkdir()
-    built = plain_dbt(home, data_dir, "build")
-    assert built.returncode == 0, built.stdout[-3000:]
-    return home, Settings.from_env({"SMARTCITY_DATA_DIR": str(data_dir)}), built.stdout
+from smartcity.settings import Settings
+from tests.plain_dbt import plain_dbt
 
 
 def test_plain_dbt_build_fills_the_database_smartcity_reads(

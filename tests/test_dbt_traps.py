@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from smartcity.settings import PROJECT_ROOT
-from tests.test_dbt_empty_lake import plain_dbt
+from tests.plain_dbt import plain_dbt
 
 
 @pytest.fixture(scope="module")
