@@ -11,6 +11,8 @@ from xml.etree import ElementTree
 import pytest
 
 from smartcity.cli import main
+from smartcity.cli.bi_commands import HYPER, default_out
+from smartcity.settings import PROJECT_ROOT, Settings
 from tests.test_dbt_layout import parse
 
 # How the marts' YAML types render on the local target (dbt parses with it), and the
@@ -173,3 +175,19 @@ def test_without_the_staging_dir_or_a_manifest_it_says_what_to_set(
     error = capsys.readouterr().err
     assert f"no dbt manifest at {tmp_path / 'missing.json'}: run `dbt parse`" in error
     assert os.listdir(tmp_path) == []
+
+
+def test_each_exposure_names_the_data_sources_of_the_marts_it_reads(
+    written: Path, manifest: tuple[Path, dict]
+) -> None:
+    _, nodes = manifest
+    exposures = list(nodes["exposures"].values())
+    assert exposures
+    for exposure in exposures:
+        meta = exposure["config"]["meta"]
+        reads = [node.split(".")[-1] for node in exposure["depends_on"]["nodes"]]
+        assert sorted(meta["tableau_datasources"]) == sorted(f"{m}.tds" for m in reads)
+        for name in meta["tableau_datasources"]:
+            assert (written / name).is_file(), (exposure["name"], name)
+        assert meta["hyper_extract"] == default_out(HYPER, Settings.from_env()).name
+        assert (PROJECT_ROOT / meta["bi_guide"]).is_file()
