@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from smartcity.cli import (
     aws_commands,
+    bi_commands,
     dashboard_commands,
     dbt_commands,
     lake_commands,
@@ -30,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     *service_commands.COMMANDS,
     *dbt_commands.COMMANDS,
     *dashboard_commands.COMMANDS,
+    *bi_commands.COMMANDS,
 )
 
 
