@@ -14,6 +14,7 @@ from smartcity.cli import (
     aws_commands,
     dashboard_commands,
     dbt_commands,
+    docs_commands,
     lake_commands,
     pipeline_commands,
     service_commands,
@@ -29,6 +30,7 @@ COMMANDS: tuple[Command, ...] = (
     *aws_commands.COMMANDS,
     *service_commands.COMMANDS,
     *dbt_commands.COMMANDS,
+    *docs_commands.COMMANDS,
     *dashboard_commands.COMMANDS,
 )
 
