@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -158,3 +161,36 @@ def test_the_demo_removes_its_own_state_and_what_it_is_told_to() -> None:
 def test_two_dbt_schedules_at_once_are_refused_in_one_line(clean_env: dict) -> None:
     line = one_error_line(smartcity("dbt", "--every", "20", "--on-landing", "run", env=clean_env))
     assert "--every" in line and "--on-landing" in line
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_the_docs_on_a_taken_port_fail_at_once_naming_port_and_dash_dash_port(
+    clean_env: dict, taken_port: int, tmp_path: Path
+) -> None:
+    target = tmp_path / "target"
+    result = smartcity(
+        "docs", "--port", str(taken_port), "--target-path", str(target), env=clean_env
+    )
+    line = one_error_line(result)
+    assert line.startswith(f"error: port {taken_port} on 127.0.0.1 is already in use")
+    assert "PORT=" in line and "--port" in line
+    assert "http://" not in result.stdout
+    # Said before generating anything: dbt never ran.
+    assert not target.exists()
+
+
+def test_make_docs_hands_its_port_to_the_command() -> None:
+    from smartcity.settings import PROJECT_ROOT
+
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    recipe = re.search(r"^docs:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe is not None
+    assert "-m smartcity docs --port $(PORT)" in recipe.group(1)
