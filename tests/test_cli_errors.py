@@ -194,3 +194,13 @@ def test_make_docs_hands_its_port_to_the_command() -> None:
     recipe = re.search(r"^docs:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
     assert recipe is not None
     assert "-m smartcity docs --port $(PORT)" in recipe.group(1)
+
+
+def test_the_dashboard_on_a_taken_port_says_so_before_its_url(
+    clean_env: dict, taken_port: int
+) -> None:
+    result = smartcity("dashboard", "--port", str(taken_port), env=clean_env)
+    line = one_error_line(result)
+    assert line.startswith(f"error: port {taken_port} on 127.0.0.1 is already in use")
+    assert "--port" in line
+    assert "http://" not in result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from smartcity import ports
 from smartcity.cli.options import Command, Option
 from smartcity.console import say
 from smartcity.settings import Settings
@@ -19,6 +20,8 @@ def dashboard(args: argparse.Namespace, settings: Settings) -> int:
             f"the dashboard needs streamlit ({error.name} is missing): "
             "pip install 'smartcity[dashboard]', or run `make setup`"
         ) from None
+    # Before the URL is announced: Streamlit, started after it, would say so too late.
+    ports.check_free(args.host, args.port, "choose another with --port <port>")
     say(f"Dashboard on http://{args.host}:{args.port}/city_overview (Ctrl-C stops it)")
     return serve(settings, args.port, host=args.host)
 
