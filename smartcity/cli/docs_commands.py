@@ -27,12 +27,23 @@ def _report_on(report: lineage_report.LineageReport) -> None:
         )
 
 
+def _generate_dbt_docs(settings: Settings, target: Path) -> None:
+    """`dbt docs generate`, on SQL compiled as for a full refresh: an incremental model's
+    SQL is then its whole definition, not the next run's delta (which, once the models
+    hold data, reads the lake's raw tables by landing time and hides the lineage), so
+    the docs and the lineage are the same whatever the database holds."""
+    where = ("--target-path", str(target))
+    pipeline.run_dbt(settings, "compile", "--full-refresh", *where, on_line=say)
+    # Without compiling again: the manifest keeps the SQL compiled above.
+    pipeline.run_dbt(settings, "docs", "generate", "--no-compile", *where, on_line=say)
+
+
 def docs(args: argparse.Namespace, settings: Settings) -> int:
     target = PROJECT_ROOT / args.target_path  # as dbt reads a relative --target-path
     # Claimed before generating (some seconds), so that a taken port is said at once.
     server = None if args.no_serve else docs_site.bind(target, args.host, args.port, ANOTHER_PORT)
     try:
-        pipeline.run_dbt(settings, "docs", "generate", "--target-path", str(target), on_line=say)
+        _generate_dbt_docs(settings, target)
         report = lineage_report.write(target, target / docs_site.LINEAGE)
         _report_on(report)
         say(f"column lineage written to {report.page}")
@@ -52,7 +63,9 @@ COMMANDS = (
         "docs",
         "generate the dbt docs and the column-level lineage, and serve them",
         "Run `dbt docs generate` (on the DuckDB database of the environment, built by "
-        "`make demo` or `smartcity dbt build`), write the column-level lineage report "
+        "`make demo` or `smartcity dbt build`; incremental models compiled as for a full "
+        "refresh, so the docs do not depend on what the database holds), write the "
+        "column-level lineage report "
         "(dbt-colibri) into its lineage/ folder, and serve the target folder: the dbt docs "
         "at / and the lineage at /lineage/. A taken port fails at once, before generating.",
         docs,
