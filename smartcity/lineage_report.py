@@ -37,8 +37,9 @@ class LineageReport:
 def _keep_set_operation_lineage() -> None:
     """dbt-colibri 0.3.7 reads ``Scope.union_scopes``, which sqlglot 30.19 renamed to
     ``set_operation_scopes``; without the old name every column of a model built with
-    UNION (fct_city_daily_kpis, fct_implausible_records) loses its lineage. A no-op with
-    a sqlglot that still has it, or a colibri that no longer needs it."""
+    UNION (fct_city_daily_kpis, fct_implausible_records) loses its lineage. Nothing is
+    done where sqlglot still has the old name; once colibri reads the new one, this can
+    go (tests/e2e/test_lineage.py shows whether UNION models are followed)."""
     from sqlglot.optimizer.scope import Scope
 
     if not hasattr(Scope, "union_scopes") and hasattr(Scope, "set_operation_scopes"):
