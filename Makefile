@@ -29,9 +29,8 @@ format: setup
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/sqlfluff fix dbt_project tests/dbt
 
-docs: setup  ## dbt docs and lineage, served on http://127.0.0.1:$(PORT) (PORT=8080 by default)
-	$(PY) -m smartcity dbt docs generate
-	$(PY) -m smartcity dbt docs serve --host 127.0.0.1 --port $(PORT) --no-browser
+docs: setup  ## dbt docs on http://127.0.0.1:$(PORT), column lineage at /lineage/ (PORT=8080 by default)
+	$(PY) -m smartcity docs --port $(PORT)
 
 dashboard: setup  ## the Streamlit dashboard over the marts, on http://127.0.0.1:8501 (ARGS="--port N" for another)
 	$(PY) -m smartcity dashboard $(ARGS)

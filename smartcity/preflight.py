@@ -5,7 +5,6 @@ process holds, a production target whose settings or credentials are missing."""
 from __future__ import annotations
 
 import re
-import socket
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -45,20 +44,6 @@ def _require_writable(folder: Path, advice: str, setting: str, file_name: str) -
             f"cannot write to {folder} ({reason}): {advice}, "
             f"e.g. `export {setting}=$HOME/smartcity-data{file_name}`"
         ) from None
-
-
-def require_free_port(host: str, port: int, how_to_choose: str) -> None:
-    """Nothing listens on ``host``:``port`` yet, so a server can bind it; checked before a
-    command announces its URL, which would otherwise point at someone else's server."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            reason = error.strerror or str(error)
-            raise NotReady(
-                f"port {port} on {host} is taken ({reason}): stop what serves it, or "
-                f"{how_to_choose}"
-            ) from None
 
 
 def duckdb_lock_holder(path: Path, wait_s: float = 2.0) -> str | None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -172,15 +174,44 @@ def test_an_unwritable_duckdb_location_is_named_as_a_file(clean_env: dict, tmp_p
     assert "export SMARTCITY_DUCKDB_PATH=$HOME/smartcity-data/warehouse.duckdb" in line
 
 
-def test_the_dashboard_on_a_taken_port_says_so_before_announcing_its_url(
-    clean_env: dict,
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port another program listens on."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder.getsockname()[1]
+
+
+def test_the_docs_on_a_taken_port_fail_at_once_naming_port_and_dash_dash_port(
+    clean_env: dict, taken_port: int, tmp_path: Path
 ) -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = smartcity("dashboard", "--port", str(port), env=clean_env)
+    target = tmp_path / "target"
+    result = smartcity(
+        "docs", "--port", str(taken_port), "--target-path", str(target), env=clean_env
+    )
     line = one_error_line(result)
-    assert line.startswith(f"error: port {port} on 127.0.0.1 is taken")
+    assert line.startswith(f"error: port {taken_port} on 127.0.0.1 is already in use")
+    assert "PORT=" in line and "--port" in line
+    assert "http://" not in result.stdout
+    # Said before generating anything: dbt never ran.
+    assert not target.exists()
+
+
+def test_make_docs_hands_its_port_to_the_command() -> None:
+    from smartcity.settings import PROJECT_ROOT
+
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    recipe = re.search(r"^docs:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe is not None
+    assert "-m smartcity docs --port $(PORT)" in recipe.group(1)
+
+
+def test_the_dashboard_on_a_taken_port_says_so_before_its_url(
+    clean_env: dict, taken_port: int
+) -> None:
+    result = smartcity("dashboard", "--port", str(taken_port), env=clean_env)
+    line = one_error_line(result)
+    assert line.startswith(f"error: port {taken_port} on 127.0.0.1 is already in use")
     assert "--port" in line
     assert "http://" not in result.stdout

@@ -15,6 +15,7 @@ from smartcity.cli import (
     bi_commands,
     dashboard_commands,
     dbt_commands,
+    docs_commands,
     lake_commands,
     pipeline_commands,
     service_commands,
@@ -30,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     *aws_commands.COMMANDS,
     *service_commands.COMMANDS,
     *dbt_commands.COMMANDS,
+    *docs_commands.COMMANDS,
     *dashboard_commands.COMMANDS,
     *bi_commands.COMMANDS,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from smartcity import preflight
+from smartcity import ports
 from smartcity.cli.options import Command, Option
 from smartcity.console import say
 from smartcity.settings import Settings
@@ -20,8 +20,9 @@ def dashboard(args: argparse.Namespace, settings: Settings) -> int:
             f"the dashboard needs streamlit ({error.name} is missing): "
             "pip install 'smartcity[dashboard]', or run `make setup`"
         ) from None
-    preflight.require_free_port(
-        args.host, args.port, "choose another with --port N (or SMARTCITY_DASHBOARD_PORT)"
+    # Before the URL is announced: Streamlit, started after it, would say so too late.
+    ports.check_free(
+        args.host, args.port, "choose another with --port <port> (or SMARTCITY_DASHBOARD_PORT)"
     )
     say(f"Dashboard on http://{args.host}:{args.port}/city_overview (Ctrl-C stops it)")
     return serve(settings, args.port, host=args.host)
