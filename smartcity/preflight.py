@@ -96,7 +96,7 @@ ATHENA_SETTINGS = {
 
 def require_aws_target(target: str, environ: Mapping[str, str]) -> None:
     """The athena target's buckets are set, are no placeholder, and AWS credentials exist."""
-    if target != "athena":
+    if target != "athena" and not target.startswith("athena_"):  # athena_dev too
         return
     for name, meaning in ATHENA_SETTINGS.items():
         value = environ.get(name, "")

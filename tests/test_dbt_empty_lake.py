@@ -5,6 +5,7 @@ landed yet it builds empty marts instead of failing on missing files."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ingestion.contracts import CONTRACTS
@@ -48,3 +49,36 @@ def test_plain_dbt_docs_and_freshness_find_the_profiles(
     freshness = plain_dbt(home, settings.data_dir, "source", "freshness")
     for contract in CONTRACTS:
         assert f"ERROR STALE freshness of smartcity.{contract.source} " in freshness.stdout
+
+
+def test_the_marts_descriptions_are_written_into_the_database(
+    empty_lake_build: tuple[Path, Settings, str],
+) -> None:
+    # persist_docs: what BI users read in their tools is what the models' YAML says.
+    _, settings, _ = empty_lake_build
+    manifest = json.loads((settings.data_dir / "target" / "manifest.json").read_text())
+    marts = {
+        node["name"]: node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and "marts" in node["tags"]
+    }
+    with warehouse.connect(settings.duckdb_path) as connection:
+        tables = dict(
+            connection.execute(
+                "select table_name, comment from duckdb_tables() where schema_name = 'main_marts' "
+                "union all "
+                "select view_name, comment from duckdb_views() where schema_name = 'main_marts'"
+            ).fetchall()
+        )
+        columns = {
+            (table, column): comment
+            for table, column, comment in connection.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'main_marts'"
+            ).fetchall()
+        }
+    assert set(tables) == set(marts)
+    for name, node in marts.items():
+        assert tables[name] == node["description"], name
+        for column, documented in node["columns"].items():
+            assert columns[(name, column)] == documented["description"], (name, column)

@@ -447,6 +447,42 @@ def test_bi_reads_every_mart_and_reference_seed_and_nothing_else_after_two_build
             assert [r for r in relations if readable_by_bi(settings, schema, r)] == []
 
 
+def test_the_marts_descriptions_are_in_postgres_as_on_duckdb(run: dict, on_postgres: dict) -> None:
+    # persist_docs: the comments BI users see on PostgreSQL (and Redshift, its family)
+    # are the models' descriptions, the same text DuckDB holds.
+    with warehouse.connect(run["settings"].duckdb_path) as duck:
+        expected = {
+            (table, column): comment
+            for table, column, comment in duck.execute(
+                "select table_name, null, comment from duckdb_tables() "
+                "where schema_name = 'main_marts' union all "
+                "select view_name, null, comment from duckdb_views() "
+                "where schema_name = 'main_marts' union all "
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'main_marts'"
+            ).fetchall()
+        }
+    connection = connect(on_postgres["settings"].postgres)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "select c.relname, null, obj_description(c.oid, 'pg_class') "
+                "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "where n.nspname = 'analytics_marts' and c.relkind in ('r', 'v') "
+                "union all "
+                "select c.relname, a.attname, col_description(c.oid, a.attnum) "
+                "from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+                "join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 "
+                "and not a.attisdropped "
+                "where n.nspname = 'analytics_marts' and c.relkind in ('r', 'v')"
+            )
+            found = {(table, column): comment for table, column, comment in cursor.fetchall()}
+    finally:
+        connection.close()
+    assert found == expected
+    assert all(found.values()), [key for key, comment in found.items() if not comment]
+
+
 def test_the_loader_copies_every_landed_row_into_postgres(run: dict, on_postgres: dict) -> None:
     landed = pipeline.landed_rows(run["settings"])
     dead = pipeline.dead_lettered_rows(run["settings"])
