@@ -39,7 +39,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.trino]
 T = TypeVar("T")
 
 SCHEMA = aws_stack.SCHEMA
-EVALUATOR = ("--exclude", "package:dbt_project_evaluator")
 # The suite's lake is dated months back, before the test window of the hourly build's
 # generic tests on Athena (macros/recent_partitions.sql): its builds test every row.
 EVERY_ROW = ("--vars", "{recent_days: 0}")
@@ -163,7 +162,7 @@ def on_athena(
         # The second build is the hourly one, after a month more has landed
         # (test_the_hourly_build_reads_only_what_is_recent_or_newly_landed); the models'
         # second run over the same events is in the incremental-run test below.
-        ("build", ("build", *EVALUATOR, *EVERY_ROW)),
+        ("build", ("build", *EVERY_ROW)),
         ("snapshot", ("snapshot",)),
         ("snapshot again", ("snapshot",)),
     ):
