@@ -1,7 +1,7 @@
 {#-
-    MetricFlow's time spine (dbt_project/models/semantic_models/): one row per UTC hour
-    from `time_spine_start` (inclusive) to `time_spine_end` (exclusive), the calendar
-    that metrics are joined to when a period without rows must still appear.
+    MetricFlow's time spine (dbt_project/models/semantic_models/): one row per UTC hour,
+    the first at the `time_spine_start` variable, the last before `time_spine_end`: the
+    calendar metrics are joined to when a period without rows must still appear.
 
     The hours are numbered by five digits cross-joined (up to 100,000 hours, 11 years)
     and added to the start with dbt.dateadd, so the SQL is the same on every engine and
