@@ -1,4 +1,7 @@
-{{ config(materialized='view') }}
+{{ config(
+    materialized='view',
+    meta={'window_column': 'event_hour_at'},
+) }}
 
 {#-
     GPS fixes per vehicle and UTC hour, with the sum and count of their speeds: the grain
