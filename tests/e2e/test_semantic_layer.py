@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -120,22 +120,26 @@ def results(mf: MetricFlowEngine) -> dict[str, pd.DataFrame]:
 
 
 def day_of(value: object) -> date | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    """A day as a date; None for no day (pandas reads a null timestamp as NaT)."""
+    if pd.isna(value):  # type: ignore[call-overload]
         return None
-    return value.date() if isinstance(value, datetime) else pd.Timestamp(value).date()
+    return pd.Timestamp(value).date()  # type: ignore[arg-type]
+
+
+def key_value(column: str, value: object) -> object:
+    """A key as both sides can agree on it: a day as a date, an hour as a timestamp."""
+    if column.endswith("__day"):
+        return day_of(value)
+    if column.endswith("__hour"):
+        return pd.Timestamp(value)  # type: ignore[arg-type]
+    return value
 
 
 def keyed(frame: pd.DataFrame, keys: list[str]) -> dict[tuple, dict[str, object]]:
+    """Each row's figures under its key (one row, under (), where there is no key)."""
     rows = {}
     for record in frame.to_dict("records"):
-        key = tuple(
-            day_of(record[k])
-            if k.endswith("__day")
-            else pd.Timestamp(record[k])
-            if k.endswith("__hour")
-            else record[k]
-            for k in keys
-        )
+        key = tuple(key_value(column, record[column]) for column in keys)
         rows[key] = {name: value for name, value in record.items() if name not in keys}
     return rows
 
