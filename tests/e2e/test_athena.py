@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import pytest
 
-from smartcity import pipeline
+from smartcity import pipeline, warehouse
 from streaming.iceberg_catalogs import lake_catalog
 from streaming.iceberg_tables import ensure_tables
 from tests import aws_stack
@@ -221,6 +221,37 @@ def test_the_snapshot_and_the_seeds_live_under_the_warehouse_as_iceberg(on_athen
         f"select count(*) from {athena_relation('marts', 'dim_vehicles')}"
     )
     assert rows == [[vehicles[0][0], 0]]
+
+
+def test_the_table_marts_descriptions_reach_their_glue_tables(on_athena: dict) -> None:
+    # persist_docs: Athena's console, and Tableau through it, show what the models' YAML
+    # says, written by dbt-athena into each Glue table and its columns; the same text as
+    # DuckDB holds. (The marts that are views keep none on Athena: view_persist_docs.)
+    with warehouse.connect(on_athena["settings"].duckdb_path) as duck:
+        tables = dict(
+            duck.execute(
+                "select table_name, comment from duckdb_tables() where schema_name = 'main_marts'"
+            ).fetchall()
+        )
+        columns = {
+            (table, column): comment
+            for table, column, comment in duck.execute(
+                "select table_name, column_name, comment from duckdb_columns() "
+                "where schema_name = 'main_marts'"
+            ).fetchall()
+        }
+    assert len(tables) >= 9 and all(tables.values())
+    glue = on_athena["deployed"].as_user("administrator", "glue")
+    for table, description in tables.items():
+        found = glue.get_table(DatabaseName=f"{SCHEMA}_marts", Name=table)["Table"]
+        assert found.get("Description") == description, table
+        described = {
+            column["Name"]: column.get("Comment")
+            for column in found["StorageDescriptor"]["Columns"]
+        }
+        assert described == {
+            column: comment for (of, column), comment in columns.items() if of == table
+        }, table
 
 
 def test_an_incremental_run_on_athena_merges_into_the_same_rows(on_athena: dict) -> None:

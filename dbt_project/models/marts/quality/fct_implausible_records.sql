@@ -1,4 +1,4 @@
-{{ config(materialized='view') }}
+{{ config(materialized='view', persist_docs=view_persist_docs()) }}
 
 {#-
     Records the contracts accept that cannot be true: a trip faster than any vehicle

@@ -1,5 +1,6 @@
 {{ config(
     materialized='view',
+    persist_docs=view_persist_docs(),
     meta={'window_column': 'event_hour_at'},
 ) }}
 
