@@ -1,10 +1,10 @@
 """What `smartcity demo` simulates by default: a night of the city, with some bad records.
 
-About six hours of event time, from 22:00 UTC across midnight, so that the dashboard's
-hourly trends have points to draw and its days are two; a small share of malformed
-records, so that its data-quality page has dead letters to show. In about as many
-events as one hour at the simulation's own GPS interval took before: vehicles report
-less often (every 30 s instead of every 5 s), which keeps the demo near a minute.
+About six hours of event time from 22:00 UTC, across midnight, so that the dashboard's
+hourly trends have points to draw over two days; a small share of malformed records, so
+that its data-quality page has dead letters to show. Vehicles report every 30 s rather
+than the simulation's 5 s, so six hours take about as many events, and as much time, as
+one hour at 5 s.
 """
 
 from __future__ import annotations
