@@ -128,15 +128,14 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     pipeline.create_topics(settings)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     simulation = _simulation(args, hour)
+    malformed = MalformedRecords(args.malformed_share, simulation.seed)
     report = pipeline.produce_simulation(
-        settings,
-        simulation,
-        args.rate,
-        lambda n: say(f"{n:,} sent"),
-        MalformedRecords(args.malformed_share, simulation.seed),
+        settings, simulation, args.rate, lambda n: say(f"{n:,} sent"), malformed
     )
     for topic, count in sorted(report.acknowledged.items()):
         say(f"{topic}: {count:,} acknowledged")
+    if malformed.sent:
+        say(f"malformed records among them: {malformed.sent.total():,}")
     if not report.ok:
         fail(f"delivery failed: {dict(report.failed)} unflushed={report.unflushed} {report.errors}")
         return 1
