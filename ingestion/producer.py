@@ -41,6 +41,15 @@ PRODUCER_SETTINGS: dict[str, Any] = {
 POLL_EVERY = 1_000
 
 
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """A Kafka value sent as it is, unchecked, under its key: a record that breaks its
+    contract on purpose (the simulation's malformed records, for the dead letters)."""
+
+    value: bytes
+    key: bytes
+
+
 @dataclass
 class ProduceReport:
     """What the broker acknowledged, per topic: every message sent and not reported
@@ -67,7 +76,7 @@ ProgressCallback = Callable[[int], None]
 
 
 def produce(
-    events: Iterable[tuple[Contract, dict[str, Any]]],
+    events: Iterable[tuple[Contract, dict[str, Any] | RawRecord]],
     bootstrap_servers: str,
     topic_for: Callable[[Contract], str],
     rate_per_s: float = 0.0,
@@ -76,7 +85,10 @@ def produce(
     flush_timeout_s: float = 60.0,
     delivery_timeout_ms: int = PRODUCER_SETTINGS["delivery.timeout.ms"],
 ) -> ProduceReport:
-    """Send ``events``; pace them at ``rate_per_s`` events per second when it is positive."""
+    """Send ``events``; pace them at ``rate_per_s`` events per second when it is positive.
+
+    Each event is checked against its contract and keyed by its device; a
+    :class:`RawRecord` among them is sent as it is."""
     check_broker(bootstrap_servers)
     report = ProduceReport()
 
@@ -109,12 +121,15 @@ def produce(
     sent = 0
     try:
         for contract, event in events:
-            payload = serialize(contract, event)
+            if type(event) is RawRecord:
+                payload, key = event.value, event.key
+            else:
+                payload = serialize(contract, event)
+                key = str(event["source_id"]).encode()
             source = contract.source
             topic = topics.get(source)
             if topic is None:
                 topic = topics[source] = topic_for(contract)
-            key = str(event["source_id"]).encode()
             try:
                 send(topic, payload, key)
             except BufferError:  # local queue full: let deliveries drain, then retry

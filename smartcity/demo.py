@@ -5,10 +5,13 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from ingestion.contracts import CONTRACTS
+from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions
 from smartcity import pipeline, preflight
 from smartcity.console import Steps, say
@@ -21,6 +24,8 @@ from smartcity.settings import PROJECT_ROOT, Settings
 class DemoOptions:
     simulation: SimulationOptions
     rate_per_s: float = 0.0
+    # Share of malformed records sent beside the valid events, for the dead letters.
+    malformed_share: float = 0.0
     # Remove existing state wherever it is, without asking.
     reset: bool = False
 
@@ -38,6 +43,24 @@ def _show_dbt_progress(line: str) -> None:
     # Models, seeds and the closing tally; the test lines are in target/run_results.json.
     if " OK " in line or " ERROR " in line or " FAIL " in line or "Done." in line:
         say("  " + line.split("  ", 1)[-1].strip())
+
+
+def _show_event_time(earliest: datetime, latest: datetime) -> None:
+    days = (latest.date() - earliest.date()).days + 1
+    say(
+        f"  event time: {earliest:%Y-%m-%d %H:%M} to {latest:%Y-%m-%d %H:%M} UTC, "
+        f"{(latest - earliest) / timedelta(hours=1):.1f} hours over {days} day(s)"
+    )
+
+
+def _show_dead_letters(malformed_sent: Counter[str], dead_letters: dict[str, int]) -> None:
+    """Dead letters per reason beside the malformed records sent for that reason: they
+    agree unless valid events were refused too (say, events too old for the lake)."""
+    if not dead_letters and not malformed_sent:
+        return
+    say(f"  {'dead letters by reason':<32}{'malformed sent':>16}{'dead letters':>14}")
+    for reason in sorted(set(dead_letters) | set(malformed_sent)):
+        say(f"    {reason:<30}{malformed_sent[reason]:>16,}{dead_letters.get(reason, 0):>14,}")
 
 
 def _state(settings: Settings) -> list[Path]:
@@ -125,12 +148,22 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             say(f"  {topic}")
 
         sim = options.simulation
-        steps.start(f"Simulating {sim.events:,} city events (seed {sim.seed}) and producing them")
+        steps.start(
+            f"Simulating {sim.events:,} city events from {sim.start_at:%Y-%m-%d %H:%M} UTC "
+            f"(seed {sim.seed}) and producing them"
+        )
+        malformed = MalformedRecords(options.malformed_share, sim.seed)
+        if options.malformed_share:
+            say(
+                f"  with malformed records beside them, {options.malformed_share:.1%} of the "
+                "events, for the dead letters"
+            )
         report = pipeline.produce_simulation(
             settings,
             sim,
             rate_per_s=options.rate_per_s,
-            on_progress=lambda sent: say(f"  {sent:,} / {sim.events:,} sent"),
+            on_progress=lambda sent: say(f"  {sent:,} sent"),
+            malformed=malformed,
         )
         if not report.ok:
             say(
@@ -139,7 +172,8 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
             return 1
         say(
             f"  {report.total_acknowledged:,} acknowledged in {report.seconds:.1f} s "
-            f"({report.total_acknowledged / max(report.seconds, 1e-9):,.0f} events/s)"
+            f"({report.total_acknowledged / max(report.seconds, 1e-9):,.0f} events/s), "
+            f"{malformed.sent.total():,} of them malformed"
         )
 
         steps.start("Landing Kafka -> raw Parquet with Spark Structured Streaming (availableNow)")
@@ -160,6 +194,7 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
 
     landed = pipeline.landed_rows(settings)
     dead = pipeline.dead_lettered_rows(settings)
+    span = pipeline.event_time_range(settings)
     staged = pipeline.staged_rows(settings)
     marts = pipeline.warehouse_rows(settings, pipeline.MARTS)
     say("\nSummary")
@@ -178,6 +213,9 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     )
     for mart, rows in marts.items():
         say(f"  mart {mart}: {rows:,} rows")
+    if span:
+        _show_event_time(*span)
+    _show_dead_letters(malformed.sent, pipeline.dead_letters_by_reason(settings))
     reconciled = total_produced == total_accounted
     say(
         "  reconciliation: produced = landed + dead-lettered "

@@ -6,12 +6,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from ingestion.contracts import CONTRACTS, Contract
 from ingestion.producer import ProduceReport, produce
+from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import admin_client, check_broker, ensure_topics
 from smartcity import preflight, warehouse
@@ -53,9 +55,13 @@ def produce_simulation(
     options: SimulationOptions,
     rate_per_s: float = 0.0,
     on_progress: Callable[[int], None] | None = None,
+    malformed: MalformedRecords | None = None,
 ) -> ProduceReport:
+    """Simulate and send; with ``malformed``, its malformed records go beside the events
+    (it counts them per reason code)."""
+    events = simulate(options)
     return produce(
-        simulate(options),
+        malformed.mixed_into(events) if malformed else events,
         settings.bootstrap_servers,
         topic_namer(settings),
         rate_per_s=rate_per_s,
@@ -219,15 +225,20 @@ def run_dbt(
     return output
 
 
-def _lake_counts(settings: Settings, query: str) -> dict[str, int]:
-    """Rows counted by ``query`` over the lake's tables at their current snapshots, read
-    as the DuckDB target reads them (views in the schema ``lake``)."""
+def _lake_rows(settings: Settings, query: str) -> list[tuple]:
+    """The rows of ``query`` over the lake's tables at their current snapshots, read as
+    the DuckDB target reads them (views in the schema ``lake``)."""
     connection = duckdb.connect()
     try:
         create_lake_views(connection, settings.lake_uri, settings.iceberg_namespace, "lake")
-        return {str(key): int(count) for key, count in connection.execute(query).fetchall()}
+        return connection.execute(query).fetchall()
     finally:
         connection.close()
+
+
+def _lake_counts(settings: Settings, query: str) -> dict[str, int]:
+    """Rows counted by ``query`` (key, count) over the lake's tables."""
+    return {str(key): int(count) for key, count in _lake_rows(settings, query)}
 
 
 def landed_rows(settings: Settings) -> dict[str, int]:
@@ -247,6 +258,23 @@ def dead_lettered_rows(settings: Settings) -> dict[str, int]:
         settings, "select source, count(*) from lake.dead_letters group by source"
     )
     return {c.source: counts.get(c.source, 0) for c in CONTRACTS}
+
+
+def dead_letters_by_reason(settings: Settings) -> dict[str, int]:
+    """Dead letters per reason code, from every source."""
+    return _lake_counts(
+        settings, "select reason_code, count(*) from lake.dead_letters group by reason_code"
+    )
+
+
+def event_time_range(settings: Settings) -> tuple[datetime, datetime] | None:
+    """The earliest and latest event time landed in the raw tables (UTC, without a zone
+    as the lake stores it); None when nothing has landed."""
+    union = " union all ".join(f"select event_at from lake.{c.source}" for c in CONTRACTS)
+    [(earliest, latest)] = _lake_rows(
+        settings, f"select min(event_at), max(event_at) from ({union})"
+    )
+    return None if earliest is None else (earliest, latest)
 
 
 def warehouse_rows(settings: Settings, relations: Sequence[str]) -> dict[str, int]:

@@ -2,6 +2,8 @@ import itertools
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
+import pytest
+
 from ingestion.contracts import validate
 from ingestion.simulators.cameras import place_cameras
 from ingestion.simulators.city import build_city, haversine_m
@@ -75,6 +77,27 @@ def test_vehicles_park_between_trips_and_report_nothing_while_parked() -> None:
             assert gap == 5 or gap >= PARK_SECONDS[0], gap
             parked += gap > 5
     assert parked >= len(fixes)  # every vehicle parked at least once, on average
+
+
+def test_a_sparser_gps_interval_spaces_fixes_and_telemetry_alike() -> None:
+    """Every 30 s a fix and every 60 s telemetry while a vehicle drives, as the demo
+    sends them; still a gap longer than dbt's trip gap when it parks."""
+    options = SimulationOptions(events=8_000, seed=7, vehicles=20, start_at=START, gps_every_s=30)
+    times: dict[tuple[str, str], list] = defaultdict(list)
+    for contract, event in simulate(options):
+        if contract.source in ("gps_fixes", "vehicle_telemetry"):
+            times[contract.source, event["vehicle_id"]].append(event["event_at"])
+    every = {"gps_fixes": 30, "vehicle_telemetry": 60}
+    for (source, _), reported in times.items():
+        for before, after in itertools.pairwise(reported):
+            gap = (after - before).total_seconds()
+            assert gap == every[source] or gap >= PARK_SECONDS[0], (source, gap)
+    assert {source for source, _ in times} == set(every)
+
+
+def test_a_gps_interval_under_a_second_is_refused() -> None:
+    with pytest.raises(ValueError, match="gps_every_s must be 1 second or more"):
+        next(simulate(SimulationOptions(events=10, gps_every_s=0)))
 
 
 def test_odometer_and_fuel_follow_the_distance_driven() -> None:

@@ -22,6 +22,9 @@ class SimulationOptions:
     vehicles: int = 25
     start_at: datetime = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
     incidents_per_hour: float = 12.0
+    # Seconds between two GPS fixes of a driving vehicle; its telemetry comes with every
+    # other fix. Sparser reports cover more hours of the city in the same number of events.
+    gps_every_s: int = 5
 
 
 def simulate(options: SimulationOptions) -> Iterator[tuple[Contract, dict]]:
@@ -32,9 +35,17 @@ def simulate(options: SimulationOptions) -> Iterator[tuple[Contract, dict]]:
     """
     if options.start_at.tzinfo is None:
         raise ValueError("start_at must be timezone-aware (UTC)")
+    if options.gps_every_s < 1:
+        raise ValueError(f"gps_every_s must be 1 second or more, not {options.gps_every_s}")
     rng = random.Random(options.seed)
     city = build_city()
-    fleet = Fleet(city, rng, options.vehicles)
+    fleet = Fleet(
+        city,
+        rng,
+        options.vehicles,
+        gps_every_s=options.gps_every_s,
+        telemetry_every_s=2 * options.gps_every_s,
+    )
     cameras = CameraNetwork(city, rng)
     weather = WeatherNetwork(city, rng)
     emergency = EmergencyService(city, rng, options.incidents_per_hour)

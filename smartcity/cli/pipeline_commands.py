@@ -6,14 +6,20 @@ import argparse
 from datetime import UTC, datetime
 
 from ingestion.contracts import CONTRACTS
+from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions
 from smartcity import pipeline
 from smartcity.cli.options import Command, Option
 from smartcity.console import fail, say
+from smartcity.demo_defaults import (
+    DEMO_EVENTS,
+    DEMO_GPS_EVERY_S,
+    DEMO_MALFORMED_SHARE,
+    demo_start,
+)
 from smartcity.settings import Settings
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
 
-DEMO_EVENTS = SimulationOptions.events
 PRODUCE_EVENTS = 10_000
 
 
@@ -22,11 +28,33 @@ def _utc(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def simulation_options(events: int) -> tuple[Option, ...]:
+def _seconds(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a whole number of seconds, 1 or more")
+    return value
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a share from 0 to below 1 (0.005 is one record in two hundred)"
+        )
+    return value
+
+
+def simulation_options(
+    events: int,
+    gps_every_s: int,
+    malformed_share: float,
+    start_default: str,
+    events_cover: str = "",
+) -> tuple[Option, ...]:
     return (
         Option(
             ("--events",),
-            "number of events to simulate across all sources",
+            "number of valid events to simulate across all sources" + events_cover,
             default=events,
             type=int,
         ),
@@ -47,32 +75,67 @@ def simulation_options(events: int) -> tuple[Option, ...]:
         ),
         Option(
             ("--start-at",),
-            "event time of the first event, ISO 8601, UTC (default: start of the current hour)",
+            f"event time of the first event, ISO 8601, UTC (default: {start_default})",
             type=_utc,
+        ),
+        Option(
+            ("--gps-every",),
+            "seconds between two GPS fixes of a driving vehicle, its telemetry every other "
+            "fix; fewer reports cover more hours in the same number of events",
+            default=gps_every_s,
+            type=_seconds,
+            metavar="SECONDS",
+        ),
+        Option(
+            ("--malformed-share",),
+            "share of malformed records sent beside the valid events (each refused by the "
+            "landing job into the dead letters, for one of several reasons); 0 sends none",
+            default=malformed_share,
+            type=_share,
+            metavar="SHARE",
         ),
     )
 
 
-def _simulation(args: argparse.Namespace) -> SimulationOptions:
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+def _simulation(args: argparse.Namespace, default_start: datetime) -> SimulationOptions:
     return SimulationOptions(
-        events=args.events, seed=args.seed, vehicles=args.vehicles, start_at=args.start_at or hour
+        events=args.events,
+        seed=args.seed,
+        vehicles=args.vehicles,
+        start_at=args.start_at or default_start,
+        gps_every_s=args.gps_every,
     )
+
+
+def demo_simulation(args: argparse.Namespace, now: datetime) -> SimulationOptions:
+    """The simulation `smartcity demo` runs when started at ``now`` with ``args``."""
+    return _simulation(args, demo_start(now))
 
 
 def demo(args: argparse.Namespace, settings: Settings) -> int:
     from smartcity.demo import DemoOptions, run_demo
 
-    return run_demo(settings, DemoOptions(_simulation(args), args.rate, reset=args.reset))
+    options = DemoOptions(
+        demo_simulation(args, datetime.now(UTC)),
+        args.rate,
+        malformed_share=args.malformed_share,
+        reset=args.reset,
+    )
+    return run_demo(settings, options)
 
 
 def produce(args: argparse.Namespace, settings: Settings) -> int:
     pipeline.create_topics(settings)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    simulation = _simulation(args, hour)
+    malformed = MalformedRecords(args.malformed_share, simulation.seed)
     report = pipeline.produce_simulation(
-        settings, _simulation(args), args.rate, lambda n: say(f"{n:,} sent")
+        settings, simulation, args.rate, lambda n: say(f"{n:,} sent"), malformed
     )
     for topic, count in sorted(report.acknowledged.items()):
         say(f"{topic}: {count:,} acknowledged")
+    if malformed.sent:
+        say(f"malformed records among them: {malformed.sent.total():,}")
     if not report.ok:
         fail(f"delivery failed: {dict(report.failed)} unflushed={report.unflushed} {report.errors}")
         return 1
@@ -108,7 +171,15 @@ COMMANDS = (
         "...) is removed only after you confirm, or with --reset.",
         demo,
         (
-            *simulation_options(DEMO_EVENTS),
+            *simulation_options(
+                DEMO_EVENTS,
+                DEMO_GPS_EVERY_S,
+                DEMO_MALFORMED_SHARE,
+                "22:00 UTC of the latest night that is over, so that the default run crosses "
+                "midnight",
+                events_cover="; the default covers about six hours with the default fleet and "
+                "GPS interval",
+            ),
             Option(
                 ("--reset",),
                 "remove the existing lake, checkpoints and database without asking, "
@@ -123,7 +194,9 @@ COMMANDS = (
         "simulate city events and send them to Kafka",
         "Simulate city events and send them to a running broker, one topic per source.",
         produce,
-        simulation_options(PRODUCE_EVENTS),
+        simulation_options(
+            PRODUCE_EVENTS, SimulationOptions.gps_every_s, 0.0, "start of the current hour"
+        ),
         needs_project=False,
     ),
     Command(

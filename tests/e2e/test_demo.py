@@ -3,16 +3,40 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from ingestion.simulators.malformed import MALFORMATIONS, MalformedRecords
+from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
+from smartcity.demo_defaults import DEMO_GPS_EVERY_S, demo_start
 from smartcity.kafka_broker import free_port, port_is_open
+from smartcity.settings import Settings
 
 pytestmark = pytest.mark.e2e
+
+EVENTS = 3_000
+# Twenty minutes before midnight: at the demo's GPS interval the run goes on past it.
+# On a night the demo's own default would pick, so that the events stay within the
+# landing job's bounds (a year old at most) whenever the test runs.
+START_AT = demo_start(datetime.now(UTC)) + timedelta(hours=1, minutes=40)
+NEXT_DAY = (START_AT + timedelta(days=1)).date()
+# More than the default share, so that a small run has every kind of malformed record.
+MALFORMED_SHARE = 0.03
+
+
+def _malformed_sent() -> dict[str, int]:
+    """The malformed records the run sends, per reason code: the same seed makes them."""
+    malformed = MalformedRecords(MALFORMED_SHARE, SimulationOptions.seed)
+    options = SimulationOptions(events=EVENTS, start_at=START_AT, gps_every_s=DEMO_GPS_EVERY_S)
+    for _ in malformed.mixed_into(simulate(options)):
+        pass
+    return dict(malformed.sent)
 
 
 def test_demo_runs_end_to_end_prints_a_reconciled_summary_and_stops_its_broker(
@@ -36,9 +60,11 @@ def test_demo_runs_end_to_end_prints_a_reconciled_summary_and_stops_its_broker(
             "smartcity",
             "demo",
             "--events",
-            "3000",
+            str(EVENTS),
             "--start-at",
-            "2026-02-02T09:30:00Z",
+            START_AT.isoformat(),
+            "--malformed-share",
+            str(MALFORMED_SHARE),
         ],
         capture_output=True,
         text=True,
@@ -54,9 +80,26 @@ def test_demo_runs_end_to_end_prints_a_reconciled_summary_and_stops_its_broker(
     for mart in pipeline.MARTS:
         assert f"mart {mart}:" in output
     assert (tmp_path / "smartcity.duckdb").exists()
-    assert list(
-        (tmp_path / "lake" / "raw" / "gps_fixes").glob(
-            "event_date=2026-02-02/event_hour=9/*.parquet"
-        )
-    )
+    # Across midnight: both days' hours are in the lake.
+    for hour in (
+        f"event_date={START_AT:%Y-%m-%d}/event_hour=23",
+        f"event_date={NEXT_DAY}/event_hour=0",
+    ):
+        assert list((tmp_path / "lake" / "raw" / "gps_fixes").glob(f"{hour}/*.parquet")), hour
+    assert f"event time: {START_AT:%Y-%m-%d} 23:40 to {NEXT_DAY} 00:" in output
     assert not port_is_open("127.0.0.1", port), "the demo left its broker running"
+
+    # Every malformed record is dead-lettered with the reason it was made for, and the
+    # summary's produced column counts them beside the valid events.
+    sent = _malformed_sent()
+    assert set(sent) == {m.reason_code for m in MALFORMATIONS}
+    assert pipeline.dead_letters_by_reason(Settings.from_env(env)) == sent
+    shown = {
+        reason: (int(made.replace(",", "")), int(refused.replace(",", "")))
+        for reason, made, refused in re.findall(r"^    (\w+) +([\d,]+) +([\d,]+)$", output, re.M)
+    }
+    assert shown == {reason: (count, count) for reason, count in sent.items()}
+    total = re.search(r"^  total +([\d,]+) +([\d,]+) +([\d,]+)", output, re.M)
+    assert total is not None
+    produced, landed, dead = (int(n.replace(",", "")) for n in total.groups())
+    assert (produced, landed, dead) == (EVENTS + sum(sent.values()), EVENTS, sum(sent.values()))
