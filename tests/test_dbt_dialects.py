@@ -272,9 +272,11 @@ def function_names(statement: str) -> set[str]:
 @pytest.fixture(scope="module")
 def compiled(aws_server: str, tmp_path_factory: pytest.TempPathFactory) -> dict:
     runs = {}
+    # One target folder per engine for both compiles: the second parses only what
+    # changed since the first (nothing), where a new folder would parse every file again.
+    root = tmp_path_factory.mktemp("compiled")
     for incremental in (False, True):
         label = "incremental" if incremental else "first build"
-        root = tmp_path_factory.mktemp("compiled")
         runs[("athena", label)] = compiled_statements(
             compile_athena(root / "athena", aws_server, incremental)
         )

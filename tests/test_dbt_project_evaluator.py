@@ -11,15 +11,15 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from smartcity import pipeline
 from smartcity.settings import PROJECT_ROOT, Settings
+from tests.dbt_runs import run_dbt
 
 EXCEPTIONS = PROJECT_ROOT / "seeds" / "dbt_project_evaluator_exceptions.csv"
 
 
 def test_the_evaluator_finds_nothing_beyond_the_written_exceptions(tmp_path: Path) -> None:
     settings = replace(Settings.from_env(), duckdb_path=tmp_path / "evaluator.duckdb")
-    output = pipeline.run_dbt(
+    output = run_dbt(
         settings,
         "build",
         "--select",

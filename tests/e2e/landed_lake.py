@@ -16,6 +16,7 @@ from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.wire import serialize
 from smartcity import pipeline
 from tests.conftest import settings_for
+from tests.dbt_runs import run_dbt
 
 START = datetime(2026, 5, 4, 6, 55, tzinfo=UTC)  # the run crosses an hour
 OPTIONS = SimulationOptions(events=4_000, seed=11, vehicles=20, start_at=START)
@@ -141,7 +142,7 @@ def land_and_build(tmp_path_factory: pytest.TempPathFactory, kafka_broker) -> di
     )
     assert junk.flush(30) == 0
     totals = pipeline.land(settings)
-    pipeline.run_dbt(settings, "build")
+    run_dbt(settings, "build")
     return {
         "settings": settings,
         "events": events,

@@ -27,10 +27,11 @@ from typing import TypeVar
 
 import pytest
 
-from smartcity import pipeline, warehouse
+from smartcity import warehouse
 from streaming.iceberg_catalogs import lake_catalog
 from streaming.iceberg_tables import ensure_tables
 from tests import aws_stack
+from tests.dbt_runs import run_dbt
 from tests.e2e.test_trino import duckdb_models, model_differences
 from tests.local_athena import LocalAthena
 from tests.local_trino import GLUE_CATALOG, GLUE_ICEBERG_CATALOG
@@ -166,7 +167,7 @@ def on_athena(
         ("snapshot", ("snapshot",)),
         ("snapshot again", ("snapshot",)),
     ):
-        outputs[name] = pipeline.run_dbt(settings, *arguments, environment=environment)
+        outputs[name] = run_dbt(settings, *arguments, environment=environment)
     return {
         "settings": settings,
         "environment": environment,
@@ -268,9 +269,7 @@ def test_an_incremental_run_on_athena_merges_into_the_same_rows(on_athena: dict)
     merged = _incremental_models()
     assert len(merged) >= 8 and "fct_district_hourly_traffic" in merged, merged
     seen = len(athena.statements)
-    output = pipeline.run_dbt(
-        settings, "run", "--select", *merged, environment=on_athena["environment"]
-    )
+    output = run_dbt(settings, "run", "--select", *merged, environment=on_athena["environment"])
     line = done_line(output)
     # Every model, and the project's on-run-end hook (a no-op on Athena).
     assert "ERROR=0" in line and f"PASS={len(merged) + 1} " in line, line
@@ -310,7 +309,7 @@ def test_iceberg_upkeep_compacts_files_and_expires_snapshots(on_athena: dict) ->
     before = athena.trino.execute(
         f"select count(*) from {athena_relation('marts', 'fct_district_hourly_traffic')}"
     )
-    output = pipeline.run_dbt(
+    output = run_dbt(
         settings, "run-operation", "maintain_iceberg_tables", environment=on_athena["environment"]
     )
     assert "optimize and vacuum smartcity_analytics_marts.fct_district_hourly_traffic" in output
@@ -358,7 +357,7 @@ def test_a_full_refresh_swaps_each_mart_in_once_its_rebuild_is_complete(on_athen
     seen = len(athena.statements)
     # The marts (the views below them are not refreshed by the flag); their tests ran
     # in the builds, and the rows are compared with DuckDB's below.
-    output = pipeline.run_dbt(
+    output = run_dbt(
         settings,
         "run",
         "--full-refresh",
@@ -400,7 +399,7 @@ def test_a_full_refresh_that_fails_leaves_every_mart_as_it_was(on_athena: dict) 
     )
     try:
         with pytest.raises(RuntimeError) as failed:
-            pipeline.run_dbt(
+            run_dbt(
                 settings,
                 "run",
                 "--full-refresh",
@@ -594,7 +593,7 @@ def test_access_denied_reaches_the_dbt_log_as_one_line_naming_action_and_resourc
         "AWS_SESSION_TOKEN": session["aws_session_token"],
     }
     with pytest.raises(RuntimeError) as failure:
-        pipeline.run_dbt(
+        run_dbt(
             on_athena["settings"],
             "run",
             "--select",
@@ -637,7 +636,7 @@ def test_late_rows_reach_the_marts_in_the_next_incremental_run(on_athena: dict) 
     table = athena_relation("marts", "fct_district_hourly_traffic")
     total = f"select sum(gps_fixes) from {table}"
     before = athena.trino.execute(total)[0][0]
-    output = pipeline.run_dbt(
+    output = run_dbt(
         settings,
         "run",
         "--select",
@@ -674,7 +673,7 @@ def test_a_first_build_over_more_than_100_days_is_written_in_batches(on_athena: 
         3,
     )
     seen = len(athena.statements)
-    output = pipeline.run_dbt(
+    output = run_dbt(
         on_athena["settings"],
         "run",
         "--select",
@@ -776,7 +775,7 @@ def test_the_hourly_build_reads_only_what_is_recent_or_newly_landed(on_athena: d
     # made anew by the build), their tests come in the measured build. Rebuilt, as after
     # any backfill whose rows claim landing times older than the models' own: the history
     # says each hour landed when it happened (a month of hourly runs, in steady state).
-    output = pipeline.run_dbt(
+    output = run_dbt(
         settings,
         "run",
         "--select",
@@ -788,8 +787,8 @@ def test_the_hourly_build_reads_only_what_is_recent_or_newly_landed(on_athena: d
     athena.record_scans = True
     seen = len(athena.statements)
     try:
-        freshness = pipeline.run_dbt(settings, "source", "freshness", environment=environment)
-        output = pipeline.run_dbt(settings, *hourly, environment=environment)
+        freshness = run_dbt(settings, "source", "freshness", environment=environment)
+        output = run_dbt(settings, *hourly, environment=environment)
     finally:
         athena.record_scans = False
     # The project's second build: every model and every hourly test on Athena.

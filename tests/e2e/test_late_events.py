@@ -13,6 +13,7 @@ positions fall inside known vehicles' trips and late updates join known incident
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import uuid
 from dataclasses import replace
@@ -26,6 +27,7 @@ from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline, warehouse
 from tests.conftest import settings_for
+from tests.dbt_runs import run_dbt
 from tests.e2e.test_trino import model_differences
 from tests.test_dbt_dialects import INCREMENTAL_MODELS
 from tests.trino_scans import query_info, scans_of
@@ -133,9 +135,9 @@ class LateLake:
 
     def run(self, command: str = "run", on_trino: bool = True) -> None:
         """dbt ``command`` on DuckDB and, unless told otherwise, on Trino."""
-        pipeline.run_dbt(self.settings, command)
+        run_dbt(self.settings, command)
         if on_trino:
-            pipeline.run_dbt(
+            run_dbt(
                 self.settings,
                 command,
                 "--target",
@@ -143,16 +145,23 @@ class LateLake:
                 environment=trino_environment(self.trino),
             )
 
-    def full_refresh(self, path: Path) -> Path:
-        """A full refresh of the same lake into a database of its own."""
+    def full_refresh(self, folder: Path) -> Path:
+        """A full refresh of the same lake in a database of its own: a copy of the
+        build whose incremental models are all rebuilt from scratch. Between them and
+        the lake there are only views and the seeds' tables (the same definitions and
+        files in both), so they are rebuilt from what a first build would read."""
+        path = copy_of(self.settings.duckdb_path, folder)
         settings = replace(self.settings, duckdb_path=path)
-        pipeline.run_dbt(settings, "seed")
-        pipeline.run_dbt(settings, "run", "--full-refresh")
+        output = run_dbt(
+            settings, "run", "--full-refresh", "--select", "config.materialized:incremental"
+        )
+        rebuilt = {m for m in INCREMENTAL if re.search(rf"OK created .*\.{m} ", output)}
+        assert rebuilt == set(INCREMENTAL), output[-3000:]
         return path
 
     def snapshot(self, label: str, root: Path, on_trino: bool = True) -> None:
         """The builds as they stand, and a full refresh to compare them with."""
-        full = self.full_refresh(root / f"{label}-full.duckdb")
+        full = self.full_refresh(root / f"{label}-full")
         self.rounds[label] = {
             "duckdb": duckdb_differences(self.settings.duckdb_path, full),
             "full": full,
@@ -174,7 +183,7 @@ def late_lake(tmp_path_factory: pytest.TempPathFactory, kafka_broker, trino_serv
     lake.land(first)
     lake.run("seed")
     lake.run()
-    pipeline.run_dbt(lake.settings, "snapshot")  # for the tests of the snapshot
+    run_dbt(lake.settings, "snapshot")  # for the tests of the snapshot
     late = [
         event
         for seed, lateness in enumerate(LATENESS.values(), start=32)
@@ -184,7 +193,7 @@ def late_lake(tmp_path_factory: pytest.TempPathFactory, kafka_broker, trino_serv
     lake.land(late + overlapping + future_fix(first))
     lake.run()
     lake.snapshot("late", root)
-    lake.rounds["tests after late"] = pipeline.run_dbt(lake.settings, "test")
+    lake.rounds["tests after late"] = run_dbt(lake.settings, "test")
     lake.land(list(simulate(LAST)))
     # Before the run: what an incremental run of the hourly traffic would read on Trino,
     # and a copy of the DuckDB build to spoil (test_an_incremental_run_recomputes_...).
@@ -203,7 +212,7 @@ PRUNED = {"fct_district_hourly_traffic": "gps_fixes", "fct_camera_sightings": "c
 
 def compiled_on_trino(lake: LateLake, target_path: Path) -> dict[str, str]:
     """The SQL of the next incremental run on Trino of two marts, with no margin."""
-    pipeline.run_dbt(
+    run_dbt(
         lake.settings,
         "compile",
         "--target",
@@ -277,7 +286,7 @@ def test_an_incremental_run_recomputes_what_landed_and_only_that(
         connection.execute("update fct_district_hourly_traffic set gps_fixes = -1")
         connection.execute("update fct_trips set distance_km = -1")
     settings = replace(late_lake.settings, duckdb_path=copy)
-    pipeline.run_dbt(
+    run_dbt(
         settings,
         "run",
         "--select",
@@ -382,4 +391,4 @@ def test_a_test_of_the_project_logic_still_fails_the_build(
         connection.execute("insert into fct_trips select * from fct_trips limit 1")
     settings = replace(late_lake.settings, duckdb_path=copy)
     with pytest.raises(RuntimeError, match="unique_fct_trips_trip_id"):
-        pipeline.run_dbt(settings, "test", "--select", "fct_trips")
+        run_dbt(settings, "test", "--select", "fct_trips")

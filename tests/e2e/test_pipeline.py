@@ -24,6 +24,7 @@ from smartcity.duckdb_lake import create_lake_views
 from smartcity.postgres_loader import connect, load_lake
 from streaming.iceberg_catalogs import lake_catalog
 from streaming.maintenance import hours
+from tests.dbt_runs import run_dbt
 from tests.e2e.landed_lake import EXPECTED_DEAD_LETTERS, EXPECTED_HOSTILE, HOSTILE_BYTES, START
 from tests.timestamp_precision import mart_timestamp_columns
 
@@ -368,7 +369,7 @@ def on_postgres(run: dict, postgres_server) -> dict:
         f"do $$ begin create role {BI_READER} login; "
         "exception when duplicate_object then null; end $$",
     )
-    output = pipeline.run_dbt(settings, "build", "--target", "postgres", "--vars", BI_VARS)
+    output = run_dbt(settings, "build", "--target", "postgres", "--vars", BI_VARS)
     return {"settings": settings, "loaded": loaded, "output": output}
 
 
@@ -426,7 +427,7 @@ def test_bi_reads_every_mart_and_reference_seed_and_nothing_else_after_two_build
             # The table marts and the seeds built again: a table is rebuilt beside the
             # live one and swapped in by renames, and the grants must follow the new
             # relation, not the dropped one (incremental marts change in place).
-            pipeline.run_dbt(
+            run_dbt(
                 settings,
                 "build",
                 "--target",
@@ -577,8 +578,8 @@ def test_an_incremental_run_appends_what_is_missing_exactly_once(
             f"delete from {mart} where {key} in "
             f"(select {key} from {mart} order by {landed} desc, {key} limit 3)"
         )
-    pipeline.run_dbt(settings, "run", "--select", mart)
-    pipeline.run_dbt(settings, "run", "--select", mart)  # a second run adds nothing
+    run_dbt(settings, "run", "--select", mart)
+    run_dbt(settings, "run", "--select", mart)  # a second run adds nothing
     with warehouse.connect(settings.duckdb_path) as connection:
         after = connection.execute(everything).fetchall()
     assert len(before) > 3
@@ -605,7 +606,7 @@ def test_an_incremental_incidents_run_pivots_again_the_incidents_updated_since(
         connection.execute(f"delete from fct_emergency_incidents where incident_id = '{newest}'")
     # Every update landed within the landing margin of the newest (one landing run):
     # every incident is pivoted again, from its updates alone.
-    pipeline.run_dbt(settings, "run", "--select", "fct_emergency_incidents")
+    run_dbt(settings, "run", "--select", "fct_emergency_incidents")
     with warehouse.connect(settings.duckdb_path) as connection:
         assert connection.execute(incidents).fetchall() == before
 
@@ -618,7 +619,7 @@ def test_loading_postgres_again_replaces_the_tables(run: dict, on_postgres: dict
 
 
 def test_docs_generate_and_every_built_column_is_documented(run: dict, tmp_path: Path) -> None:
-    pipeline.run_dbt(run["settings"], "docs", "generate", "--target-path", str(tmp_path))
+    run_dbt(run["settings"], "docs", "generate", "--target-path", str(tmp_path))
     catalog = json.loads((tmp_path / "catalog.json").read_text())
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     problems = {}
@@ -636,7 +637,7 @@ def test_docs_generate_and_every_built_column_is_documented(run: dict, tmp_path:
 
 
 def test_source_freshness_passes_on_a_lake_that_just_landed(run: dict) -> None:
-    output = pipeline.run_dbt(run["settings"], "source", "freshness")
+    output = run_dbt(run["settings"], "source", "freshness")
     verdicts = Counter(
         line.split(" freshness of ")[0].split()[-1]
         for line in output.splitlines()
@@ -652,10 +653,8 @@ def test_the_vehicle_snapshot_keeps_history_when_a_vehicle_changes(
     """SCD2: a change in what a vehicle is closes its row and opens a new one."""
     settings = replace(run["settings"], duckdb_path=tmp_path / "snapshot.duckdb")
     # Cautious: not the tests that also need fct_trips, which this database lacks.
-    pipeline.run_dbt(
-        settings, "build", "--select", "+dim_vehicles", "--indirect-selection", "cautious"
-    )
-    pipeline.run_dbt(settings, "snapshot")
+    run_dbt(settings, "build", "--select", "+dim_vehicles", "--indirect-selection", "cautious")
+    run_dbt(settings, "snapshot")
     with warehouse.connect(settings.duckdb_path, read_only=False) as connection:
         vehicles = connection.execute("select count(*) from dim_vehicles").fetchone()[0]
         # The registry says one vehicle is now another model.
@@ -663,7 +662,7 @@ def test_the_vehicle_snapshot_keeps_history_when_a_vehicle_changes(
             "update dim_vehicles set vehicle_model = 'Rebuilt' "
             "where vehicle_id = (select min(vehicle_id) from dim_vehicles)"
         )
-    pipeline.run_dbt(settings, "snapshot")
+    run_dbt(settings, "snapshot")
     with warehouse.connect(settings.duckdb_path) as connection:
         rows = connection.execute(
             "select vehicle_id, vehicle_model, dbt_valid_to is null "

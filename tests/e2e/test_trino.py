@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from smartcity import pipeline, warehouse
+from smartcity import warehouse
+from tests.dbt_runs import run_dbt
 from tests.e2e.landed_lake import EXPECTED_HOSTILE, HOSTILE_BYTES
 from tests.timestamp_precision import mart_timestamp_columns
 
@@ -48,7 +49,7 @@ def on_trino(landed_lake: dict, trino_server) -> dict:
     the landing job commits to."""
     settings = landed_lake["settings"]
     trino_server.attach_lake(RAW_CATALOG, Path(settings.lake_uri))
-    output = pipeline.run_dbt(
+    output = run_dbt(
         settings, "build", "--target", "trino", environment=trino_environment(trino_server)
     )
     return {"settings": settings, "server": trino_server, "output": output}
@@ -166,7 +167,7 @@ def test_an_incremental_run_on_trino_merges_into_the_same_rows(on_trino: dict) -
     settings, server = on_trino["settings"], on_trino["server"]
     table = trino_relation("marts", "fct_district_hourly_traffic")
     server.execute(f"update {table} set gps_fixes = -1")
-    pipeline.run_dbt(
+    run_dbt(
         settings,
         "run",
         "--target",
