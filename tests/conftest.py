@@ -170,3 +170,14 @@ def empty_lake_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Se
     built = plain_dbt(home, data_dir, "build", "--target-path", str(data_dir / "target"))
     assert built.returncode == 0, built.stdout[-3000:]
     return home, Settings.from_env({"SMARTCITY_DATA_DIR": str(data_dir)}), built.stdout
+
+
+@pytest.fixture(scope="session")
+def parsed_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The target folder of one `dbt parse` of the project, which the tests that read its
+    manifest share (each parse costs seconds)."""
+    from tests.test_dbt_layout import parse
+
+    folder = tmp_path_factory.mktemp("parse")
+    parse(folder)
+    return folder

@@ -31,8 +31,8 @@ def parse(target_path: Path, *extra: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return parse(tmp_path_factory.mktemp("parse"))
+def manifest(parsed_project: Path) -> dict:
+    return json.loads((parsed_project / "manifest.json").read_text())
 
 
 def own_nodes(manifest: dict, *kinds: str) -> list[dict]:

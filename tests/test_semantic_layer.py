@@ -7,6 +7,7 @@ tests/e2e/test_semantic_layer.py, over a built lake."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import sqlglot
@@ -14,7 +15,6 @@ from metricflow.protocols.sql_client import SqlEngine
 
 from tests import semantic_layer
 from tests.test_dbt_dialects import ENGINE_FUNCTIONS, dialect_problems
-from tests.test_dbt_layout import parse
 
 # The dialect sqlglot reads each engine's SQL in (Athena's engine is Trino). DuckDB's
 # runs over a built lake in tests/e2e/test_semantic_layer.py.
@@ -39,11 +39,9 @@ HEADLINE_METRICS = {
 
 
 @pytest.fixture(scope="module")
-def semantic_manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
+def semantic_manifest(parsed_project: Path) -> dict:
     """The semantic manifest of a fresh `dbt parse`, which validates it on the way."""
-    target = tmp_path_factory.mktemp("semantic-parse")
-    parse(target)
-    return semantic_layer.semantic_manifest_json(target)
+    return semantic_layer.semantic_manifest_json(parsed_project)
 
 
 def issues(results: semantic_layer.SemanticManifestValidationResults) -> list[str]:
