@@ -11,6 +11,7 @@ from pathlib import Path
 from ingestion.contracts import CONTRACTS
 from smartcity import pipeline, warehouse
 from smartcity.settings import Settings
+from tests.mart_comments import mart_comments
 from tests.plain_dbt import plain_dbt
 
 
@@ -62,21 +63,7 @@ def test_the_marts_descriptions_are_written_into_the_database(
         for node in manifest["nodes"].values()
         if node["resource_type"] == "model" and "marts" in node["tags"]
     }
-    with warehouse.connect(settings.duckdb_path) as connection:
-        tables = dict(
-            connection.execute(
-                "select table_name, comment from duckdb_tables() where schema_name = 'main_marts' "
-                "union all "
-                "select view_name, comment from duckdb_views() where schema_name = 'main_marts'"
-            ).fetchall()
-        )
-        columns = {
-            (table, column): comment
-            for table, column, comment in connection.execute(
-                "select table_name, column_name, comment from duckdb_columns() "
-                "where schema_name = 'main_marts'"
-            ).fetchall()
-        }
+    tables, columns = mart_comments(settings.duckdb_path)
     assert set(tables) == set(marts)
     for name, node in marts.items():
         assert tables[name] == node["description"], name

@@ -35,6 +35,7 @@ from tests.dbt_runs import run_dbt
 from tests.e2e.test_trino import duckdb_models, model_differences
 from tests.local_athena import LocalAthena
 from tests.local_trino import GLUE_CATALOG, GLUE_ICEBERG_CATALOG
+from tests.mart_comments import mart_comments
 
 pytestmark = [pytest.mark.e2e, pytest.mark.trino]
 T = TypeVar("T")
@@ -233,19 +234,7 @@ def test_the_table_marts_descriptions_reach_their_glue_tables(on_athena: dict) -
     # says, written by dbt-athena into each Glue table and its columns; the same text as
     # DuckDB holds, with its line breaks as spaces (dbt-athena writes Glue's comments on
     # one line). (The marts that are views keep none on Athena: view_persist_docs.)
-    with warehouse.connect(on_athena["settings"].duckdb_path) as duck:
-        tables = dict(
-            duck.execute(
-                "select table_name, comment from duckdb_tables() where schema_name = 'main_marts'"
-            ).fetchall()
-        )
-        columns = {
-            (table, column): comment
-            for table, column, comment in duck.execute(
-                "select table_name, column_name, comment from duckdb_columns() "
-                "where schema_name = 'main_marts'"
-            ).fetchall()
-        }
+    tables, columns = mart_comments(on_athena["settings"].duckdb_path, with_views=False)
     assert len(tables) >= 9 and all(tables.values())
     glue = on_athena["deployed"].as_user("administrator", "glue")
     for table, description in tables.items():
