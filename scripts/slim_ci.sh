@@ -3,7 +3,7 @@
 # database of its own (the `ci` target), reading every other model, deferred, from the
 # main branch's state: the manifest.json and smartcity.duckdb its last build left.
 # Usage: scripts/slim_ci.sh <state folder> [more dbt build options]
-# Writes the list of models it builds to $GITHUB_STEP_SUMMARY when that is set.
+# Writes the list of what it builds to $GITHUB_STEP_SUMMARY when that is set.
 set -euo pipefail
 state=${1:?"usage: scripts/slim_ci.sh <folder holding the main branch's manifest.json and smartcity.duckdb>"}
 shift
@@ -17,17 +17,20 @@ export SMARTCITY_DEFER_DUCKDB_PATH="$state/smartcity.duckdb"
 
 # The project makes a selection that matches nothing an error (a typo must not pass
 # green); here an empty selection is an answer: the pull request changed no model.
-changed=$(dbt -q ls --target ci --select state:modified+ --state "$state" --resource-type model \
+# Every kind dbt build runs (a changed test or snapshot alone counts too).
+changed=$(dbt -q ls --target ci --select state:modified+ --state "$state" \
+  --resource-type model --resource-type seed --resource-type snapshot --resource-type test \
+  --resource-type unit_test \
   --warn-error-options '{"error": [], "silence": ["NoNodesForSelectionCriteria"]}')
 if [ -z "$changed" ]; then
-  echo "No model, seed or snapshot changed against the main branch: nothing to build."
+  echo "No model, seed, snapshot or test changed against the main branch: nothing to build."
   exit 0
 fi
-echo "Building what changed and everything downstream of it ($(wc -l <<<"$changed") models):"
+echo "Building what changed and everything downstream of it ($(wc -l <<<"$changed") nodes):"
 echo "$changed" | sed 's/^/  /'
 if [ -n "${GITHUB_STEP_SUMMARY:-}" ]; then
   {
-    echo "### Models this pull request changes, with everything downstream of them"
+    echo "### What this pull request changes, with everything downstream of it"
     echo "$changed" | sed 's/^/- `/; s/$/`/'
   } >>"$GITHUB_STEP_SUMMARY"
 fi

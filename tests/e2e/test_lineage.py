@@ -138,6 +138,12 @@ WHOLE_WIDTH = "hideSidebars=true"
 COLLAPSED_CHEVRON = "button svg.lucide-chevron-down"
 
 
+def open_lineage(browser: WebDriver, url: str) -> None:
+    """The lineage page at ``url``, once its graph is drawn."""
+    browser.get(url)
+    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, NODE), "no lineage drawn")
+
+
 def click(browser: WebDriver, element: WebElement) -> None:
     """A click on the element itself: in the drawn graph another node's rows can lie over
     it where the headless window is narrow (one more model moves the layout), and a
@@ -227,8 +233,7 @@ def test_the_dbt_docs_link_to_the_lineage_served_beside_them(
 def test_a_mart_column_leads_back_to_its_contract_fields(
     docs: DocsSite, browser: WebDriver
 ) -> None:
-    browser.get(f"{docs.lineage_url}?model={MART}&parents=all&{WHOLE_WIDTH}")
-    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, NODE), "no lineage drawn")
+    open_lineage(browser, f"{docs.lineage_url}?model={MART}&parents=all&{WHOLE_WIDTH}")
     click(browser, column_row(browser, MART, MART_COLUMN))
     wait_for(browser, lambda: SOURCE in shown_nodes(browser), "the source was not drawn")
     expand_every_node(browser)
@@ -246,8 +251,7 @@ def test_a_mart_column_leads_back_to_its_contract_fields(
 def test_a_contract_field_leads_forward_to_the_dashboards_that_read_it(
     docs: DocsSite, browser: WebDriver
 ) -> None:
-    browser.get(f"{docs.lineage_url}?model={SOURCE}&children=all&{WHOLE_WIDTH}")
-    wait_for(browser, lambda: browser.find_elements(By.CSS_SELECTOR, NODE), "no lineage drawn")
+    open_lineage(browser, f"{docs.lineage_url}?model={SOURCE}&children=all&{WHOLE_WIDTH}")
     click(browser, column_row(browser, SOURCE, SOURCE_FIELD))
     congestion = "exposure.smartcity.district_congestion"
     wait_for(browser, lambda: congestion in shown_nodes(browser), "no dashboard was drawn")
