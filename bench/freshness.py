@@ -29,7 +29,7 @@ import duckdb
 from pyiceberg.exceptions import NoSuchTableError
 
 from bench.results import Results, add_phases
-from ingestion.contracts import CONTRACTS, Contract
+from foundation.contracts import CONTRACTS, Contract
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline, warehouse
@@ -121,7 +121,7 @@ def measure(
         + ("on each landing" if dbt_every_s is None else f"every {dbt_every_s:.0f} s")
     )
     metrics_file = settings.metrics_dir / "landing.jsonl"
-    environment = pipeline.command_environment(settings)
+    environment = pipeline.child_environment(settings)
     lander = subprocess.Popen(
         [sys.executable, "-m", "smartcity", "land", "--trigger", f"{trigger_s} seconds"],
         cwd=PROJECT_ROOT,

@@ -23,7 +23,7 @@ def run_module(
         finished = subprocess.run(
             [sys.executable, "-m", *arguments],
             cwd=PROJECT_ROOT,
-            env=pipeline.command_environment(settings),
+            env=pipeline.child_environment(settings),
             capture_output=True,
             text=True,
             check=False,

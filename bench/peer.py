@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from bench.own_process import run_module
-from ingestion.contracts import CONTRACTS, Contract, FieldType
+from foundation.contracts import CONTRACTS, Contract, FieldType
 from smartcity import pipeline
 from smartcity.jars import SPARK_KAFKA, ensure_jars
 from smartcity.settings import Settings

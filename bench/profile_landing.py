@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
-from ingestion.contracts import GPS_FIXES
+from foundation.contracts import GPS_FIXES
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import ensure_topics

@@ -22,7 +22,7 @@ from bench.own_process import run_module
 from bench.peer import run_peer
 from bench.results import Results, add_phases, machine_conditions
 from bench.warm_readers import ReadersWarmed, warm_readers
-from ingestion.contracts import CONTRACTS
+from foundation.contracts import CONTRACTS
 from ingestion.producer import produce
 from ingestion.simulators.fleet import driving_share
 from ingestion.simulators.world import SimulationOptions, simulate

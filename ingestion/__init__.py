@@ -1,1 +1,2 @@
-"""Simulated city sensors, their event contracts, and the Kafka producer."""
+"""Simulated city sensors and the Kafka producer that sends their events (the contracts
+themselves are in :mod:`foundation.contracts`)."""

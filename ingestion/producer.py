@@ -18,7 +18,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from ingestion.contracts import Contract
+from foundation.contracts import Contract
 from ingestion.topics import QUIET_LOGGER, check_broker
 from ingestion.wire import serialize
 

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from ingestion.contracts import CONTRACTS, Contract, ContractViolation, Field, FieldType, validate
+from foundation.contracts import CONTRACTS, Contract, ContractViolation, Field, FieldType, validate
 
 _PYTHON_TYPES: dict[FieldType, Any] = {
     FieldType.STRING: str,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from foundation.environment import aws_region
 from smartcity.settings import Settings
 
 
 def region() -> str:
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    """The one region of every AWS client of the project (foundation/environment.py)."""
+    return aws_region()
 
 
 def glue_client() -> Any:

@@ -71,10 +71,10 @@ class InProcessDbt:
         self._runner: Any = None
 
     def __enter__(self) -> InProcessDbt:
-        from smartcity.pipeline import dbt_environment
+        from smartcity.pipeline import child_environment
 
         self._saved = dict(os.environ)
-        os.environ.update(dbt_environment(self.settings))
+        os.environ.update(child_environment(self.settings))
         os.environ.setdefault("DBT_PROJECT_DIR", str(PROJECT_ROOT))
         self.settings.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
         from dbt.cli.main import dbtRunner

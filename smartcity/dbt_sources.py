@@ -1,7 +1,7 @@
 """Render the dbt source and staging definitions from the lake's tables.
 
 The committed ``_smartcity__sources.yml`` and ``_smartcity__models.yml`` are this
-module's output; a test fails when they drift from :mod:`ingestion.schema` and the
+module's output; a test fails when they drift from :mod:`foundation.lake_tables` and the
 contracts. After changing a contract, run ``smartcity dbt-sources --write``.
 """
 
@@ -12,8 +12,9 @@ from typing import Any
 
 import yaml
 
-from ingestion.contracts import CONTRACTS, Contract, Field
-from ingestion.schema import (
+from foundation.contracts import CONTRACTS, Contract, Field
+from foundation.environment import VARIABLES
+from foundation.lake_tables import (
     DEAD_LETTERS,
     ENGINE_TYPES,
     LAKE_TABLES,
@@ -22,6 +23,7 @@ from ingestion.schema import (
     REASON_CODES,
     LakeTable,
 )
+from smartcity.dbt_profiles import PROFILES_FILE, render_profiles
 from smartcity.settings import PROJECT_ROOT
 
 STAGING_DIR = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity"
@@ -34,12 +36,15 @@ ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
 # Glue), a Spectrum external schema over it (Redshift), the namespace of the lake's own
 # catalog (Trino on a local lake), or the schema that `smartcity load-postgres` fills.
 # One name.
-RAW_SCHEMA = "{{ env_var('SMARTCITY_RAW_SCHEMA', 'smartcity_raw') }}"
+RAW_SCHEMA = (
+    f"{{{{ env_var('SMARTCITY_RAW_SCHEMA', '{VARIABLES['SMARTCITY_RAW_SCHEMA'].default}') }}}}"
+)
 # Trino may read the lake through another Iceberg catalog than the one it builds the
 # models in (the tests attach each local lake's own catalog); elsewhere the raw tables
 # are in the target's own database.
 RAW_DATABASE = (
-    "{{ env_var('SMARTCITY_TRINO_RAW_CATALOG', 'iceberg') if target.type == 'trino'"
+    f"{{{{ env_var('SMARTCITY_TRINO_RAW_CATALOG', "
+    f"'{VARIABLES['SMARTCITY_TRINO_RAW_CATALOG'].default}') if target.type == 'trino'"
     " else target.database }}"
 )
 
@@ -50,7 +55,9 @@ DERIVED_STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
     "weather_readings": ("visibility_km",),
     "emergency_updates": ("assigned_units_count", "assigned_units"),
 }
-HEADER = "# Generated from ingestion/schema.py by `smartcity dbt-sources --write`; do not edit.\n"
+HEADER = (
+    "# Generated from foundation/lake_tables.py by `smartcity dbt-sources --write`; do not edit.\n"
+)
 
 
 def _source_table(table: LakeTable) -> dict[str, Any]:
@@ -89,7 +96,7 @@ def render_sources() -> str:
                     "Raw city sensor events landed by the Spark job as Apache Iceberg tables "
                     "in the lake, partitioned by the hour of event_at, and the records that "
                     "failed validation (dead letters, partitioned by source and day). "
-                    "Generated from ingestion/schema.py by `smartcity dbt-sources --write`."
+                    "Generated from foundation/lake_tables.py by `smartcity dbt-sources --write`."
                 ),
                 "config": {
                     "loaded_at_field": "landed_at",
@@ -235,6 +242,7 @@ def render_enumerations() -> str:
 
 
 RENDERERS = {
+    PROFILES_FILE: render_profiles,
     SOURCES_FILE: render_sources,
     STAGING_MODELS_FILE: render_staging_models,
     ENUMERATIONS_FILE: render_enumerations,

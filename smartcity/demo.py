@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from ingestion.contracts import CONTRACTS
+from foundation.contracts import CONTRACTS
 from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions
 from smartcity import pipeline, preflight

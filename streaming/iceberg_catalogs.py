@@ -13,6 +13,8 @@ from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.glue import GlueCatalog
 from pyiceberg.catalog.sql import SqlCatalog
 
+from foundation.environment import aws_region
+
 LOCAL_CATALOG_FILE = "iceberg_catalog.db"
 LOCAL_CATALOG_NAME = "lake"
 
@@ -41,11 +43,6 @@ def glue_catalog(region: str, name: str = "glue") -> GlueCatalog:
     if endpoint:
         properties["s3.endpoint"] = endpoint
     return GlueCatalog(name, **properties)
-
-
-def aws_region() -> str:
-    """The region the landing job's AWS clients use, Spark's S3A among them."""
-    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
 def is_local(lake_uri: str) -> bool:

@@ -1,4 +1,4 @@
-"""The lake's tables as Apache Iceberg tables, derived from ``ingestion/schema.py``.
+"""The lake's tables as Apache Iceberg tables, derived from ``foundation/lake_tables.py``.
 
 The partition rule is declared here once, as Iceberg transforms of file columns: raw
 events by the hour of ``event_at``, dead letters by source and the day they were
@@ -36,8 +36,8 @@ from pyiceberg.types import (
     TimestampType,
 )
 
-from ingestion.contracts import FieldType
-from ingestion.schema import (
+from foundation.contracts import FieldType
+from foundation.lake_tables import (
     DEAD_LETTER_PARTITION_KEYS,
     DEAD_LETTERS,
     LAKE_TABLES,

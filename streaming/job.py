@@ -27,9 +27,9 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
-from ingestion.contracts import Contract
-from ingestion.schema import DEAD_LETTERS, LANDING_COLUMNS, dead_letter_folder
-from ingestion.schema import raw_table as raw_lake_table
+from foundation.contracts import Contract
+from foundation.lake_tables import DEAD_LETTERS, LANDING_COLUMNS, dead_letter_folder
+from foundation.lake_tables import raw_table as raw_lake_table
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
 from streaming.iceberg_batches import commit_batch, holds_batch, landed_batch
 from streaming.iceberg_catalogs import lake_catalog, table_uri

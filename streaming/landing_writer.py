@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from pyspark.sql import DataFrame, SparkSession
 
-from ingestion.contracts import Contract
-from ingestion.schema import raw_table
+from foundation.contracts import Contract
+from foundation.lake_tables import raw_table
 from streaming.schemas import table_schema
 from streaming.validation import Verdict
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 
 from pyspark.sql import types as T
 
-from ingestion.contracts import Contract, FieldType
-from ingestion.schema import ENGINE_TYPES, Column, LakeTable
+from foundation.contracts import Contract, FieldType
+from foundation.lake_tables import ENGINE_TYPES, Column, LakeTable
 
 # Spark's DDL names as type objects: Spark's own parser needs a running session.
 _SPARK_DDL: dict[str, T.DataType] = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pyspark.sql import SparkSession
 
-from streaming.iceberg_catalogs import aws_region
+from foundation.environment import aws_region
 
 LOG_CONFIG = Path(__file__).resolve().parents[1] / "infra" / "spark" / "log4j2.properties"
 # The landing job's driver JVM (in local mode, the whole job): the throughput collector
@@ -61,15 +61,21 @@ def build_session(
             " ".join([f"-Dlog4j2.configurationFile={LOG_CONFIG}", *java_options]),
         )
         .config("spark.sql.streaming.stopGracefullyOnShutdown", "true")
-        .config("spark.hadoop.fs.s3a.endpoint.region", aws_region())
-        # The AWS SDK's default chain, as boto3 and the aws CLI read it: environment,
-        # AWS_PROFILE (a role_arn in it included), web identity, container, instance.
-        # S3A's own default list has no profile, so a profile would be silently ignored.
-        .config(
-            "spark.hadoop.fs.s3a.aws.credentials.provider",
-            "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
-        )
+        .config(map=aws_settings())
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def aws_settings() -> dict[str, str]:
+    """How Spark's S3A reaches AWS: the project's one region, and the AWS SDK's default
+    chain for credentials, as boto3 and the aws CLI read it (environment, AWS_PROFILE
+    with a role_arn in it included, web identity, container, instance). S3A's own
+    default list has no profile, so a profile would be silently ignored."""
+    return {
+        "spark.hadoop.fs.s3a.endpoint.region": aws_region(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": (
+            "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"
+        ),
+    }

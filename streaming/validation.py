@@ -4,7 +4,7 @@ The checks run in one JVM function per source (``streaming/jvm``, class
 ``smartcity.landing.ContractVerdict``) that reads each payload once with a strict
 streaming JSON parser: no second parse per field, no Python worker. The function holds
 no rule of its own: it is created with a spec written here from the contract
-(:func:`contract_spec`), so ``ingestion/contracts.py`` stays the single source of every
+(:func:`contract_spec`), so ``foundation/contracts.py`` stays the single source of every
 rule. Reason codes are stable strings that dead-letter readers can group on; the
 message carries the detail. The first failing check in ``REASON_CODES`` order wins.
 """
@@ -18,8 +18,8 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from ingestion.contracts import CONTRACTS, Contract
-from ingestion.schema import REASON_CODES
+from foundation.contracts import CONTRACTS, Contract
+from foundation.lake_tables import REASON_CODES
 from streaming.schemas import landed_schema
 
 VERDICT_CLASS = "smartcity.landing.ContractVerdict"

@@ -36,7 +36,7 @@ def target_path_for(
     """The target folder of this kind of run; None for a run that names its own."""
     if "--target-path" in arguments or "DBT_TARGET_PATH" in environment:
         return None
-    effective = {**pipeline.dbt_environment(settings), **environment}
+    effective = {**pipeline.child_environment(settings), **environment}
     target = preflight.dbt_target(arguments, effective)
     profile = sorted(
         (name, value)

@@ -4,7 +4,7 @@ statement), where landing months of events one by one would only cost time.
 
 The rows are simulated events of one source, repeated on each day with event ids of
 their own; the files have the raw table's columns and Parquet types, as the landing job
-writes them (``ingestion/schema.py``), one per event hour, and are committed to the raw
+writes them (``foundation/lake_tables.py``), one per event hour, and are committed to the raw
 Iceberg table in one commit, as a landing batch is.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.contracts import Contract, FieldType
-from ingestion.schema import raw_table
+from foundation.contracts import Contract, FieldType
+from foundation.lake_tables import raw_table
 from ingestion.simulators.world import SimulationOptions, simulate
 from streaming.iceberg_tables import file_columns
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingestion.contracts import (
+from foundation.contracts import (
     CONTRACTS,
     GPS_FIXES,
     ContractViolation,
@@ -145,7 +145,7 @@ def test_both_versions_of_the_gps_contract_are_written_side_by_side() -> None:
 
 
 def test_a_field_added_in_a_later_version_must_be_optional() -> None:
-    from ingestion.contracts import Contract, Field, FieldType
+    from foundation.contracts import Contract, Field, FieldType
 
     added = Field("heading_deg", FieldType.DOUBLE, "A new field.", since_version=2)
     with pytest.raises(ValueError, match="must be optional"):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ingestion.contracts import CONTRACTS
+from foundation.contracts import CONTRACTS
 from smartcity import pipeline, warehouse
 from smartcity.settings import Settings
 from tests.mart_comments import mart_comments

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.schema import RAW_TABLES
+from foundation.lake_tables import RAW_TABLES
 from smartcity.dbt_schedule import ScheduledRun, next_start, run_every, run_on_landing
 from smartcity.settings import Settings
 from streaming.iceberg_batches import commit_batch

@@ -6,8 +6,8 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from ingestion.contracts import CONTRACTS
-from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES, REASON_CODES
+from foundation.contracts import CONTRACTS
+from foundation.lake_tables import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES, REASON_CODES
 from smartcity.dbt_sources import (
     ENUMERATIONS_FILE,
     SOURCES_FILE,
@@ -46,7 +46,7 @@ def test_declared_columns_are_the_lake_tables_in_name_type_and_order() -> None:
     for table in LAKE_TABLES:
         declared = [(c["name"], c["data_type"]) for c in tables[table.name]["columns"]]
         expected = [(c.name, ENGINE_TYPES[c.type].duckdb) for c in table.all_columns]
-        assert declared == expected, f"{table.name} drifted from ingestion/schema.py"
+        assert declared == expected, f"{table.name} drifted from foundation/lake_tables.py"
 
 
 def test_committed_files_are_the_generated_ones() -> None:

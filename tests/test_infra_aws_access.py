@@ -431,7 +431,7 @@ def test_the_landing_job_under_the_landing_role_lands_and_reconciles(
     import duckdb
     from confluent_kafka import Producer
 
-    from ingestion.contracts import CONTRACTS
+    from foundation.contracts import CONTRACTS
     from ingestion.producer import produce
     from ingestion.simulators.world import SimulationOptions, simulate
     from smartcity import pipeline

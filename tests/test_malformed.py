@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from ingestion.contracts import CONTRACTS, Contract
+from foundation.contracts import CONTRACTS, Contract
+from foundation.lake_tables import REASON_CODES
 from ingestion.producer import RawRecord
-from ingestion.schema import REASON_CODES
 from ingestion.simulators.malformed import MALFORMATIONS, MalformedRecords, malformed_record
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity.settings import Settings

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.contracts import EMERGENCY_UPDATES, VEHICLE_TELEMETRY
+from foundation.contracts import EMERGENCY_UPDATES, VEHICLE_TELEMETRY
 from ingestion.simulators.cameras import place_cameras
 from ingestion.simulators.city import build_city
 from ingestion.simulators.fleet import MODELS

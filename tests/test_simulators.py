@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingestion.contracts import validate
+from foundation.contracts import validate
 from ingestion.simulators.cameras import place_cameras
 from ingestion.simulators.city import build_city, haversine_m
 from ingestion.simulators.fleet import PARK_SECONDS, Fleet

@@ -1,7 +1,7 @@
 from pyspark.sql import types as T
 
-from ingestion.contracts import CONTRACTS, FieldType
-from ingestion.schema import ENGINE_TYPES, LAKE_TABLES
+from foundation.contracts import CONTRACTS, FieldType
+from foundation.lake_tables import ENGINE_TYPES, LAKE_TABLES
 from streaming.schemas import landed_schema, spark_type, table_schema, wire_schema
 
 

@@ -21,14 +21,14 @@ import pytest
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ingestion.contracts import (
+from foundation.contracts import (
     CAMERA_SIGHTINGS,
     EMERGENCY_UPDATES,
     GPS_FIXES,
     WEATHER_READINGS,
     Contract,
 )
-from ingestion.schema import REASON_CODES, raw_table
+from foundation.lake_tables import REASON_CODES, raw_table
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.wire import serialize
 from smartcity.settings import Settings

@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingestion import contracts
+from foundation import contracts
 from ingestion.simulators.city import City
 from ingestion.simulators.ids import event_id
 

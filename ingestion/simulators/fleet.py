@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ingestion import contracts
+from foundation import contracts
 from ingestion.simulators.city import City, Node, haversine_m
 from ingestion.simulators.ids import event_id
 

@@ -6,7 +6,7 @@ notation, a clock reset to 1970, a sensor reading out of its range, a message ty
 contract describes. Each is made from a valid event just simulated (its source, topic
 and key, so it travels beside the valid events of the same device) under an event id
 of its own, and each kind is one that the landing job refuses with its own reason code
-(:data:`ingestion.schema.REASON_CODES`), so the dead letters show several.
+(:data:`foundation.lake_tables.REASON_CODES`), so the dead letters show several.
 
 The choices come from a generator of their own, seeded from the simulation's seed: the
 valid events are the same with or without malformed records, and the same seed gives
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ingestion.contracts import Contract, Field, FieldType
+from foundation.contracts import Contract, Field, FieldType
 from ingestion.producer import RawRecord
 from ingestion.simulators.ids import event_id
 from ingestion.wire import serialize

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from ingestion.contracts import Contract
+from foundation.contracts import Contract
 from ingestion.simulators.cameras import CameraNetwork
 from ingestion.simulators.city import build_city
 from ingestion.simulators.emergency import EmergencyService

@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from foundation.environment import aws_region
 from smartcity.settings import setting
 from smartcity.warehouse import layer_schema
 
-# profiles.yml's `athena` target when neither AWS_REGION nor AWS_DEFAULT_REGION is set.
-DEFAULT_REGION = "eu-west-1"
 # Athena's endpoint answers HTTPS only.
 PORT = 443
 # The Glue catalog the target builds in (profiles.yml: `database: awsdatacatalog`).
@@ -44,7 +43,7 @@ class AthenaEndpoint:
                 "exports` prints it)"
             )
         return cls(
-            region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            region=aws_region(env),
             staging_dir=staging_dir,
             work_group=setting(env, "SMARTCITY_ATHENA_WORK_GROUP"),
             schema=layer_schema("marts", setting(env, "SMARTCITY_ATHENA_SCHEMA")),

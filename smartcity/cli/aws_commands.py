@@ -180,31 +180,29 @@ COMMANDS = (
             Option(
                 ("--workgroup",),
                 "the Serverless workgroup (the stack's, with CreateRedshiftServerless=true)",
-                env="SMARTCITY_REDSHIFT_WORKGROUP",
+                variable="SMARTCITY_REDSHIFT_WORKGROUP",
             ),
             Option(("--cluster",), "a provisioned cluster's identifier, instead of --workgroup"),
             Option(
                 ("--database",),
                 "the database dbt builds in",
-                default="dev",
-                env="SMARTCITY_REDSHIFT_DATABASE",
+                variable="SMARTCITY_REDSHIFT_DATABASE",
             ),
             Option(
                 ("--secret-arn",),
                 "Secrets Manager secret of the administrator who runs the statements",
-                env="SMARTCITY_REDSHIFT_ADMIN_SECRET_ARN",
+                variable="SMARTCITY_REDSHIFT_ADMIN_SECRET_ARN",
             ),
             Option(("--db-user",), "on a cluster: the database user to run them as"),
             Option(
                 ("--dbt-user",),
                 "the database user dbt connects as",
-                default="smartcity",
-                env="SMARTCITY_REDSHIFT_USER",
+                variable="SMARTCITY_REDSHIFT_USER",
             ),
             Option(
                 ("--spectrum-role-arn",),
                 "the IAM role Redshift reads the lake and Glue with (the stack's)",
-                env="SMARTCITY_SPECTRUM_ROLE_ARN",
+                variable="SMARTCITY_SPECTRUM_ROLE_ARN",
             ),
             Option(
                 ("--poll-seconds",),

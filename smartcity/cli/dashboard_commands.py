@@ -9,8 +9,6 @@ from smartcity.cli.options import Command, Option
 from smartcity.console import say
 from smartcity.settings import Settings
 
-PORT = 8501
-
 
 def dashboard(args: argparse.Namespace, settings: Settings) -> int:
     try:
@@ -41,9 +39,7 @@ COMMANDS = (
             Option(
                 ("--port",),
                 "port to serve on",
-                default=PORT,
-                type=int,
-                env="SMARTCITY_DASHBOARD_PORT",
+                variable="SMARTCITY_DASHBOARD_PORT",
             ),
             Option(("--host",), "address to bind", default="127.0.0.1"),
         ),

@@ -116,10 +116,11 @@ COMMANDS = (
     ),
     Command(
         "dbt-sources",
-        "check or write the dbt sources and staging tests generated from the contracts",
-        "The dbt source definitions and the staging models' columns and tests are generated "
-        "from ingestion/schema.py and the event contracts. Without --write, list the "
-        "committed files that differ from what they would generate (exit 1 if any).",
+        "check or write the dbt files generated from the contracts and the variables",
+        "The dbt source definitions, the staging models' columns and tests are generated "
+        "from foundation/lake_tables.py and the event contracts; the profiles' defaults "
+        "from foundation/environment.py. Without --write, list the committed files that "
+        "differ from what they would generate (exit 1 if any).",
         dbt_sources,
         (Option(("--write",), "write the generated files", action="store_true", default=False),),
     ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confluent_kafka import KafkaException
 
-from ingestion.contracts import ContractViolation
+from foundation.contracts import ContractViolation
 from ingestion.topics import KafkaUnavailable
 
 NO_AWS_CREDENTIALS = (

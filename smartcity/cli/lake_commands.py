@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from ingestion.contracts import CONTRACTS
+from foundation.contracts import CONTRACTS
 from smartcity.cli.options import Command, Option
 from smartcity.console import say
 from smartcity.settings import Settings
@@ -15,15 +15,11 @@ from smartcity.settings import Settings
 if TYPE_CHECKING:
     from pyiceberg.table import Table
 
-GRACE_MINUTES = 60
-# Longer than the longest query on Athena or Spectrum over the raw tables.
-KEEP_SUPERSEDED_MINUTES = 120
-
 
 def compact(args: argparse.Namespace, settings: Settings) -> int:
     from pyiceberg.exceptions import NoSuchTableError
 
-    from ingestion.schema import LAKE_TABLES
+    from foundation.lake_tables import LAKE_TABLES
     from streaming.iceberg_catalogs import lake_catalog
     from streaming.maintenance import compact, expire, hours
 
@@ -93,17 +89,13 @@ COMMANDS = (
             Option(
                 ("--grace-minutes",),
                 "how long after its end an hour counts as closed",
-                default=GRACE_MINUTES,
-                type=int,
-                env="SMARTCITY_COMPACTION_GRACE_MINUTES",
+                variable="SMARTCITY_COMPACTION_GRACE_MINUTES",
             ),
             Option(
                 ("--keep-superseded-minutes",),
                 "how long replaced files and older snapshots stay for readers that planned "
                 "a query on them",
-                default=KEEP_SUPERSEDED_MINUTES,
-                type=int,
-                env="SMARTCITY_COMPACTION_KEEP_SUPERSEDED_MINUTES",
+                variable="SMARTCITY_COMPACTION_KEEP_SUPERSEDED_MINUTES",
             ),
             Option(
                 ("--dry-run",),

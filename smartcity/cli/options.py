@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from foundation.environment import VARIABLES
 from smartcity.settings import Settings
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -23,21 +24,35 @@ class Option:
     help: str
     default: Any = None
     type: Callable[[str], Any] | None = None
-    # The environment variable that sets this option when the flag is not given.
-    env: str | None = None
+    # The environment variable (foundation/environment.py) that sets this option when the
+    # flag is not given; the option's default and type are the variable's.
+    variable: str | None = None
     choices: Sequence[str] | None = None
     action: str | None = None
     metavar: str | None = None
     nargs: str | None = None
 
+    def __post_init__(self) -> None:
+        if self.variable is not None:
+            declared = VARIABLES[self.variable]
+            if declared.default is not None:
+                object.__setattr__(self, "default", declared.kind(declared.default))
+            if self.type is None and declared.kind is not str:
+                object.__setattr__(self, "type", declared.kind)
+
+    @property
+    def env(self) -> str | None:
+        return self.variable
+
     def default_from(self, environ: dict[str, str]) -> Any:
-        if self.env and self.env in environ:
-            text = environ[self.env]
+        if self.variable and self.variable in environ:
+            text = environ[self.variable]
             try:
                 return self.type(text) if self.type else text
             except ValueError as error:
                 raise SystemExit(
-                    f"error: {self.env}={text!r} is not a valid value for {self.flags[0]}: {error}"
+                    f"error: {self.variable}={text!r} is not a valid value for "
+                    f"{self.flags[0]}: {error}"
                 ) from None
         return self.default
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from ingestion.contracts import CONTRACTS
+from foundation.contracts import CONTRACTS
 from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions
 from smartcity import pipeline
@@ -18,7 +18,7 @@ from smartcity.demo_defaults import (
     demo_start,
 )
 from smartcity.settings import Settings
-from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
+from streaming.defaults import AVAILABLE_NOW
 
 PRODUCE_EVENTS = 10_000
 
@@ -213,8 +213,7 @@ COMMANDS = (
                 ("--trigger",),
                 f"'{AVAILABLE_NOW}' drains the topics and stops; an interval such as "
                 "'10 seconds' runs continuously, one micro-batch per interval, until stopped",
-                default=AVAILABLE_NOW,
-                env="SMARTCITY_LANDING_TRIGGER",
+                variable="SMARTCITY_LANDING_TRIGGER",
             ),
             Option(
                 ("--source",),
@@ -225,9 +224,7 @@ COMMANDS = (
             Option(
                 ("--max-offsets-per-trigger",),
                 "most Kafka records one micro-batch of one source takes",
-                default=MAX_OFFSETS_PER_TRIGGER,
-                type=int,
-                env="SMARTCITY_LANDING_MAX_OFFSETS",
+                variable="SMARTCITY_LANDING_MAX_OFFSETS",
             ),
         ),
     ),

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import Producer
 
-from ingestion.contracts import GPS_FIXES
+from foundation.contracts import GPS_FIXES
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.wire import serialize

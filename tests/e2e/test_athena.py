@@ -652,7 +652,7 @@ def test_late_rows_reach_the_marts_in_the_next_incremental_run(on_athena: dict) 
 
     import pyarrow.parquet as pq
 
-    from ingestion.contracts import GPS_FIXES
+    from foundation.contracts import GPS_FIXES
     from tests.history_lake import parquet_file
 
     settings, athena, deployed = on_athena["settings"], on_athena["athena"], on_athena["deployed"]
@@ -694,7 +694,7 @@ def test_a_first_build_over_more_than_100_days_is_written_in_batches(on_athena: 
     partitions per statement, and dbt-athena writes it in batches."""
     from datetime import date
 
-    from ingestion.contracts import CAMERA_SIGHTINGS
+    from foundation.contracts import CAMERA_SIGHTINGS
     from tests.history_lake import write_history
 
     deployed, athena = on_athena["deployed"], on_athena["athena"]
@@ -785,7 +785,7 @@ def test_the_hourly_build_reads_only_what_is_recent_or_newly_landed(on_athena: d
     from Trino's statistics."""
     from datetime import UTC, datetime, timedelta
 
-    from ingestion.contracts import CONTRACTS
+    from foundation.contracts import CONTRACTS
     from tests.history_lake import write_history
 
     deployed, athena, settings = on_athena["deployed"], on_athena["athena"], on_athena["settings"]

@@ -39,7 +39,7 @@ def extracted(landed_lake: dict, tmp_path_factory: pytest.TempPathFactory) -> tu
     result = subprocess.run(
         [sys.executable, "-m", "smartcity", "bi", "hyper", "--out", str(out)],
         cwd=folder,
-        env={**pipeline.command_environment(settings), "PYTHONPATH": str(PROJECT_ROOT)},
+        env={**pipeline.child_environment(settings), "PYTHONPATH": str(PROJECT_ROOT)},
         capture_output=True,
         text=True,
         timeout=300,

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingestion.contracts import CONTRACTS
+from foundation.contracts import CONTRACTS
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ingestion.contracts import GPS_FIXES
+from foundation.contracts import GPS_FIXES
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline, warehouse

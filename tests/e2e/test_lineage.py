@@ -23,7 +23,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ingestion.contracts import GPS_FIXES
+from foundation.contracts import GPS_FIXES
 from smartcity import docs_site, lineage_report, pipeline, service_process
 from smartcity.kafka_broker import free_port
 from smartcity.settings import PROJECT_ROOT
@@ -83,7 +83,7 @@ def docs(landed_lake: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         state / "docs.pid",
         lambda started: _wait_for_announcement(started, log),
         STOP_TIMEOUT_S,
-        env=pipeline.command_environment(landed_lake["settings"]),
+        env=pipeline.child_environment(landed_lake["settings"]),
         cwd=PROJECT_ROOT,
     )
     try:

@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 from pyiceberg.table import Table
 
-from ingestion.contracts import CONTRACTS, GPS_FIXES
-from ingestion.schema import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
+from foundation.contracts import CONTRACTS, GPS_FIXES
+from foundation.lake_tables import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
 from ingestion.simulators.city import build_city
 from smartcity import pipeline, warehouse
 from smartcity.cli import lake_commands
@@ -105,7 +105,7 @@ def test_a_dead_letter_of_any_bytes_is_read_back_exactly_on_duckdb(run: dict) ->
 
 
 def test_the_lake_has_exactly_the_columns_and_types_of_its_schema(run: dict) -> None:
-    """What Spark wrote, read as a plain reader reads it, is what ingestion/schema.py says."""
+    """What Spark wrote, read as a plain reader reads it, is what foundation/lake_tables.py says."""
     lake = run["settings"].lake_uri
     for table in LAKE_TABLES:
         folders = "/*" * len(table.partition_keys)

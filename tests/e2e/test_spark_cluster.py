@@ -17,7 +17,7 @@ import duckdb
 import pytest
 from confluent_kafka import Producer
 
-from ingestion.contracts import CONTRACTS
+from foundation.contracts import CONTRACTS
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.settings import Settings
@@ -69,7 +69,7 @@ def land_on(cluster: LocalSparkCluster, settings: Settings, log: Path) -> None:
     driver JVM that knows only what a user's environment tells it."""
     environment = {
         **os.environ,
-        **pipeline.command_environment(settings),
+        **pipeline.child_environment(settings),
         "SMARTCITY_SPARK_MASTER": cluster.master_url,
         # The driver's address as the executors reach it; here, loopback.
         "SPARK_LOCAL_IP": "127.0.0.1",

@@ -33,7 +33,7 @@ import org.apache.spark.util.LongAccumulator;
  * Result: (reason_code, reason_message, fields): the reason null and the contract's fields
  * typed for a valid record; the first failing check's code and a message naming the
  * fields at fault otherwise. The rules are not written here: they come from the contract
- * (ingestion/contracts.py), handed over as a JSON spec when the function is created, and
+ * (foundation/contracts.py), handed over as a JSON spec when the function is created, and
  * the checks run in the order of the spec's reason codes.
  *
  * <p>It also counts the records it judges and those it refuses, in two accumulators, so

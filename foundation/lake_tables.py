@@ -1,6 +1,6 @@
 """Every table of the lake and every engine's name for every type, declared once.
 
-The event contracts (:mod:`ingestion.contracts`) say what an event holds; this module
+The event contracts (:mod:`foundation.contracts`) say what an event holds; this module
 says how the lake stores it: the raw table of each source (the contract's fields, the
 columns the landing job adds, the partition keys) and the one dead-letter table that
 every source shares. The Spark schemas, the Glue and Trino tables, the PostgreSQL
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingestion.contracts import CONTRACTS, Contract, FieldType
+from foundation.contracts import CONTRACTS, Contract, FieldType
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Everything else is derived from these definitions or checked against them: the
 producer's compiled check-and-encode (``ingestion.wire``), the Spark schema
-(``streaming.schemas``), the lake's tables (``ingestion.schema``) and from them the
+(``streaming.schemas``), the lake's tables (``foundation.lake_tables``) and from them the
 dbt sources (tests compare them).
 """
 
