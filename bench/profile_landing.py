@@ -24,6 +24,7 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from foundation.contracts import GPS_FIXES
+from foundation.lake_tables import RAW_PARTITION_KEYS
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import ensure_topics
@@ -84,7 +85,7 @@ def main() -> int:
             "verdict + DataFrame write": lambda: (
                 valid_rows(checked, GPS_FIXES, datetime(2026, 1, 1))
                 .write.mode("overwrite")
-                .partitionBy("event_date", "event_hour")
+                .partitionBy(*(c.name for c in RAW_PARTITION_KEYS))
                 .parquet(str(state / "landed"))
             ),
             "verdict + one-pass writer": lambda: write_valid(

@@ -10,7 +10,9 @@ through :data:`ENGINE_TYPES`; tests fail when any of them drifts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from foundation.contracts import CONTRACTS, Contract, FieldType
 
@@ -47,16 +49,51 @@ class Column:
     description: str
 
 
+class Derivation(StrEnum):
+    """How a partition key's value is computed from a column of the row."""
+
+    DATE = "date"  # the UTC date of a timestamp
+    HOUR = "hour"  # the UTC hour of day of a timestamp, 0-23
+    VALUE = "value"  # the value itself (the same for the whole batch)
+
+
+class Transform(StrEnum):
+    """Iceberg's partition transforms the lake's tables use (its own names)."""
+
+    HOUR = "hour"
+    DAY = "day"
+    IDENTITY = "identity"
+
+
+@dataclass(frozen=True)
+class PartitionKey:
+    """A Hive-style partition key: a column computed from another (``of``), which also
+    names the folder its rows lie in (``<name>=<value>``)."""
+
+    column: Column
+    of: str
+    derivation: Derivation
+
+
 @dataclass(frozen=True)
 class LakeTable:
-    """A dataset of the lake: Parquet files under ``<lake>/<folder>``, partitioned
-    Hive-style (``key=value`` folders) by ``partition_keys`` in that order."""
+    """A table of the lake: an Iceberg table over Parquet files under
+    ``<lake>/<folder>``, partitioned by ``partitioning`` (Iceberg transforms of its
+    columns), whose files lie in Hive-style folders (``key=value``) of
+    ``partition_rule``'s keys, in that order. The partition rule of the lake is declared
+    here, once: the landing job, the Java writer, the Iceberg tables, the dbt sources and
+    macros all read it from these tables (tests/test_partition_rule.py)."""
 
     name: str
     folder: str
     description: str
     columns: tuple[Column, ...]  # stored in the files, in the order they are written
-    partition_keys: tuple[Column, ...]  # stored in the folder names only
+    partition_rule: tuple[PartitionKey, ...]  # after the columns, in the files too
+    partitioning: tuple[tuple[str, Transform], ...]
+
+    @property
+    def partition_keys(self) -> tuple[Column, ...]:
+        return tuple(key.column for key in self.partition_rule)
 
     @property
     def all_columns(self) -> tuple[Column, ...]:
@@ -65,6 +102,16 @@ class LakeTable:
 
     def column_names(self) -> list[str]:
         return [c.name for c in self.all_columns]
+
+    def partition_folder(self, values: Mapping[str, object]) -> str:
+        """The Hive-style folder of the rows whose partition keys have ``values``."""
+        return "/".join(
+            f"{key.column.name}={values[key.column.name]}" for key in self.partition_rule
+        )
+
+    def partition_glob(self) -> str:
+        """Every partition folder of the table, as a glob."""
+        return "/".join(f"{key.column.name}=*" for key in self.partition_rule)
 
 
 # Added by the landing job after the contract's fields, in the order it writes them.
@@ -75,10 +122,22 @@ LANDING_COLUMNS: tuple[Column, ...] = (
     Column("kafka_published_at", FieldType.TIMESTAMP, "When Kafka received the event, UTC."),
     Column("landed_at", FieldType.TIMESTAMP, "When the landing job processed the event, UTC."),
 )
-RAW_PARTITION_KEYS: tuple[Column, ...] = (
-    Column("event_date", FieldType.DATE, "Partition: UTC date of event_at."),
-    Column("event_hour", FieldType.INT, "Partition: UTC hour of event_at (0-23)."),
+# Raw events lie by the hour of their event time: Iceberg's hours(event_at), in folders of
+# the hour's date and hour of day.
+RAW_PARTITION_RULE: tuple[PartitionKey, ...] = (
+    PartitionKey(
+        Column("event_date", FieldType.DATE, "Partition: UTC date of event_at."),
+        "event_at",
+        Derivation.DATE,
+    ),
+    PartitionKey(
+        Column("event_hour", FieldType.INT, "Partition: UTC hour of event_at (0-23)."),
+        "event_at",
+        Derivation.HOUR,
+    ),
 )
+RAW_PARTITIONING = (("event_at", Transform.HOUR),)
+RAW_PARTITION_KEYS: tuple[Column, ...] = tuple(key.column for key in RAW_PARTITION_RULE)
 
 # Why a record was refused, in the order the checks run: the first failing check names
 # the reason. Stable strings that dead-letter readers group on.
@@ -124,9 +183,24 @@ DEAD_LETTER_COLUMNS: tuple[Column, ...] = (
         "dead_lettered_at", FieldType.TIMESTAMP, "When the landing job refused the record, UTC."
     ),
 )
-DEAD_LETTER_PARTITION_KEYS: tuple[Column, ...] = (
-    Column("source", FieldType.STRING, "Partition: source whose topic the record was read from."),
-    Column("dead_letter_date", FieldType.DATE, "Partition: UTC date of dead_lettered_at."),
+# Dead letters lie by source and the day they were refused.
+DEAD_LETTER_PARTITION_RULE: tuple[PartitionKey, ...] = (
+    PartitionKey(
+        Column(
+            "source", FieldType.STRING, "Partition: source whose topic the record was read from."
+        ),
+        "source",
+        Derivation.VALUE,
+    ),
+    PartitionKey(
+        Column("dead_letter_date", FieldType.DATE, "Partition: UTC date of dead_lettered_at."),
+        "dead_lettered_at",
+        Derivation.DATE,
+    ),
+)
+DEAD_LETTER_PARTITIONING = (("source", Transform.IDENTITY), ("dead_lettered_at", Transform.DAY))
+DEAD_LETTER_PARTITION_KEYS: tuple[Column, ...] = tuple(
+    key.column for key in DEAD_LETTER_PARTITION_RULE
 )
 
 
@@ -137,7 +211,8 @@ def raw_table(contract: Contract) -> LakeTable:
         description=f"{contract.description} Raw, as landed; may hold duplicates.",
         columns=tuple(Column(f.name, f.type, f.description) for f in contract.fields)
         + LANDING_COLUMNS,
-        partition_keys=RAW_PARTITION_KEYS,
+        partition_rule=RAW_PARTITION_RULE,
+        partitioning=RAW_PARTITIONING,
     )
 
 
@@ -149,7 +224,8 @@ DEAD_LETTERS = LakeTable(
         " original bytes. Nothing refused is dropped: it lands here."
     ),
     columns=DEAD_LETTER_COLUMNS,
-    partition_keys=DEAD_LETTER_PARTITION_KEYS,
+    partition_rule=DEAD_LETTER_PARTITION_RULE,
+    partitioning=DEAD_LETTER_PARTITIONING,
 )
 
 RAW_TABLES: tuple[LakeTable, ...] = tuple(raw_table(c) for c in CONTRACTS)
@@ -160,3 +236,15 @@ def dead_letter_folder(source: str) -> str:
     """Where one source's dead letters lie: its ``source=`` partition of the shared table
     (the landing job publishes there; the source is in the path, not in the files)."""
     return f"{DEAD_LETTERS.folder}/{DEAD_LETTERS.partition_keys[0].name}={source}"
+
+
+def landing_metadata() -> tuple[Column, ...]:
+    """What every staging model carries through from the landing job: the event time,
+    where in Kafka the event came from, when it landed, and its raw partition (for
+    filters that prune)."""
+    raw = RAW_TABLES[0]
+    return (
+        next(c for c in raw.columns if c.name == "event_at"),
+        *LANDING_COLUMNS,
+        *RAW_PARTITION_KEYS,
+    )

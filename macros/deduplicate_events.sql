@@ -77,7 +77,7 @@
 
 {% macro numbered_copies() -%}
     row_number() over (
-        partition by event_date, event_hour, event_id
+        partition by {{ raw_partition_keys() | join(', ') }}, event_id
         order by kafka_published_at, kafka_partition, kafka_offset
     ) as event_copy_number
 {%- endmacro %}

@@ -75,7 +75,7 @@
         select min(event_at) as changed_at
         from {{ raw_table(source_name) }}
         where landed_at > {{ timestamp_literal(since) }}
-        group by event_date, event_hour
+        group by {{ raw_partition_keys() | join(', ') }}
     {%- endset -%}
     {{ return(distinct_moments(moments_of(query), 'hour')) }}
 {%- endmacro %}
@@ -129,7 +129,8 @@
     A condition keeping the raw partitions of `hours`: per day, its date and the list of
     its hours. `1 = 0` for no hour: nothing changed, nothing is read.
 -#}
-{% macro in_hours(hours, date_column='event_date', hour_column='event_hour') -%}
+{% macro in_hours(hours) -%}
+    {%- set date_column, hour_column = raw_partition_keys() -%}
     {%- if not hours -%}
         {{ return('1 = 0') }}
     {%- endif -%}
@@ -247,8 +248,14 @@
     cast('{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as timestamp)
 {%- endmacro %}
 
-{#- The raw partitions of the hours from that of `start` on (event_date, then event_hour). -#}
-{% macro hour_partitions_from(start, date_column='event_date', hour_column='event_hour') -%}
+{#-
+    The raw partitions of the hours from that of `start` on (by date, then by hour); of
+    the relation named `relation_alias` when given.
+-#}
+{% macro hour_partitions_from(start, relation_alias=none) -%}
+    {%- set prefix = relation_alias ~ '.' if relation_alias else '' -%}
+    {%- set date_column, hour_column = raw_partition_keys() -%}
+    {%- set date_column, hour_column = prefix ~ date_column, prefix ~ hour_column -%}
     ({{ date_column }} > {{ date_literal(start) }} or ({{ date_column }} = {{ date_literal(start) }} and {{ hour_column }} >= {{ start.hour }}))
 {%- endmacro %}
 

@@ -189,7 +189,7 @@
         {%- if scan_from is none %}
             1 = 0
         {%- else %}
-            {{ hour_partitions_from(scan_from, 'fixes.event_date', 'fixes.event_hour') }}
+            {{ hour_partitions_from(scan_from, 'fixes') }}
             and fixes.vehicle_id in {{ vehicles_with_fixes_since(since) }}
             and (kept.kept_until is null or fixes.event_at > kept.kept_until)
         {%- endif %}

@@ -12,9 +12,10 @@ from typing import Any
 
 import yaml
 
-from foundation.contracts import CONTRACTS, Contract, Field
+from foundation.contracts import CONTRACTS, Contract, Field, FieldType
 from foundation.environment import VARIABLES
 from foundation.lake_tables import (
+    DEAD_LETTER_PARTITION_KEYS,
     DEAD_LETTERS,
     ENGINE_TYPES,
     LAKE_TABLES,
@@ -22,6 +23,7 @@ from foundation.lake_tables import (
     RAW_PARTITION_KEYS,
     REASON_CODES,
     LakeTable,
+    landing_metadata,
 )
 from smartcity.dbt_profiles import PROFILES_FILE, render_profiles
 from smartcity.settings import PROJECT_ROOT
@@ -30,6 +32,7 @@ STAGING_DIR = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity"
 SOURCES_FILE = STAGING_DIR / "_smartcity__sources.yml"
 STAGING_MODELS_FILE = STAGING_DIR / "_smartcity__models.yml"
 ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
+LANDING_METADATA_FILE = PROJECT_ROOT / "macros" / "landing_metadata.sql"
 
 # Where the raw tables live: the schema of DuckDB's views over the lake's Iceberg tables
 # (smartcity/duckdb_lake.py), the Glue database (Athena, and Trino's Iceberg catalog on
@@ -118,8 +121,9 @@ def render_sources() -> str:
 # elsewhere in the whole table. current_date, not a date fixed when dbt parses: the MWAA
 # DAG reads a manifest made at deploy time.
 FRESHNESS_FILTER = (
-    "{{ (\"event_date >= current_date - interval '\" ~ var('recent_days') ~ \"' day\")"
-    " if var('recent_days') and target.type in var('recent_days_targets') else '' }}"
+    f"{{{{ (\"{RAW_PARTITION_KEYS[0].name} >= current_date - interval '\" ~ var('recent_days')"
+    " ~ \"' day\") if var('recent_days') and target.type in var('recent_days_targets') else ''"
+    " }}"
 )
 
 
@@ -167,7 +171,9 @@ def _staging_model(contract: Contract) -> dict[str, Any]:
         "description": (
             f"{contract.description} One row per event, deduplicated on event_id (the first"
             " landed copy is kept). Renamed and typed; ingestion metadata and the partition"
-            " keys kept, so that filters on event_date and event_hour prune the raw files read."
+            " keys kept, so that filters on "
+            + " and ".join(c.name for c in RAW_PARTITION_KEYS)
+            + " prune the raw files read."
         ),
         "columns": columns,
     }
@@ -197,7 +203,7 @@ def _dead_letters_model() -> dict[str, Any]:
                 if c.name not in ("reason_code", "dead_lettered_at")
             ],
             _column("dead_lettered_at", ["not_null"]),
-            _column("dead_letter_date", ["not_null"]),
+            _column(DEAD_LETTER_PARTITION_KEYS[1].name, ["not_null"]),
         ],
     }
 
@@ -241,11 +247,40 @@ def render_enumerations() -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_landing_metadata() -> str:
+    """The macros of the landing job's columns, from foundation/lake_tables.py: those every
+    staging model carries through (landing_metadata), and the raw partition keys."""
+    columns = landing_metadata()
+    groups = {
+        "timestamps": [c for c in columns if c.type == FieldType.TIMESTAMP],
+        "lineage": [c for c in LANDING_COLUMNS if c.type != FieldType.TIMESTAMP],
+        "partition": list(RAW_PARTITION_KEYS),
+    }
+    names = [
+        f"\n        -- {group}\n" + ",\n".join(f"        {c.name}" for c in members)
+        for group, members in groups.items()
+    ]
+    assert sum(len(m) for m in groups.values()) == len(columns)
+    return (
+        "{#- Generated from foundation/lake_tables.py by `smartcity dbt-sources --write`; do\n"
+        "    not edit. The columns every staging model carries through from the landing job:\n"
+        "    when the event happened, where in Kafka it came from, when it landed, and the raw\n"
+        "    partition it lies in (for filters that prune).\n"
+        "-#}\n"
+        "{% macro landing_metadata() -%}" + ",\n".join(names) + "\n{%- endmacro %}\n\n"
+        "{#- The raw tables' partition keys, in order (their date, then their hour). -#}\n"
+        "{% macro raw_partition_keys() -%}\n"
+        f"    {{{{ return({[c.name for c in RAW_PARTITION_KEYS]!r}) }}}}\n"
+        "{%- endmacro %}\n"
+    )
+
+
 RENDERERS = {
     PROFILES_FILE: render_profiles,
     SOURCES_FILE: render_sources,
     STAGING_MODELS_FILE: render_staging_models,
     ENUMERATIONS_FILE: render_enumerations,
+    LANDING_METADATA_FILE: render_landing_metadata,
 }
 
 

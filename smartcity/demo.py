@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from foundation.contracts import CONTRACTS
+from foundation.lake_tables import DEAD_LETTERS, RAW_TABLES
 from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions
 from smartcity import pipeline, preflight
@@ -223,14 +224,16 @@ def run_demo(settings: Settings, options: DemoOptions) -> int:
     )
     say("\nWhere things are")
     say(
-        f"  lake (raw Iceberg):  {_relative(settings.lake_uri)}/raw/<source>/event_date=*/event_hour=*/"
+        f"  lake (raw Iceberg):  {_relative(settings.lake_uri)}/raw/<source>/"
+        f"{RAW_TABLES[0].partition_glob()}/"
     )
     say(
         f"  Iceberg catalog:     {_relative(settings.lake_uri)}/iceberg_catalog.db (SQLite; "
         "pyiceberg, Trino and DuckDB read it)"
     )
     say(
-        f"  dead letters:        {_relative(settings.lake_uri)}/dead_letters/source=*/dead_letter_date=*/"
+        f"  dead letters:        {_relative(settings.lake_uri)}/{DEAD_LETTERS.folder}/"
+        f"{DEAD_LETTERS.partition_glob()}/"
     )
     say(f"  DuckDB database:     {_relative(settings.duckdb_path)}")
     say("\nNext")

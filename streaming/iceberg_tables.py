@@ -1,8 +1,9 @@
 """The lake's tables as Apache Iceberg tables, derived from ``foundation/lake_tables.py``.
 
-The partition rule is declared here once, as Iceberg transforms of file columns: raw
-events by the hour of ``event_at``, dead letters by source and the day they were
-refused. Every engine that reads Iceberg derives the partitions from the table's spec.
+The partition rule is declared once, in foundation/lake_tables.py, as Iceberg transforms
+of file columns: raw events by the hour of ``event_at``, dead letters by source and the
+day they were refused; here it becomes each table's partition spec, from which every
+engine that reads Iceberg derives the partitions.
 The files also hold the Hive layout's partition columns (``event_date``, ``event_hour``,
 ``source``, ``dead_letter_date``) as ordinary columns, and lie in its folders: readers
 not yet moved to Iceberg read the same files as before (docs/architecture.md).
@@ -39,23 +40,25 @@ from pyiceberg.types import (
 from foundation.contracts import FieldType
 from foundation.lake_tables import (
     DEAD_LETTER_PARTITION_KEYS,
-    DEAD_LETTERS,
     LAKE_TABLES,
     Column,
     LakeTable,
 )
+from foundation.lake_tables import Transform as LakeTransform
 
 # Iceberg's first partition field id, as its own libraries number them.
 FIRST_PARTITION_FIELD_ID = 1000
 SOURCE_COLUMN = DEAD_LETTER_PARTITION_KEYS[0]
 
+# Iceberg's transform for each of the lake's (foundation/lake_tables.py declares which).
+TRANSFORMS: dict[LakeTransform, Transform] = {
+    LakeTransform.HOUR: HourTransform(),
+    LakeTransform.DAY: DayTransform(),
+    LakeTransform.IDENTITY: IdentityTransform(),
+}
 PARTITIONING: dict[str, tuple[tuple[str, Transform], ...]] = {
-    table.name: (("event_at", HourTransform()),) for table in LAKE_TABLES if table != DEAD_LETTERS
-} | {
-    DEAD_LETTERS.name: (
-        (SOURCE_COLUMN.name, IdentityTransform()),
-        ("dead_lettered_at", DayTransform()),
-    )
+    table.name: tuple((column, TRANSFORMS[transform]) for column, transform in table.partitioning)
+    for table in LAKE_TABLES
 }
 
 # Version 2: the row-level deletes that Iceberg's maintenance and merges use; every

@@ -28,7 +28,13 @@ from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from foundation.contracts import Contract
-from foundation.lake_tables import DEAD_LETTERS, LANDING_COLUMNS, dead_letter_folder
+from foundation.lake_tables import (
+    DEAD_LETTERS,
+    LANDING_COLUMNS,
+    Derivation,
+    LakeTable,
+    dead_letter_folder,
+)
 from foundation.lake_tables import raw_table as raw_lake_table
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
 from streaming.iceberg_batches import commit_batch, holds_batch, landed_batch
@@ -115,6 +121,19 @@ def _timestamp(moment: datetime) -> Column:
     return F.lit(moment.isoformat(sep=" ")).cast("timestamp_ntz")
 
 
+# How Spark computes each kind of partition key from its column.
+DERIVED: dict[Derivation, Callable[[str], Column]] = {
+    Derivation.DATE: F.to_date,
+    Derivation.HOUR: F.hour,
+    Derivation.VALUE: F.col,
+}
+
+
+def partition_columns(table: LakeTable) -> dict[str, Column]:
+    """The table's partition keys as Spark columns, by the lake's partition rule."""
+    return {key.column.name: DERIVED[key.derivation](key.of) for key in table.partition_rule}
+
+
 def valid_rows(checked: DataFrame, contract: Contract, landed_at: datetime) -> DataFrame:
     """The valid records as the raw table's columns, in its order.
 
@@ -125,8 +144,7 @@ def valid_rows(checked: DataFrame, contract: Contract, landed_at: datetime) -> D
         checked.where(F.col("reason_code").isNull())
         .select("fields.*", *KAFKA_COLUMNS)
         .withColumn("landed_at", _timestamp(landed_at))
-        .withColumn("event_date", F.to_date("event_at"))
-        .withColumn("event_hour", F.hour("event_at"))
+        .withColumns(partition_columns(raw_lake_table(contract)))
         .select(*raw_lake_table(contract).column_names())
     )
 
@@ -142,7 +160,7 @@ def dead_letters(checked: DataFrame, source: str, landed_at: datetime) -> DataFr
         .withColumn("raw_value_bytes", F.col("value"))
         .withColumn("dead_lettered_at", _timestamp(landed_at))
         .withColumn("source", F.lit(source))
-        .withColumn("dead_letter_date", F.to_date("dead_lettered_at"))
+        .withColumns(partition_columns(DEAD_LETTERS))
         .select(*DEAD_LETTERS.column_names())
     )
 

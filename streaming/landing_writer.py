@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pyspark.sql import DataFrame, SparkSession
 
 from foundation.contracts import Contract
-from foundation.lake_tables import raw_table
+from foundation.lake_tables import Derivation, LakeTable, raw_table
 from streaming.schemas import table_schema
 from streaming.validation import Verdict
 
@@ -26,13 +26,32 @@ WITHOUT_DICTIONARY = ("event_id", "kafka_offset", "kafka_published_at")
 EPOCH = datetime(1970, 1, 1)
 
 
+def written_hour_of(table: LakeTable) -> str:
+    """The column whose hour the Java writer partitions by: the raw tables' rule must be
+    what it writes, the date and the hour of day of one timestamp, in that order."""
+    rule = [(key.of, key.derivation) for key in table.partition_rule]
+    hour_of = rule[0][0]
+    if rule != [(hour_of, Derivation.DATE), (hour_of, Derivation.HOUR)]:
+        raise ValueError(
+            f"{table.name}: the landing writer writes the date and the hour of one column "
+            f"as the partition keys, not {rule}"
+        )
+    return hour_of
+
+
 class ValidRowsWriter:
     def __init__(self, spark: SparkSession, contract: Contract, verdict: Verdict) -> None:
         self.spark = spark
         self.verdict = verdict
-        schema = table_schema(raw_table(contract))
+        table = raw_table(contract)
+        schema = table_schema(table)
         self._schema = schema.json()
+        self._hour_of = written_hour_of(table)
         gateway = spark.sparkContext._gateway  # type: ignore[attr-defined]
+        landing = [c.name for c in table.columns[len(contract.fields) :] + table.partition_keys]
+        self._landing_columns = gateway.new_array(gateway.jvm.java.lang.String, len(landing))
+        for index, name in enumerate(landing):
+            self._landing_columns[index] = name
         names = [name for name in WITHOUT_DICTIONARY if name in schema.fieldNames()]
         self._without_dictionary = gateway.new_array(gateway.jvm.java.lang.String, len(names))
         for index, name in enumerate(names):
@@ -54,6 +73,8 @@ class ValidRowsWriter:
             table,
             batch_id,
             (landed_at - EPOCH) // timedelta(microseconds=1),
+            self._landing_columns,
+            self._hour_of,
             self._without_dictionary,
         )
         return [str(file) for file in files]

@@ -38,7 +38,10 @@ import org.apache.spark.util.SerializableConfiguration;
  * <p>Each task reads its Kafka records, asks the verdict about each one and writes the
  * valid ones, with their Kafka coordinates, the landing time and their event hour, to an open
  * Parquet writer per event hour: {@code
- * <table>/event_date=YYYY-MM-DD/event_hour=H/part-b<batch>-<run>-<task>-<attempt>.parquet}.
+ * <table>/<date key>=YYYY-MM-DD/<hour key>=H/part-b<batch>-<run>-<task>-<attempt>.parquet}.
+ * The names of the landing columns, of the two partition keys and of the event time they are
+ * computed from come from the caller, which reads them from the lake's partition rule
+ * (foundation/lake_tables.py); this class knows only what it writes in which position.
  * The caller commits the returned files to the table's Iceberg metadata; until then no
  * Iceberg reader sees them.
  * No generated code, no sort by hour and no count node: with five sources, each query of
@@ -53,22 +56,19 @@ import org.apache.spark.util.SerializableConfiguration;
 public final class ValidRowsWriter {
   private static final long MICROS_PER_HOUR = 3_600_000_000L;
   private static final long MICROS_PER_DAY = 24 * MICROS_PER_HOUR;
-  /** The raw table's columns after the contract's fields, in its order. */
-  static final String[] LANDING_COLUMNS = {
-    "kafka_topic",
-    "kafka_partition",
-    "kafka_offset",
-    "kafka_published_at",
-    "landed_at",
-    "event_date",
-    "event_hour"
-  };
+  /**
+   * What it writes after the contract's fields, in this order: the Kafka topic, partition,
+   * offset and timestamp, the landing time, the event hour's date and its hour of day.
+   */
+  static final int LANDING_VALUES = 7;
 
   private ValidRowsWriter() {}
 
   /**
    * Writes the batch's valid records under {@code table}, the table's folder; returns the
-   * files, relative to it. {@code dataSchemaJson} is the raw table's schema.
+   * files, relative to it. {@code dataSchemaJson} is the raw table's schema; {@code
+   * landingColumns} the names of its columns after the contract's fields (the last two the
+   * partition keys, which name the folders), and {@code hourOf} the field whose hour they are.
    */
   public static String[] write(
       SparkSession spark,
@@ -78,11 +78,13 @@ public final class ValidRowsWriter {
       String table,
       long batchId,
       long landedMicros,
+      String[] landingColumns,
+      String hourOf,
       String[] withoutDictionary)
       throws Exception {
     StructType dataSchema = (StructType) DataType.fromJson(dataSchemaJson);
     int fields = verdict.fieldCount();
-    checkLayout(dataSchema, verdict, fields);
+    checkLayout(dataSchema, verdict, fields, landingColumns, hourOf);
     StructType input = records.schema();
     int[] kafka = {
       input.fieldIndex("key"),
@@ -112,7 +114,9 @@ public final class ValidRowsWriter {
             new SerializableConfiguration(job.getConfiguration()),
             dataSchemaJson,
             fields,
-            verdict.fieldIndex("event_at"),
+            verdict.fieldIndex(hourOf),
+            landingColumns[LANDING_VALUES - 2],
+            landingColumns[LANDING_VALUES - 1],
             kafka,
             table,
             String.format("part-b%012d-%s", batchId, UUID.randomUUID().toString().substring(0, 8)),
@@ -123,23 +127,35 @@ public final class ValidRowsWriter {
     return files.toArray(new String[0]);
   }
 
-  private static void checkLayout(StructType schema, ContractVerdict verdict, int fields) {
+  private static void checkLayout(
+      StructType schema,
+      ContractVerdict verdict,
+      int fields,
+      String[] landingColumns,
+      String hourOf) {
     String[] names = schema.fieldNames();
-    if (verdict.fieldIndex("event_at") < 0) {
+    if (landingColumns.length != LANDING_VALUES) {
       throw new IllegalArgumentException(
-          "the contract has no event_at field, which the raw table is partitioned by");
+          "the writer writes "
+              + LANDING_VALUES
+              + " columns after the contract's fields, not "
+              + String.join(", ", landingColumns));
     }
-    boolean ok = names.length == fields + LANDING_COLUMNS.length;
+    if (verdict.fieldIndex(hourOf) < 0) {
+      throw new IllegalArgumentException(
+          "the contract has no " + hourOf + " field, which the raw table is partitioned by");
+    }
+    boolean ok = names.length == fields + LANDING_VALUES;
     for (int i = 0; ok && i < fields; i++) {
       ok = verdict.fieldIndex(names[i]) == i;
     }
-    for (int i = 0; ok && i < LANDING_COLUMNS.length; i++) {
-      ok = names[fields + i].equals(LANDING_COLUMNS[i]);
+    for (int i = 0; ok && i < LANDING_VALUES; i++) {
+      ok = names[fields + i].equals(landingColumns[i]);
     }
     if (!ok) {
       throw new IllegalArgumentException(
           "the raw table's columns are not the contract's fields then "
-              + String.join(", ", LANDING_COLUMNS)
+              + String.join(", ", landingColumns)
               + ": "
               + String.join(", ", names));
     }
@@ -153,6 +169,8 @@ public final class ValidRowsWriter {
     private final String dataSchemaJson;
     private final int fields;
     private final int eventAt;
+    private final String dateKey;
+    private final String hourKey;
     private final int[] kafka;
     private final String table;
     private final String namePrefix;
@@ -166,6 +184,8 @@ public final class ValidRowsWriter {
         String dataSchemaJson,
         int fields,
         int eventAt,
+        String dateKey,
+        String hourKey,
         int[] kafka,
         String table,
         String namePrefix,
@@ -177,6 +197,8 @@ public final class ValidRowsWriter {
       this.dataSchemaJson = dataSchemaJson;
       this.fields = fields;
       this.eventAt = eventAt;
+      this.dateKey = dateKey;
+      this.hourKey = hourKey;
       this.kafka = kafka;
       this.table = table;
       this.namePrefix = namePrefix;
@@ -209,7 +231,7 @@ public final class ValidRowsWriter {
           if (!judged.isNullAt(0)) {
             continue; // refused: the dead letters' pass writes it
           }
-          GenericInternalRow row = new GenericInternalRow(fields + LANDING_COLUMNS.length);
+          GenericInternalRow row = new GenericInternalRow(fields + LANDING_VALUES);
           Row typed = judged.getStruct(2);
           for (int i = 0; i < fields; i++) {
             row.update(i, internal(typed.get(i)));
@@ -252,8 +274,8 @@ public final class ValidRowsWriter {
 
     private String fileName(long hour, int partition, TaskContext task, TaskAttemptContext context) {
       LocalDateTime start = LocalDateTime.ofEpochSecond(hour * 3600, 0, ZoneOffset.UTC);
-      return "event_date=" + start.toLocalDate()
-          + "/event_hour=" + start.getHour()
+      return dateKey + "=" + start.toLocalDate()
+          + "/" + hourKey + "=" + start.getHour()
           + "/" + namePrefix
           + "-" + String.format("%05d", partition)
           + "-" + task.taskAttemptId()
