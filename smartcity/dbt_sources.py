@@ -51,12 +51,16 @@ RAW_DATABASE = (
     " else target.database }}"
 )
 
-# Staging columns computed from a contract field rather than renamed from one; their
-# definitions are in the staging SQL, their descriptions in _columns__docs.md.
-DERIVED_STAGING_COLUMNS: dict[str, tuple[str, ...]] = {
-    "gps_fixes": ("speed_mps",),
-    "weather_readings": ("visibility_km",),
-    "emergency_updates": ("assigned_units_count", "assigned_units"),
+# Staging columns computed from a contract field rather than renamed from one: each one's
+# SQL, placed after the field it is computed from; their descriptions are in
+# _columns__docs.md.
+DERIVED_STAGING_COLUMNS: dict[str, dict[str, tuple[str, str]]] = {
+    "gps_fixes": {"speed_mps": ("speed_over_ground_kmh", "speed_over_ground_kmh / 3.6")},
+    "weather_readings": {"visibility_km": ("visibility_m", "visibility_m / 1000.0")},
+    "emergency_updates": {
+        "assigned_units_count": ("units", "{{ array_size('units') }}"),
+        "assigned_units": ("units", "{{ array_to_text('units', nested_text_separator()) }}"),
+    },
 }
 HEADER = (
     "# Generated from foundation/lake_tables.py by `smartcity dbt-sources --write`; do not edit.\n"
@@ -163,7 +167,7 @@ def _staging_model(contract: Contract) -> dict[str, Any]:
         for field in contract.fields
         if field.staged_name is not None
     ]
-    columns += [_column(name) for name in DERIVED_STAGING_COLUMNS.get(contract.source, ())]
+    columns += [_column(name) for name in DERIVED_STAGING_COLUMNS.get(contract.source, {})]
     columns += [_column(c.name) for c in LANDING_COLUMNS]
     columns += [_column(c.name, ["not_null"]) for c in RAW_PARTITION_KEYS]
     return {
@@ -247,6 +251,43 @@ def render_enumerations() -> str:
     return "\n".join(lines) + "\n"
 
 
+def staging_model_file(contract: Contract) -> Path:
+    return STAGING_DIR / f"stg_smartcity__{contract.source}.sql"
+
+
+def render_staging_sql(contract: Contract) -> str:
+    """A source's staging model: its events deduplicated, each contract field renamed as
+    its ``staged_as`` says (or dropped), the derived columns after the field each is
+    computed from, then what every staging model carries from the landing job."""
+    derived = DERIVED_STAGING_COLUMNS.get(contract.source, {})
+    lines = []
+    for field in contract.fields:
+        if field.name == "event_at":
+            continue  # among the landing metadata
+        if field.since_version > 1:
+            lines.append(f"-- contract version {field.since_version} on; null in earlier records")
+        if field.staged_name is not None:
+            renamed = f" as {field.staged_name}" if field.staged_name != field.name else ""
+            lines.append(f"{field.name}{renamed},")
+        lines += [f"{sql} as {name}," for name, (of, sql) in derived.items() if of == field.name]
+    select = "\n".join(f"        {line}" for line in lines)
+    return (
+        f"-- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not"
+        f" edit.\n"
+        "with\n\n"
+        "source as (\n"
+        f"    {{{{ deduplicate_events(source('smartcity', '{contract.source}')) }}}}\n"
+        "),\n\n"
+        "renamed as (\n"
+        "    select\n"
+        f"{select}\n\n"
+        "        {{ landing_metadata() }}\n"
+        "    from source\n"
+        ")\n\n"
+        "select * from renamed\n"
+    )
+
+
 def render_landing_metadata() -> str:
     """The macros of the landing job's columns, from foundation/lake_tables.py: those every
     staging model carries through (landing_metadata), and the raw partition keys."""
@@ -281,6 +322,10 @@ RENDERERS = {
     STAGING_MODELS_FILE: render_staging_models,
     ENUMERATIONS_FILE: render_enumerations,
     LANDING_METADATA_FILE: render_landing_metadata,
+    **{
+        staging_model_file(contract): (lambda contract=contract: render_staging_sql(contract))
+        for contract in CONTRACTS
+    },
 }
 
 

@@ -1,3 +1,4 @@
+-- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not edit.
 with
 
 source as (
@@ -6,20 +7,15 @@ source as (
 
 renamed as (
     select
-        -- ids
         event_id,
-        camera_id,
-        source_id as device_id,
-        plate_hash,
         schema_version,
-
-        -- position
+        source_id as device_id,
+        camera_id,
         latitude,
         longitude,
-
-        -- sighting
-        direction,
+        plate_hash,
         snapshot_ref,
+        direction,
 
         {{ landing_metadata() }}
     from source

@@ -1,3 +1,4 @@
+-- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not edit.
 with
 
 source as (
@@ -6,22 +7,17 @@ source as (
 
 renamed as (
     select
-        -- ids
         event_id,
-        incident_id,
-        source_id as device_id,
         schema_version,
-
-        -- incident
+        source_id as device_id,
+        incident_id,
         incident_type,
         severity,
         status as incident_status,
-        {{ array_size('units') }} as assigned_units_count,
-        {{ array_to_text('units', nested_text_separator()) }} as assigned_units,
-
-        -- position
         latitude,
         longitude,
+        {{ array_size('units') }} as assigned_units_count,
+        {{ array_to_text('units', nested_text_separator()) }} as assigned_units,
 
         {{ landing_metadata() }}
     from source

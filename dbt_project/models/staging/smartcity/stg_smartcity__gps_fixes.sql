@@ -1,3 +1,4 @@
+-- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not edit.
 with
 
 source as (
@@ -6,22 +7,17 @@ source as (
 
 renamed as (
     select
-        -- ids
         event_id,
-        vehicle_id,
-        source_id as device_id,
         schema_version,
-
-        -- position
+        source_id as device_id,
+        vehicle_id,
         latitude,
         longitude,
         altitude_m,
         accuracy_m,
-
-        -- measures
         speed_over_ground_kmh as speed_kmh,
         speed_over_ground_kmh / 3.6 as speed_mps,
-        -- contract version 2 on; null in version 1 records
+        -- contract version 2 on; null in earlier records
         heading_deg,
 
         {{ landing_metadata() }}

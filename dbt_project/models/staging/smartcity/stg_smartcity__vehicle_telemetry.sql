@@ -1,3 +1,4 @@
+-- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not edit.
 with
 
 source as (
@@ -6,20 +7,15 @@ source as (
 
 renamed as (
     select
-        -- ids
         event_id,
-        vehicle_id,
-        source_id as device_id,
         schema_version,
-
-        -- measures
+        source_id as device_id,
+        vehicle_id,
         speed_kmh,
         heading_deg,
         fuel_level_pct,
         odometer_km,
         engine_status,
-
-        -- vehicle
         make as vehicle_make,
         model as vehicle_model,
         model_year as vehicle_model_year,

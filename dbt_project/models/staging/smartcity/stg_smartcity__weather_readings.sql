@@ -1,3 +1,4 @@
+-- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not edit.
 with
 
 source as (
@@ -6,17 +7,12 @@ source as (
 
 renamed as (
     select
-        -- ids
         event_id,
-        station_id,
-        source_id as device_id,
         schema_version,
-
-        -- position
+        source_id as device_id,
+        station_id,
         latitude,
         longitude,
-
-        -- measures
         temperature_c,
         precipitation_mm,
         wind_speed_kmh,
