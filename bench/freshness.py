@@ -32,8 +32,9 @@ from bench.results import Results, add_phases
 from foundation.contracts import CONTRACTS, Contract
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
-from smartcity import pipeline, warehouse
-from smartcity.dbt_schedule import FINISHED
+from smartcity import pipeline
+from smartcity.dbt import warehouse
+from smartcity.dbt.schedule import FINISHED
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, local_catalog
 from streaming.metrics import read_batches

@@ -29,7 +29,7 @@ from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import ensure_topics
 from smartcity.jars import SPARK_KAFKA, ensure_jars
-from smartcity.kafka_broker import LocalKafkaBroker, free_port
+from smartcity.local_stack.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import Settings
 from streaming.job import check, valid_rows
 from streaming.jvm_build import landing_jar

@@ -29,9 +29,9 @@ from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import ensure_topics
 from ingestion.wire import serialize
 from smartcity import pipeline
-from smartcity.dbt_schedule import InProcessDbt
+from smartcity.dbt.schedule import InProcessDbt
 from smartcity.jars import SPARK_KAFKA, ensure_jars
-from smartcity.kafka_broker import LocalKafkaBroker, free_port
+from smartcity.local_stack.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER
 from streaming.iceberg_catalogs import lake_catalog

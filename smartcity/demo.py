@@ -14,10 +14,11 @@ from foundation.contracts import CONTRACTS
 from foundation.lake_tables import DEAD_LETTERS, RAW_TABLES
 from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions
-from smartcity import pipeline, preflight
+from smartcity import pipeline
 from smartcity.console import Steps, say
+from smartcity.dbt import preflight
 from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, cache_directory, ensure_jars
-from smartcity.kafka_broker import BrokerError, LocalKafkaBroker, port_is_open
+from smartcity.local_stack.kafka_broker import BrokerError, LocalKafkaBroker, port_is_open
 from smartcity.settings import PROJECT_ROOT, Settings
 
 

@@ -16,8 +16,8 @@ from ingestion.producer import ProduceReport, produce
 from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions, simulate
 from ingestion.topics import admin_client, check_broker, ensure_topics
-from smartcity import preflight, warehouse
-from smartcity.duckdb_lake import create_lake_views
+from smartcity.dbt import preflight, warehouse
+from smartcity.dbt.duckdb_lake import create_lake_views
 from smartcity.jars import SPARK_KAFKA, SPARK_S3, ensure_jars
 from smartcity.settings import PROJECT_ROOT, Settings
 from streaming.defaults import AVAILABLE_NOW, MAX_OFFSETS_PER_TRIGGER

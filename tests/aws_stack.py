@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from smartcity import aws_stack
+from smartcity.aws import stack as aws_stack
 
 ACCOUNT = "123456789012"  # moto's default account
 REGION = "us-east-1"

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from smartcity.kafka_broker import LocalKafkaBroker, free_port, port_is_open
+from smartcity.local_stack.kafka_broker import LocalKafkaBroker, free_port, port_is_open
+from smartcity.local_stack.trino_server import unavailable_marker
 from smartcity.settings import Settings
-from smartcity.trino_server import unavailable_marker
 from tests import aws_stack
 from tests.local_aws import CALL_LOG_VARIABLE
 from tests.local_postgres import LocalPostgres

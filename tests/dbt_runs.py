@@ -15,7 +15,8 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from smartcity import pipeline, preflight
+from smartcity import pipeline
+from smartcity.dbt import preflight
 from smartcity.settings import Settings
 
 # What the profiles read besides the target: the settings' variables (profiles.yml).

@@ -73,7 +73,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from smartcity.kafka_broker import free_port
+from smartcity.local_stack.kafka_broker import free_port
 from tests.local_trino import GLUE_CATALOG, GLUE_ICEBERG_CATALOG, LocalTrino
 from tests.trino_scans import TableScan, query_info, scans_of
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import pyspark
 
-from smartcity.kafka_broker import free_port, java_executable
-from smartcity.service_process import launch, terminate
+from smartcity.local_stack.kafka_broker import free_port, java_executable
+from smartcity.local_stack.service_process import launch, terminate
 
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"

@@ -4,7 +4,7 @@ as Athena does S3 through Glue: ``hive`` (external tables over the Parquet lake)
 ``iceberg``. A third, ``lake``, reads the Iceberg lake's own catalog: Iceberg's JDBC
 catalog on the SQLite file that pyiceberg writes (:func:`streaming.iceberg_catalogs.local_catalog`)
 in :attr:`LocalTrino.iceberg_lake_dir`. The server and its Java come from
-:mod:`smartcity.trino_server`.
+:mod:`smartcity.local_stack.trino_server`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from smartcity.jars import SQLITE_JDBC, ensure_jars
-from smartcity.kafka_broker import free_port
-from smartcity.service_process import launch, terminate
-from smartcity.trino_server import TrinoError, find_java, server_home
+from smartcity.local_stack.kafka_broker import free_port
+from smartcity.local_stack.service_process import launch, terminate
+from smartcity.local_stack.trino_server import find_java, server_home
 from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, LOCAL_CATALOG_NAME
+
+
+class TrinoError(RuntimeError):
+    """The local Trino server would not start, stop or answer."""
+
 
 if TYPE_CHECKING:
     from trino.dbapi import Connection

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from smartcity import warehouse
+from smartcity.dbt import warehouse
 
 
 def mart_comments(

@@ -1,7 +1,7 @@
 import subprocess
 import sys
 
-from smartcity.kafka_broker import free_port
+from smartcity.local_stack.kafka_broker import free_port
 
 
 def run(*arguments: str, env: dict | None = None) -> subprocess.CompletedProcess[str]:

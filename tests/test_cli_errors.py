@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smartcity.kafka_broker import free_port
+from smartcity.local_stack.kafka_broker import free_port
 
 
 def smartcity(

@@ -24,8 +24,8 @@ import yaml
 from sqlglot import exp
 from sqlglot.optimizer.scope import traverse_scope
 
+from smartcity.dbt.warehouse import layer_schema
 from smartcity.settings import PROJECT_ROOT
-from smartcity.warehouse import layer_schema
 
 INCREMENTAL_MODELS = (
     "int_gps_fixes_aggregated_to_vehicle_hour",

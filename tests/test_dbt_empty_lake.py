@@ -9,7 +9,8 @@ import json
 from pathlib import Path
 
 from foundation.contracts import CONTRACTS
-from smartcity import pipeline, warehouse
+from smartcity import pipeline
+from smartcity.dbt import warehouse
 from smartcity.settings import Settings
 from tests.mart_comments import mart_comments
 from tests.plain_dbt import plain_dbt

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from foundation.lake_tables import RAW_TABLES
-from smartcity.dbt_schedule import ScheduledRun, next_start, run_every, run_on_landing
+from smartcity.dbt.schedule import ScheduledRun, next_start, run_every, run_on_landing
 from smartcity.settings import Settings
 from streaming.iceberg_batches import commit_batch
 from streaming.iceberg_catalogs import local_catalog, table_commits

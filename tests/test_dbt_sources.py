@@ -8,7 +8,8 @@ import yaml
 
 from foundation.contracts import CONTRACTS
 from foundation.lake_tables import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES, REASON_CODES
-from smartcity.dbt_sources import (
+from smartcity.dbt.duckdb_lake import create_lake_views
+from smartcity.dbt.sources import (
     ENUMERATIONS_FILE,
     SOURCES_FILE,
     STAGING_MODELS_FILE,
@@ -17,8 +18,7 @@ from smartcity.dbt_sources import (
     render_staging_models,
     stale_files,
 )
-from smartcity.dbt_sources import enumerations as generated_enumerations
-from smartcity.duckdb_lake import create_lake_views
+from smartcity.dbt.sources import enumerations as generated_enumerations
 from streaming.iceberg_catalogs import local_catalog
 from streaming.iceberg_tables import ensure_tables
 

@@ -41,7 +41,7 @@ def test_every_variable_the_code_reads_is_declared_once() -> None:
 
 
 def test_every_variable_the_profiles_read_is_declared_with_the_same_default() -> None:
-    from smartcity.dbt_profiles import PROFILES_FILE, render_profiles, variables_read
+    from smartcity.dbt.profiles import PROFILES_FILE, render_profiles, variables_read
 
     assert variables_read() - NOT_OURS - set(VARIABLES) == set()
     # The literal defaults in profiles.yml are the registry's (written by
@@ -50,7 +50,7 @@ def test_every_variable_the_profiles_read_is_declared_with_the_same_default() ->
 
 
 def test_a_declared_default_that_changes_changes_the_profiles(monkeypatch) -> None:
-    from smartcity.dbt_profiles import render_profiles
+    from smartcity.dbt.profiles import render_profiles
 
     port = VARIABLES["SMARTCITY_REDSHIFT_PORT"]
     monkeypatch.setitem(VARIABLES, port.name, dataclasses.replace(port, default="5440"))
@@ -104,7 +104,7 @@ def _regions(settings: Settings) -> dict[str, str]:
     """The region each client of the project resolves in this process's environment."""
     import os
 
-    from smartcity import aws
+    from smartcity.aws import clients as aws
     from smartcity.pipeline import child_environment
     from streaming.iceberg_catalogs import glue_catalog
     from streaming.session import aws_settings

@@ -17,7 +17,7 @@ from pyiceberg.types import IntegerType, LongType, NestedField, StringType
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from foundation.lake_tables import DEAD_LETTERS, LAKE_TABLES, RAW_TABLES, LakeTable
-from smartcity.duckdb_lake import create_lake_views
+from smartcity.dbt.duckdb_lake import create_lake_views
 from streaming.iceberg_batches import commit_batch
 from streaming.iceberg_catalogs import glue_catalog, local_catalog, table_commits
 from streaming.iceberg_tables import (

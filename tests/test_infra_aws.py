@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from smartcity import aws_stack
+from smartcity.aws import stack as aws_stack
 from smartcity.settings import VARIABLES
 
 ROOT = Path(__file__).resolve().parents[1]

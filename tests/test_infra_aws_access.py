@@ -26,7 +26,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from smartcity import aws_stack
+from smartcity.aws import stack as aws_stack
 from tests.aws_stack import ACCOUNT, LAKE, RAW_DB, REGION, RESULTS, SCHEMA, Deployed, client
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from smartcity.trino_server import TrinoUnavailable, fetch_trino, find_java
+from smartcity.local_stack.trino_server import TrinoUnavailable, fetch_trino, find_java
 from tests.local_trino import LocalTrino
 
 SCHEMA = "local_trino_smoke"

@@ -24,9 +24,7 @@ from smartcity.settings import PROJECT_ROOT
 
 # "source" is also a word of every other kind ("the source of an event"): its folder, the
 # dead letters', is found by its neighbour dead_letter_date.
-KEYS = [
-    c.name for c in (*RAW_PARTITION_KEYS, *DEAD_LETTER_PARTITION_KEYS) if c.name != "source"
-]
+KEYS = [c.name for c in (*RAW_PARTITION_KEYS, *DEAD_LETTER_PARTITION_KEYS) if c.name != "source"]
 # Code that writes or reads the lake by its layout. The marts have columns of the same
 # names (a mart's event_date is its own), so models and the dashboard are not searched.
 CODE = (

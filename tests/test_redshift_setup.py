@@ -12,8 +12,13 @@ import re
 import boto3
 import pytest
 
+from smartcity.aws.redshift_setup import (
+    RedshiftSetupError,
+    Warehouse,
+    run_statements,
+    setup_statements,
+)
 from smartcity.cli import main
-from smartcity.redshift_setup import RedshiftSetupError, Warehouse, run_statements, setup_statements
 
 SPECTRUM_ROLE = "arn:aws:iam::123456789012:role/smartcity-SpectrumRole-ABC123"
 ADMIN_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:redshift!smartcity-admin-x1"

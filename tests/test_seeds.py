@@ -11,6 +11,7 @@ from foundation.contracts import EMERGENCY_UPDATES, VEHICLE_TELEMETRY
 from ingestion.simulators.cameras import place_cameras
 from ingestion.simulators.city import build_city
 from ingestion.simulators.fleet import MODELS
+from tests.city_districts import district_of
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"
 
@@ -26,7 +27,7 @@ def test_the_camera_registry_is_where_the_simulated_cameras_stand() -> None:
         camera.camera_id: (
             round(camera.latitude, 6),
             round(camera.longitude, 6),
-            city.district_of(camera.latitude, camera.longitude).district_id,
+            district_of(city, camera.latitude, camera.longitude).district_id,
         )
         for camera in place_cameras(city)
     }

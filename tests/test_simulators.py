@@ -10,6 +10,7 @@ from ingestion.simulators.city import build_city, haversine_m
 from ingestion.simulators.fleet import PARK_SECONDS, Fleet
 from ingestion.simulators.ids import plate_hash
 from ingestion.simulators.world import SimulationOptions, simulate
+from tests.city_districts import district_of
 
 START = datetime(2026, 3, 1, 7, 30, tzinfo=UTC)
 OPTIONS = SimulationOptions(events=6_000, seed=7, vehicles=20, start_at=START)
@@ -50,7 +51,7 @@ def test_vehicles_move_no_faster_than_they_report_and_stay_in_the_city() -> None
     for contract, event in events():
         if contract.source == "gps_fixes":
             fixes[event["vehicle_id"]].append(event)
-            assert city.district_of(event["latitude"], event["longitude"]) is not None
+            assert district_of(city, event["latitude"], event["longitude"]) is not None
     max_speed_ms = 62 / 3.6
     for track in fixes.values():
         for before, after in itertools.pairwise(track):

@@ -93,9 +93,6 @@ class City:
     districts: tuple[District, ...]
     roads: RoadGrid
 
-    def district_of(self, latitude: float, longitude: float) -> District | None:
-        return next((d for d in self.districts if d.contains(latitude, longitude)), None)
-
 
 def build_city(districts: tuple[District, ...] | None = None) -> City:
     """The city over the seed's districts, with a street every ~500 m."""

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from foundation.environment import aws_region
+from smartcity.dbt.warehouse import layer_schema
 from smartcity.settings import setting
-from smartcity.warehouse import layer_schema
 
 # Athena's endpoint answers HTTPS only.
 PORT = 443

@@ -28,8 +28,8 @@ from tableauhyperapi import (
     Telemetry,
 )
 
-from smartcity import warehouse
 from smartcity.bi.marts import ValueKind, value_kind
+from smartcity.dbt import warehouse
 
 # Tableau's name for the schema of an extract's tables.
 SCHEMA = "Extract"

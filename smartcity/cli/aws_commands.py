@@ -23,7 +23,7 @@ def _parameters(
     args: argparse.Namespace, sts: object, template: Path
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The parameters given, and the defaults a new stack takes for the others."""
-    from smartcity.aws_stack import StackError, check_parameters, load_template
+    from smartcity.aws.stack import StackError, check_parameters, load_template
 
     parameters: dict[str, str] = {}
     for item in args.parameter or []:
@@ -53,8 +53,8 @@ def _parameters(
 def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
     import boto3
 
-    from smartcity import aws_stack as stack
-    from smartcity.aws import region, s3_client
+    from smartcity.aws import stack
+    from smartcity.aws.clients import region, s3_client
 
     region_name = region()
     cfn = boto3.client("cloudformation", region_name=region_name)
@@ -82,8 +82,8 @@ def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
 def redshift_setup(args: argparse.Namespace, settings: Settings) -> int:
     import boto3
 
-    from smartcity import redshift_setup as setup
-    from smartcity.aws import region
+    from smartcity.aws import redshift_setup as setup
+    from smartcity.aws.clients import region
 
     if not args.spectrum_role_arn:
         raise setup.RedshiftSetupError(

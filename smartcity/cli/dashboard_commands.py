@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from smartcity import ports
 from smartcity.cli.options import Command, Option
 from smartcity.console import say
+from smartcity.local_stack import ports
 from smartcity.settings import Settings
 
 

@@ -19,7 +19,7 @@ def dbt(args: argparse.Namespace, settings: Settings) -> int:
     if args.every is None and not args.on_landing:
         pipeline.run_dbt(settings, *args.arguments, on_line=say)
         return 0
-    from smartcity.dbt_schedule import run_every, run_on_landing
+    from smartcity.dbt.schedule import run_every, run_on_landing
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -32,7 +32,7 @@ def dbt(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def dbt_packages(_: argparse.Namespace, __: Settings) -> int:
-    from smartcity.dbt_packages import PackagesUnavailable, install_packages
+    from smartcity.dbt.packages import PackagesUnavailable, install_packages
 
     try:
         say(install_packages())
@@ -43,7 +43,7 @@ def dbt_packages(_: argparse.Namespace, __: Settings) -> int:
 
 
 def dbt_sources(args: argparse.Namespace, _: Settings) -> int:
-    from smartcity import dbt_sources
+    from smartcity.dbt import sources as dbt_sources
 
     if args.write:
         for path in dbt_sources.write():
@@ -56,7 +56,7 @@ def dbt_sources(args: argparse.Namespace, _: Settings) -> int:
 
 
 def load_postgres(_: argparse.Namespace, settings: Settings) -> int:
-    from smartcity.postgres_loader import connect, load_lake
+    from smartcity.dbt.postgres_loader import connect, load_lake
 
     loaded = load_lake(
         settings.lake_uri,

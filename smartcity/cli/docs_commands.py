@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from smartcity import docs_site, lineage_report, pipeline
+from smartcity import pipeline
 from smartcity.cli.options import Command, Option
 from smartcity.console import say
+from smartcity.dbt import docs_site, lineage_report
 from smartcity.settings import PROJECT_ROOT, Settings
 
 PORT = 8080

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import signal
 
-from smartcity import preflight
 from smartcity.cli.options import Command, Option
 from smartcity.console import fail, say
+from smartcity.dbt import preflight
 from smartcity.settings import Settings
 
 
 def kafka(_: argparse.Namespace, settings: Settings) -> int:
-    from smartcity.kafka_broker import LocalKafkaBroker
+    from smartcity.local_stack.kafka_broker import LocalKafkaBroker
 
     preflight.require_writable(settings.kafka_dir, "SMARTCITY_DATA_DIR")
     broker = LocalKafkaBroker(settings.kafka_dir, settings.cache_dir, port=settings.kafka_port)
@@ -42,7 +42,7 @@ def jars(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def trino(args: argparse.Namespace, settings: Settings) -> int:
-    from smartcity.trino_server import fetch_trino
+    from smartcity.local_stack.trino_server import fetch_trino
 
     home, java = fetch_trino(settings.cache_dir, update_lock=args.update_lock)
     say(f"Trino server verified in {home}; it runs on {java}")

@@ -1,4 +1,4 @@
-"""Where each mart lives: the marts schema dbt builds them in (smartcity.warehouse), each
+"""Where each mart lives: the marts schema dbt builds them in (smartcity.dbt.warehouse), each
 checked to be there so that a missing one is named rather than failing the query."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from collections.abc import Iterable, Mapping
 
 import duckdb
 
-from smartcity import warehouse
 from smartcity.dashboard.database import RERUN_HINT, DashboardDataError
+from smartcity.dbt import warehouse
 
 
 class MartMissing(DashboardDataError):

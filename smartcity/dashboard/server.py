@@ -1,4 +1,5 @@
-"""Starting the dashboard: in the foreground for a user, in the background for tests.
+"""Starting the dashboard in the foreground, for a user (the tests start it in the
+background: tests/local_dashboard.py).
 
 Streamlit runs as a child process (``python -m streamlit run``) of the same interpreter,
 with the settings passed in its environment: the app reads them with
@@ -15,7 +16,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from smartcity import service_process
 from smartcity.settings import Settings
 
 APP = Path(__file__).with_name("app.py")
@@ -52,9 +52,7 @@ def command(port: int, host: str = "127.0.0.1", headless: bool = True) -> list[s
 
 def environment(settings: Settings) -> dict[str, str]:
     """This process's environment, plus what the app needs to find the same database."""
-    env = dict(os.environ)
-    env["SMARTCITY_DATA_DIR"] = str(settings.data_dir)
-    env["SMARTCITY_DUCKDB_PATH"] = str(settings.duckdb_path)
+    env = {**os.environ, **settings.environment()}
     # Streamlit puts the app's own folder first on sys.path, not the project's: this
     # makes the child import the very `smartcity` package that started it, even when
     # another checkout of it is installed.
@@ -103,27 +101,3 @@ def wait_until_healthy(
                 f"within {timeout_s:.0f} s{where}"
             )
         time.sleep(0.1)
-
-
-def start_in_background(
-    settings: Settings,
-    port: int,
-    log: Path,
-    pid_file: Path,
-    host: str = "127.0.0.1",
-    timeout_s: float = START_TIMEOUT_S,
-) -> subprocess.Popen[bytes]:
-    """Start the dashboard in a session of its own and return once it serves; on any
-    failure it is stopped again before the error goes up."""
-    return service_process.launch(
-        command(port, host),
-        log,
-        pid_file,
-        lambda process: wait_until_healthy(process, port, host, timeout_s, log),
-        STOP_TIMEOUT_S,
-        env=environment(settings),
-    )
-
-
-def stop(process: subprocess.Popen[bytes], pid_file: Path) -> None:
-    service_process.terminate(process, pid_file, STOP_TIMEOUT_S)

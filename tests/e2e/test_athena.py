@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import pytest
 
-from smartcity import warehouse
+from smartcity.dbt import warehouse
 from streaming.iceberg_catalogs import lake_catalog
 from streaming.iceberg_tables import ensure_tables
 from tests import aws_stack

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from tableauhyperapi import Connection, Date, HyperProcess, Telemetry, Timestamp
 
-from smartcity import pipeline, warehouse
+from smartcity import pipeline
 from smartcity.bi.hyper_extract import SCHEMA
+from smartcity.dbt import warehouse
 from smartcity.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e

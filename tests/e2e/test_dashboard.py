@@ -17,12 +17,13 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from streamlit.testing.v1 import AppTest
 
-from smartcity import warehouse
-from smartcity.dashboard import queries, server
+from smartcity.dashboard import queries
 from smartcity.dashboard.database import DatabaseBusy
 from smartcity.dashboard.relations import MartMissing
 from smartcity.dashboard.views import VIEWS
-from smartcity.kafka_broker import free_port
+from smartcity.dbt import warehouse
+from smartcity.local_stack.kafka_broker import free_port
+from tests import local_dashboard
 from tests.e2e import dashboard_browser
 
 # The URL paths dbt's exposures link to: a contract, so spelt out here again.
@@ -78,13 +79,13 @@ def dashboard_url(landed_lake: dict, tmp_path_factory: pytest.TempPathFactory) -
     settings = landed_lake["settings"]
     state = tmp_path_factory.mktemp("dashboard")
     port = free_port()
-    process = server.start_in_background(
+    process = local_dashboard.start_in_background(
         settings, port, state / "streamlit.log", state / "streamlit.pid"
     )
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.stop(process, state / "streamlit.pid")
+        local_dashboard.stop(process, state / "streamlit.pid")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from ingestion.simulators.malformed import MALFORMATIONS, MalformedRecords
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.demo_defaults import DEMO_GPS_EVERY_S, demo_start
-from smartcity.kafka_broker import free_port, port_is_open
+from smartcity.local_stack.kafka_broker import free_port, port_is_open
 from smartcity.settings import Settings
 
 pytestmark = pytest.mark.e2e

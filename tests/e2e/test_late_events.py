@@ -25,7 +25,8 @@ import pytest
 from foundation.contracts import GPS_FIXES
 from ingestion.producer import produce
 from ingestion.simulators.world import SimulationOptions, simulate
-from smartcity import pipeline, warehouse
+from smartcity import pipeline
+from smartcity.dbt import warehouse
 from tests.conftest import settings_for
 from tests.dbt_runs import run_dbt
 from tests.e2e.test_trino import model_differences

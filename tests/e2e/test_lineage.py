@@ -24,8 +24,10 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from foundation.contracts import GPS_FIXES
-from smartcity import docs_site, lineage_report, pipeline, service_process
-from smartcity.kafka_broker import free_port
+from smartcity import pipeline
+from smartcity.dbt import docs_site, lineage_report
+from smartcity.local_stack import service_process
+from smartcity.local_stack.kafka_broker import free_port
 from smartcity.settings import PROJECT_ROOT
 from tests.e2e import dashboard_browser
 

@@ -18,12 +18,14 @@ from pyiceberg.table import Table
 from foundation.contracts import CONTRACTS, GPS_FIXES
 from foundation.lake_tables import DEAD_LETTERS, ENGINE_TYPES, LAKE_TABLES
 from ingestion.simulators.city import build_city
-from smartcity import pipeline, warehouse
+from smartcity import pipeline
 from smartcity.cli import lake_commands
-from smartcity.duckdb_lake import create_lake_views
-from smartcity.postgres_loader import connect, load_lake
+from smartcity.dbt import warehouse
+from smartcity.dbt.duckdb_lake import create_lake_views
+from smartcity.dbt.postgres_loader import connect, load_lake
 from streaming.iceberg_catalogs import lake_catalog
 from streaming.maintenance import hours
+from tests.city_districts import district_of
 from tests.dbt_runs import run_dbt
 from tests.e2e.landed_lake import EXPECTED_DEAD_LETTERS, EXPECTED_HOSTILE, HOSTILE_BYTES, START
 from tests.timestamp_precision import mart_timestamp_columns
@@ -241,7 +243,9 @@ def test_mart_row_agrees_with_a_hand_computed_value(run: dict) -> None:
     for contract, event in run["events"]:
         hour = event["event_at"].replace(minute=0, second=0, microsecond=0, tzinfo=None)
         district = (
-            city.district_of(event["latitude"], event["longitude"]) if "latitude" in event else None
+            district_of(city, event["latitude"], event["longitude"])
+            if "latitude" in event
+            else None
         )
         if contract.source == "gps_fixes":
             fixes[(district.district_id, hour)].append(event)

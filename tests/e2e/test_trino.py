@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from smartcity import warehouse
+from smartcity.dbt import warehouse
 from tests.dbt_runs import run_dbt
 from tests.e2e.landed_lake import EXPECTED_HOSTILE, HOSTILE_BYTES
 from tests.timestamp_precision import mart_timestamp_columns

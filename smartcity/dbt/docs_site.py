@@ -13,7 +13,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from smartcity import ports
+from smartcity.local_stack import ports
 
 # The lineage report's folder inside the target folder, and so its URL path.
 LINEAGE = "lineage"

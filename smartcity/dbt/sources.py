@@ -25,7 +25,7 @@ from foundation.lake_tables import (
     LakeTable,
     landing_metadata,
 )
-from smartcity.dbt_profiles import PROFILES_FILE, render_profiles
+from smartcity.dbt.profiles import PROFILES_FILE, render_profiles
 from smartcity.settings import PROJECT_ROOT
 
 STAGING_DIR = PROJECT_ROOT / "dbt_project" / "models" / "staging" / "smartcity"
@@ -35,7 +35,7 @@ ENUMERATIONS_FILE = PROJECT_ROOT / "macros" / "contract_values.sql"
 LANDING_METADATA_FILE = PROJECT_ROOT / "macros" / "landing_metadata.sql"
 
 # Where the raw tables live: the schema of DuckDB's views over the lake's Iceberg tables
-# (smartcity/duckdb_lake.py), the Glue database (Athena, and Trino's Iceberg catalog on
+# (smartcity/dbt/duckdb_lake.py), the Glue database (Athena, and Trino's Iceberg catalog on
 # Glue), a Spectrum external schema over it (Redshift), the namespace of the lake's own
 # catalog (Trino on a local lake), or the schema that `smartcity load-postgres` fills.
 # One name.

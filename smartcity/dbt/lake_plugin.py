@@ -12,7 +12,7 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
-from smartcity.duckdb_lake import create_lake_views
+from smartcity.dbt.duckdb_lake import create_lake_views
 from smartcity.settings import Settings
 
 

@@ -15,7 +15,7 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from foundation.lake_tables import ENGINE_TYPES, LAKE_TABLES, LakeTable
-from smartcity.duckdb_lake import create_lake_views
+from smartcity.dbt.duckdb_lake import create_lake_views
 from smartcity.settings import PostgresSettings
 
 BATCH_ROWS = 5_000

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from smartcity.duckdb_lake import load_iceberg
+from smartcity.dbt.duckdb_lake import load_iceberg
 
 # The `local` target's schema in profiles.yml (DuckDB's default schema).
 TARGET_SCHEMA = "main"

@@ -35,10 +35,6 @@ class TrinoUnavailable(RuntimeError):
     """The Trino server or a Java runtime for it could not be fetched on this machine."""
 
 
-class TrinoError(RuntimeError):
-    """The local Trino server would not start, stop or answer."""
-
-
 def unavailable_marker(cache_dir: Path) -> Path:
     """Where set-up records why Trino could not be fetched; the Trino tests skip on it."""
     return cache_dir / "trino" / "UNAVAILABLE"

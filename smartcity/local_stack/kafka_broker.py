@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 
 from smartcity.jars import KAFKA_BROKER, ensure_jars
-from smartcity.service_process import launch, terminate
+from smartcity.local_stack.service_process import launch, terminate
 
 STARTUP_TIMEOUT_S = 90.0
 SHUTDOWN_TIMEOUT_S = 30.0

@@ -10,7 +10,7 @@ at all, is an empty view with the table's declared columns: nothing is created i
 lake by reading it.
 
 dbt's DuckDB target makes the views each time it opens its database
-(``smartcity/dbt_lake_plugin.py``), so one dbt command reads one snapshot of each table.
+(``smartcity/dbt/lake_plugin.py``), so one dbt command reads one snapshot of each table.
 """
 
 from __future__ import annotations
