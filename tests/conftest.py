@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from smartcity.local_stack.kafka_broker import LocalKafkaBroker, free_port, port_is_open
+from smartcity.local_stack.service_process import launch, terminate
 from smartcity.local_stack.trino_server import unavailable_marker
 from smartcity.settings import Settings
 from tests import aws_stack
@@ -118,24 +119,28 @@ def moto_server(log: Path, call_log: Path | None = None) -> Iterator[str]:
     under IAM is logged there."""
     port = free_port()
     env = {**os.environ, CALL_LOG_VARIABLE: str(call_log)} if call_log else None
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tests.local_aws", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=ROOT,
-        )
-    try:
+
+    def listening(process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + 60
         while not port_is_open("127.0.0.1", port):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"moto server did not start; see {log}")
             time.sleep(0.1)
+
+    pid_file = log.with_suffix(".pid")
+    process = launch(
+        [sys.executable, "-m", "tests.local_aws", "-H", "127.0.0.1", "-p", str(port)],
+        log,
+        pid_file,
+        listening,
+        30,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        terminate(process, pid_file, 30)
 
 
 @pytest.fixture(scope="session")
