@@ -118,6 +118,24 @@ def _strip_comments(sql: str) -> str:
     return _LEADING_COMMENTS.sub("", sql, count=1).strip().rstrip(";").strip()
 
 
+def _without_line_comments(sql: str) -> str:
+    """``sql`` without its ``--`` comments (those outside quotes)."""
+    kept, quote, index = [], None, 0
+    while index < len(sql):
+        char = sql[index]
+        if quote:
+            quote = None if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif sql.startswith("--", index):
+            end = sql.find("\n", index)
+            index = len(sql) if end < 0 else end
+            continue
+        kept.append(char)
+        index += 1
+    return "".join(kept)
+
+
 def _unbacktick(sql: str) -> str:
     return sql.replace("`", '"')
 
@@ -314,7 +332,8 @@ def translate(
     (``<output location>/tables/<query id>``); ``snapshot_age_s`` is the table's
     ``vacuum_max_snapshot_age_seconds`` for a VACUUM."""
     text = _strip_comments(sql)
-    if len(_split_top_level(text, ";")) > 1:  # Athena runs one statement per query
+    # Athena runs one statement per query; a ";" in a comment separates nothing.
+    if len(_split_top_level(_without_line_comments(text), ";")) > 1:
         raise UnsupportedStatement("more than one statement in a query")
     if re.match(r"create\s+external\s+table", text, re.I):
         return Translation([_create_external_table(_unbacktick(text))], "DDL")

@@ -272,8 +272,9 @@ def render_staging_sql(contract: Contract) -> str:
         lines += [f"{sql} as {name}," for name, (of, sql) in derived.items() if of == field.name]
     select = "\n".join(f"        {line}" for line in lines)
     return (
-        f"-- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not"
-        f" edit.\n"
+        # A Jinja comment: gone once rendered, so no engine sees it in the view's SQL.
+        "{#- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not"
+        " edit. -#}\n"
         "with\n\n"
         "source as (\n"
         f"    {{{{ deduplicate_events(source('smartcity', '{contract.source}')) }}}}\n"

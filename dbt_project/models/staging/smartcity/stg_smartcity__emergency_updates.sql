@@ -1,4 +1,4 @@
--- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not edit.
+{#- Generated from foundation/contracts.py by `smartcity dbt-sources --write`; do not edit. -#}
 with
 
 source as (
