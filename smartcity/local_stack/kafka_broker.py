@@ -69,6 +69,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A loopback port that can be bound, and the next one too (a broker's controller
+    listens on it). Bound, not only unanswered: a port may be held by an outgoing
+    connection, and then binding it fails though nothing listens there."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as first:
+            first.bind(("127.0.0.1", 0))
+            port = int(first.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as second:
+                try:
+                    second.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
+        return port
+
+
 class LocalKafkaBroker:
     """Broker and controller in one process, listening on 127.0.0.1 only."""
 

@@ -15,7 +15,7 @@ from ingestion.simulators.malformed import MALFORMATIONS, MalformedRecords
 from ingestion.simulators.world import SimulationOptions, simulate
 from smartcity import pipeline
 from smartcity.demo_defaults import DEMO_GPS_EVERY_S, demo_start
-from smartcity.local_stack.kafka_broker import free_port, port_is_open
+from smartcity.local_stack.kafka_broker import free_port_pair, port_is_open
 from smartcity.settings import Settings
 
 pytestmark = pytest.mark.e2e
@@ -42,9 +42,7 @@ def _malformed_sent() -> dict[str, int]:
 def test_demo_runs_end_to_end_prints_a_reconciled_summary_and_stops_its_broker(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    while port_is_open("127.0.0.1", port + 1):  # the demo's controller takes the next port
-        port = free_port()
+    port = free_port_pair()  # the demo's controller takes the next port
     env = {
         **os.environ,
         "SMARTCITY_DATA_DIR": str(tmp_path),
