@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from smartcity.dbt_packages import (
+from smartcity.dbt.packages import (
     DEFAULT_MIRROR,
     LOCK_FILE,
     LockedPackage,
