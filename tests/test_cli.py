@@ -44,7 +44,7 @@ def test_every_setting_and_option_variable_is_in_the_settings_doc() -> None:
 
     readme = (PROJECT_ROOT / "docs" / "running.md").read_text()
     named = set(VARIABLES) | {
-        option.env for command in COMMANDS for option in command.options if option.env
+        option.variable for command in COMMANDS for option in command.options if option.variable
     }
 
     def listed(name: str) -> bool:

@@ -40,10 +40,6 @@ class Option:
             if self.type is None and declared.kind is not str:
                 object.__setattr__(self, "type", declared.kind)
 
-    @property
-    def env(self) -> str | None:
-        return self.variable
-
     def default_from(self, environ: dict[str, str]) -> Any:
         if self.variable and self.variable in environ:
             text = environ[self.variable]
@@ -64,8 +60,8 @@ class Option:
             large = isinstance(self.default, int) and self.default >= 10_000
             value = f"{self.default:,}" if large else self.default
             parts.append(f"default {value}")
-        if self.env:
-            parts.append(f"env {self.env}")
+        if self.variable:
+            parts.append(f"env {self.variable}")
         return parts[0] if len(parts) == 1 else f"{parts[0]} ({'; '.join(parts[1:])})"
 
     def add_to(self, parser: argparse.ArgumentParser, environ: dict[str, str]) -> None:
