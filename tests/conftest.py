@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from smartcity.local_stack.kafka_broker import LocalKafkaBroker, free_port, port_is_open
-from smartcity.local_stack.service_process import launch, terminate
+from smartcity.local_stack.kafka_broker import LocalKafkaBroker, free_port
 from smartcity.local_stack.trino_server import unavailable_marker
 from smartcity.settings import Settings
 from tests import aws_stack
-from tests.local_aws import CALL_LOG_VARIABLE
+from tests.local_aws import MotoServer
 from tests.local_postgres import LocalPostgres
 from tests.local_trino import GlueAccount, LocalTrino
 from tests.plain_dbt import plain_dbt
@@ -75,8 +69,8 @@ def deployed_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[aws_sta
     """The project's stack on a moto server of its own with IAM enforced, every role
     assumed (tests/aws_stack.py), for the whole session."""
     folder = tmp_path_factory.mktemp("moto-iam")
-    with moto_server(folder / "server.log", call_log=folder / "calls.jsonl") as endpoint:
-        yield aws_stack.deploy(endpoint, folder / "calls.jsonl")
+    with MotoServer(folder, call_log=folder / "calls.jsonl") as server:
+        yield aws_stack.deploy(server.endpoint, folder / "calls.jsonl")
 
 
 @pytest.fixture(scope="session")
@@ -111,43 +105,11 @@ def trino_server(deployed_stack: aws_stack.Deployed) -> Iterator[LocalTrino]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-@contextmanager
-def moto_server(log: Path, call_log: Path | None = None) -> Iterator[str]:
-    """moto's server mode (with the additions of tests/local_aws.py) in a process of its
-    own on a free loopback port; its endpoint while the block runs. Clients reach it
-    through AWS_ENDPOINT_URL like any endpoint. With ``call_log``, every call judged
-    under IAM is logged there."""
-    port = free_port()
-    env = {**os.environ, CALL_LOG_VARIABLE: str(call_log)} if call_log else None
-
-    def listening(process: subprocess.Popen[bytes]) -> None:
-        deadline = time.monotonic() + 60
-        while not port_is_open("127.0.0.1", port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"moto server did not start; see {log}")
-            time.sleep(0.1)
-
-    pid_file = log.with_suffix(".pid")
-    process = launch(
-        [sys.executable, "-m", "tests.local_aws", "-H", "127.0.0.1", "-p", str(port)],
-        log,
-        pid_file,
-        listening,
-        30,
-        env=env,
-        cwd=ROOT,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        terminate(process, pid_file, 30)
-
-
 @pytest.fixture(scope="session")
 def aws_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The AWS APIs (S3, Glue, Athena, ...) that the tests share, served by moto."""
-    with moto_server(tmp_path_factory.mktemp("moto") / "server.log") as endpoint:
-        yield endpoint
+    with MotoServer(tmp_path_factory.mktemp("moto")) as server:
+        yield server.endpoint
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from moto.athena.responses import AthenaResponse
@@ -54,7 +55,11 @@ from moto.s3.exceptions import S3AccessDeniedError
 from moto.s3.responses import S3Response
 from werkzeug.exceptions import HTTPException
 
+from smartcity.local_stack.kafka_broker import free_port, port_is_open
+from smartcity.local_stack.local_server import LocalServer
+
 CALL_LOG_VARIABLE = "SMARTCITY_MOTO_CALL_LOG"
+ROOT = Path(__file__).resolve().parents[1]
 _log_lock = threading.Lock()
 
 # Glue actions by the resources they touch beyond the catalog (the rest: the catalog).
@@ -283,6 +288,37 @@ def _route_without_listing_the_package() -> None:
 
     modules = tuple(backends.list_of_moto_modules())
     backends.list_of_moto_modules = lambda: modules  # type: ignore[assignment]
+
+
+class MotoServer(LocalServer):
+    """This module's server in a process of its own on a free loopback port. Clients
+    reach it through AWS_ENDPOINT_URL like any endpoint. With ``call_log``, every call
+    judged under IAM is logged there."""
+
+    name = "moto"
+    title = "The moto server"
+    startup_timeout_s = 60.0
+    poll_interval_s = 0.1
+    host = "127.0.0.1"
+
+    def __init__(self, state_dir: Path, call_log: Path | None = None) -> None:
+        super().__init__(state_dir)
+        self.call_log = call_log
+        self.port = free_port()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "tests.local_aws", "-H", self.host, "-p", str(self.port)]
+
+    def popen_options(self) -> dict[str, Any]:
+        env = {**os.environ, CALL_LOG_VARIABLE: str(self.call_log)} if self.call_log else None
+        return {"env": env, "cwd": ROOT}
+
+    def is_ready(self) -> bool:
+        return port_is_open(self.host, self.port)
 
 
 def main(argv: list[str] | None = None) -> None:

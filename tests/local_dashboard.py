@@ -2,39 +2,46 @@
 
 from __future__ import annotations
 
-import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
+from typing import Any
 
-from smartcity.dashboard.server import (
-    START_TIMEOUT_S,
-    STOP_TIMEOUT_S,
-    command,
-    environment,
-    wait_until_healthy,
-)
-from smartcity.local_stack import service_process
+from smartcity.dashboard.server import command, environment
+from smartcity.local_stack.local_server import LocalServer
 from smartcity.settings import Settings
 
 
-def start_in_background(
-    settings: Settings,
-    port: int,
-    log: Path,
-    pid_file: Path,
-    host: str = "127.0.0.1",
-    timeout_s: float = START_TIMEOUT_S,
-) -> subprocess.Popen[bytes]:
-    """Start the dashboard in a session of its own and return once it serves; on any
-    failure it is stopped again before the error goes up."""
-    return service_process.launch(
-        command(port, host),
-        log,
-        pid_file,
-        lambda process: wait_until_healthy(process, port, host, timeout_s, log),
-        STOP_TIMEOUT_S,
-        env=environment(settings),
-    )
+class DashboardServer(LocalServer):
+    """Streamlit serving the dashboard, ready once its health endpoint answers."""
 
+    name = "dashboard"
+    title = "The dashboard"
+    startup_timeout_s = 60.0
+    shutdown_timeout_s = 10.0
+    poll_interval_s = 0.1
 
-def stop(process: subprocess.Popen[bytes], pid_file: Path) -> None:
-    service_process.terminate(process, pid_file, STOP_TIMEOUT_S)
+    def __init__(
+        self, state_dir: Path, settings: Settings, port: int, host: str = "127.0.0.1"
+    ) -> None:
+        super().__init__(state_dir)
+        self.settings = settings
+        self.port = port
+        self.host = host
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        return command(self.port, self.host)
+
+    def popen_options(self) -> dict[str, Any]:
+        return {"env": environment(self.settings)}
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as response:
+                return response.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg2
 
+from smartcity.local_stack.local_server import LocalServer
 from smartcity.settings import PostgresSettings
 
 INSTALL_HINT = (
@@ -39,96 +41,93 @@ def server_bin_dir() -> Path:
     return candidates[-1].parent
 
 
-@dataclass
-class LocalPostgres:
-    state_dir: Path
-    port: int
-    user: str = "smartcity"
-    database: str = "smartcity"
+class LocalPostgres(LocalServer):
+    """The server run directly (not through ``pg_ctl``, which would detach it), so it
+    starts, waits and stops like every local server; ready once it takes connections."""
+
+    name = "postgres"
+    title = "PostgreSQL"
+    error = PostgresUnavailable
+    startup_timeout_s = 60.0
+    # A fast shutdown: open sessions are ended rather than waited for.
+    stop_signal = signal.SIGINT
+    poll_interval_s = 0.1
+    host = "127.0.0.1"
+
+    def __init__(
+        self, state_dir: Path, port: int, user: str = "smartcity", database: str = "smartcity"
+    ) -> None:
+        super().__init__(state_dir)
+        self.port = port
+        self.user = user
+        self.database = database
 
     @property
     def data_dir(self) -> Path:
         return self.state_dir / "data"
 
-    @property
-    def log_file(self) -> Path:
-        return self.state_dir / "server.log"
-
-    def _as_server_user(self, *command: str) -> list[str]:
+    def _as_server_user(self) -> dict[str, Any]:
+        """As root, run as the ``postgres`` user of the Debian package; otherwise as us."""
         if os.geteuid() != 0:
-            return list(command)
-        runuser = shutil.which("runuser")
-        if runuser is None:
-            raise PostgresUnavailable("running as root needs `runuser` to start PostgreSQL")
-        return [runuser, "-u", "postgres", "--", *command]
+            return {}
+        return {"user": "postgres", "group": "postgres", "extra_groups": []}
 
-    def _run(self, *command: str) -> None:
-        result = subprocess.run(
-            self._as_server_user(*command), capture_output=True, text=True, check=False
-        )
-        if result.returncode != 0:
-            log = self.log_file.read_text() if self.log_file.exists() else ""
-            raise PostgresUnavailable(
-                f"`{' '.join(command)}` failed:\n{result.stdout}{result.stderr}\n{log[-2000:]}"
-            )
-
-    def start(self) -> None:
+    def prepare(self) -> None:
         bin_dir = server_bin_dir()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.state_dir, user="postgres", group="postgres")
             blocked = [
-                parent
-                for parent in self.state_dir.resolve().parents
-                if not os.stat(parent).st_mode & 0o001
+                parent for parent in self.state_dir.parents if not os.stat(parent).st_mode & 0o001
             ]
             if blocked:
                 raise PostgresUnavailable(
                     f"the postgres user cannot reach {self.state_dir}: {blocked[0]} is closed "
                     "to others; put the server's state under a directory such as /tmp"
                 )
-        if not (self.data_dir / "PG_VERSION").exists():
-            self._run(
-                str(bin_dir / "initdb"),
-                "--pgdata",
-                str(self.data_dir),
-                "--username",
-                self.user,
-                "--auth",
-                "trust",
-                "--encoding",
-                "UTF8",
-                "--locale",
-                "C",
-            )
-        options = (
-            f"-p {self.port} -k {self.state_dir} -c listen_addresses=127.0.0.1"
+        if (self.data_dir / "PG_VERSION").exists():
+            return
+        initdb = [str(bin_dir / "initdb"), "--pgdata", str(self.data_dir)]
+        initdb += ["--username", self.user, "--auth", "trust"]
+        initdb += ["--encoding", "UTF8", "--locale", "C"]
+        result = subprocess.run(
+            initdb, capture_output=True, text=True, check=False, **self._as_server_user()
+        )
+        if result.returncode != 0:
+            raise PostgresUnavailable(f"`initdb` failed:\n{result.stdout}{result.stderr}")
+
+    def command(self) -> list[str]:
+        return [
+            str(server_bin_dir() / "postgres"),
+            *("-D", str(self.data_dir), "-p", str(self.port), "-k", str(self.state_dir)),
+            *("-c", "listen_addresses=127.0.0.1"),
             # Test data only: durability is not needed, speed is.
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._run(
-            str(bin_dir / "pg_ctl"),
-            "--pgdata",
-            str(self.data_dir),
-            "--log",
-            str(self.log_file),
-            "--options",
-            options,
-            "--wait",
-            "--timeout",
-            "60",
-            "start",
-        )
+            *("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
+        ]
+
+    def popen_options(self) -> dict[str, Any]:
+        return self._as_server_user()
+
+    def _connect(self, database: str) -> Any:
+        return psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname=database)
+
+    def is_ready(self) -> bool:
+        try:
+            self._connect("postgres").close()
+        except psycopg2.OperationalError:
+            return False
+        return True
+
+    def start(self, timeout_s: float | None = None) -> LocalPostgres:
+        super().start(timeout_s)
         try:
             self._create_database()
         except BaseException:
             self.stop()
             raise
+        return self
 
     def _create_database(self) -> None:
-        connection = psycopg2.connect(
-            host="127.0.0.1", port=self.port, user=self.user, dbname="postgres"
-        )
+        connection = self._connect("postgres")
         try:
             connection.autocommit = True
             with connection.cursor() as cursor:
@@ -138,21 +137,9 @@ class LocalPostgres:
         finally:
             connection.close()
 
-    def stop(self) -> None:
-        if (self.data_dir / "postmaster.pid").exists():
-            self._run(
-                str(server_bin_dir() / "pg_ctl"),
-                "--pgdata",
-                str(self.data_dir),
-                "--mode",
-                "fast",
-                "--wait",
-                "stop",
-            )
-
     @property
     def settings(self) -> PostgresSettings:
         """How the `postgres` dbt target and the loader reach this server."""
         return PostgresSettings(
-            host="127.0.0.1", port=self.port, user=self.user, password="", database=self.database
+            host=self.host, port=self.port, user=self.user, password="", database=self.database
         )

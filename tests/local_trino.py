@@ -12,18 +12,15 @@ from __future__ import annotations
 import json
 import resource
 import shutil
-import subprocess
-import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from smartcity.jars import SQLITE_JDBC, ensure_jars
 from smartcity.local_stack.kafka_broker import free_port
-from smartcity.local_stack.service_process import launch, terminate
+from smartcity.local_stack.local_server import LocalServer
 from smartcity.local_stack.trino_server import find_java, server_home
 from streaming.iceberg_catalogs import LOCAL_CATALOG_FILE, LOCAL_CATALOG_NAME
 
@@ -36,8 +33,6 @@ if TYPE_CHECKING:
     from trino.dbapi import Connection
 
 
-STARTUP_TIMEOUT_S = 180.0
-SHUTDOWN_TIMEOUT_S = 30.0
 # Only the connectors the catalogs use: every plugin loaded costs start-up time and heap.
 PLUGINS = ("hive", "iceberg")
 USER = "smartcity"
@@ -76,14 +71,22 @@ def _raise_file_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-class LocalTrino:
+class LocalTrino(LocalServer):
     """A coordinator that also runs the tasks, listening on 127.0.0.1 only.
 
     Everything it writes (configuration, metastores, Iceberg tables, logs) lives under
     ``state_dir``; the unpacked server in the cache is only read.
     """
 
+    name = "trino"
+    title = "Trino"
+    error = TrinoError
+    startup_timeout_s = 180.0
+    poll_interval_s = 0.5
     host = "127.0.0.1"
+    # Found while preparing: the Java 24+ runtime and the unpacked server.
+    _java: Path
+    _home: Path
 
     def __init__(
         self,
@@ -94,21 +97,18 @@ class LocalTrino:
         plugins: tuple[str, ...] = PLUGINS,
         glue: GlueAccount | None = None,
     ) -> None:
-        self.state_dir = state_dir.resolve()
+        super().__init__(state_dir)
         self.cache_dir = cache_dir
         self.port = port or free_port()
         self.heap = heap
         self.plugins = plugins
         self.glue = glue
-        self.process: subprocess.Popen[bytes] | None = None
+        # Why the last readiness probe failed, for the error if it never succeeds.
+        self._probe_error: Exception | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def log_file(self) -> Path:
-        return self.state_dir / "logs" / "server.log"
 
     @property
     def etc_dir(self) -> Path:
@@ -282,6 +282,14 @@ class LocalTrino:
             },
         }
 
+    def prepare(self) -> None:
+        self._java, self._home = find_java(), server_home(self.cache_dir)
+        self._probe_error = None
+        self._write_config(self._home)
+
+    def popen_options(self) -> dict[str, Any]:
+        return {"cwd": self.state_dir, "preexec_fn": _raise_file_limit}
+
     def _write_config(self, home: Path) -> None:
         catalog_dir = self.etc_dir / "catalog"
         catalog_dir.mkdir(parents=True, exist_ok=True)
@@ -321,8 +329,9 @@ class LocalTrino:
             ]:
                 (plugin_dir / name / jar.name).symlink_to(jar)
 
-    def command(self, home: Path, java: Path) -> list[str]:
+    def command(self) -> list[str]:
         """The server's JVM started directly, as the tarball's launcher would start it."""
+        java, home = self._java, self._home
         system_properties = [f"-D{key}={value}" for key, value in self._node_properties().items()]
         return [
             str(java),
@@ -335,30 +344,6 @@ class LocalTrino:
             "io.trino.server.TrinoServer",
         ]
 
-    def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> LocalTrino:
-        java = find_java()
-        home = server_home(self.cache_dir)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._write_config(home)
-        self.process = launch(
-            self.command(home, java),
-            log=self.log_file,
-            pid_file=self.pid_file,
-            wait_until_ready=lambda process: self._wait_until_ready(process, timeout_s),
-            shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
-            cwd=self.state_dir,
-            preexec_fn=_raise_file_limit,
-        )
-        return self
-
-    @property
-    def pid_file(self) -> Path:
-        return self.state_dir / "trino.pid"
-
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
     def _starting(self) -> bool:
         """True until /v1/info answers that the server has finished starting."""
         try:
@@ -367,10 +352,11 @@ class LocalTrino:
         except (OSError, ValueError):
             return True
 
-    def _failure(self, reason: str) -> TrinoError:
+    def failure(self, reason: str) -> Exception:
+        detail = f" (last query error: {self._probe_error})" if self._probe_error else ""
         lines = self.log_file.read_text(errors="replace").splitlines()[-40:]
         tail = "\n".join(f"    {line}" for line in lines)
-        return TrinoError(f"{reason}; the last lines of {self.log_file}:\n{tail}")
+        return TrinoError(f"{reason}{detail}; the last lines of {self.log_file}:\n{tail}")
 
     def _probe(self) -> None:
         """Scan a one-row table of the hive catalog; raises until the server can.
@@ -399,29 +385,15 @@ class LocalTrino:
         self.execute(f"drop schema hive.{PROBE_SCHEMA}")
         shutil.rmtree(folder)
 
-    def _wait_until_ready(self, process: subprocess.Popen[bytes], timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        last_error: Exception | None = None
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise self._failure(f"Trino exited with code {process.returncode} while starting")
-            if not self._starting():
-                try:
-                    self._probe()
-                    return
-                except Exception as error:  # any failure: not ready yet, try again
-                    last_error = error
-            time.sleep(0.5)
-        detail = f" (last query error: {last_error})" if last_error else ""
-        raise self._failure(
-            f"Trino did not answer a query on {self.url} within {timeout_s:.0f} s{detail}; "
-            "the process is still running"
-        )
-
-    def stop(self) -> None:
-        if self.process is not None:
-            terminate(self.process, self.pid_file, SHUTDOWN_TIMEOUT_S)
-        self.process = None
+    def is_ready(self) -> bool:
+        if self._starting():
+            return False
+        try:
+            self._probe()
+        except Exception as error:  # any failure: not ready yet, try again
+            self._probe_error = error
+            return False
+        return True
 
     def connect(
         self,
@@ -459,14 +431,3 @@ class LocalTrino:
             return [list(row) for row in cursor.fetchall()]
         finally:
             connection.close()
-
-    def __enter__(self) -> LocalTrino:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()

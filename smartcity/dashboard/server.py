@@ -11,9 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from smartcity.settings import Settings
@@ -21,12 +18,6 @@ from smartcity.settings import Settings
 APP = Path(__file__).with_name("app.py")
 # The folder holding the `smartcity` package this module belongs to.
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 10.0
-
-
-class DashboardDidNotStart(RuntimeError):
-    pass
 
 
 def command(port: int, host: str = "127.0.0.1", headless: bool = True) -> list[str]:
@@ -65,39 +56,3 @@ def environment(settings: Settings) -> dict[str, str]:
 def serve(settings: Settings, port: int, host: str = "127.0.0.1", headless: bool = True) -> int:
     """Run the dashboard until it exits (Ctrl-C); its exit status."""
     return subprocess.call(command(port, host, headless), env=environment(settings))
-
-
-def health_url(port: int, host: str = "127.0.0.1") -> str:
-    return f"http://{host}:{port}/_stcore/health"
-
-
-def is_healthy(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with urllib.request.urlopen(health_url(port, host), timeout=1) as response:
-            return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-def wait_until_healthy(
-    process: subprocess.Popen[bytes],
-    port: int,
-    host: str = "127.0.0.1",
-    timeout_s: float = START_TIMEOUT_S,
-    log: Path | None = None,
-) -> None:
-    """Poll Streamlit's health endpoint until it answers; raise if the process dies or
-    the timeout passes first."""
-    deadline = time.monotonic() + timeout_s
-    where = f"; see {log}" if log else ""
-    while not is_healthy(port, host):
-        if process.poll() is not None:
-            raise DashboardDidNotStart(
-                f"the dashboard exited with status {process.returncode}{where}"
-            )
-        if time.monotonic() > deadline:
-            raise DashboardDidNotStart(
-                f"the dashboard did not answer on {health_url(port, host)} "
-                f"within {timeout_s:.0f} s{where}"
-            )
-        time.sleep(0.1)

@@ -12,26 +12,26 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 import uuid
 from pathlib import Path
-from types import TracebackType
+from typing import TYPE_CHECKING
 
 from smartcity.jars import KAFKA_BROKER, ensure_jars
-from smartcity.local_stack.service_process import launch, terminate
+from smartcity.local_stack.local_server import LocalServer
 
-STARTUP_TIMEOUT_S = 90.0
-SHUTDOWN_TIMEOUT_S = 30.0
+if TYPE_CHECKING:
+    from confluent_kafka.admin import AdminClient
 
+# To standard output, which the server's log file receives: one log, not two.
 LOG4J2_PROPERTIES = """\
 status = warn
-appender.file.type = File
-appender.file.name = file
-appender.file.fileName = {log_file}
-appender.file.layout.type = PatternLayout
-appender.file.layout.pattern = [%d] %p %m (%c)%n
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_OUT
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = [%d] %p %m (%c)%n
 rootLogger.level = info
-rootLogger.appenderRef.file.ref = file
+rootLogger.appenderRef.console.ref = console
 logger.kafka.name = org.apache.kafka
 logger.kafka.level = warn
 logger.state.name = state.change.logger
@@ -85,9 +85,12 @@ def free_port_pair() -> int:
         return port
 
 
-class LocalKafkaBroker:
+class LocalKafkaBroker(LocalServer):
     """Broker and controller in one process, listening on 127.0.0.1 only."""
 
+    name = "broker"
+    title = "The Kafka broker"
+    error = BrokerError
     host = "127.0.0.1"
 
     def __init__(
@@ -97,23 +100,22 @@ class LocalKafkaBroker:
         port: int = 9092,
         controller_port: int | None = None,
     ) -> None:
-        self.state_dir = state_dir
+        super().__init__(state_dir)
         self.cache_dir = cache_dir
         self.port = port
         # Fixed rather than random: the formatted storage remembers it.
         self.controller_port = controller_port or port + 1
-        self.process: subprocess.Popen[bytes] | None = None
+        self._admin: AdminClient | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"{self.host}:{self.port}"
 
     @property
-    def log_file(self) -> Path:
-        return self.state_dir / "logs" / "server.log"
+    def config_file(self) -> Path:
+        return self.state_dir / "server.properties"
 
-    def _write_config(self) -> Path:
-        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+    def _write_config(self) -> None:
         properties = {
             "process.roles": "broker,controller",
             "node.id": "1",
@@ -134,11 +136,10 @@ class LocalKafkaBroker:
             "num.partitions": "3",
             "auto.create.topics.enable": "false",
         }
-        config = self.state_dir / "server.properties"
-        config.write_text("".join(f"{key}={value}\n" for key, value in properties.items()))
-        log_config = self.state_dir / "log4j2.properties"
-        log_config.write_text(LOG4J2_PROPERTIES.format(log_file=self.log_file))
-        return config
+        self.config_file.write_text(
+            "".join(f"{key}={value}\n" for key, value in properties.items())
+        )
+        (self.state_dir / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
 
     def _java(self, main_class: str, *args: str) -> list[str]:
         jars = ensure_jars(KAFKA_BROKER, self.cache_dir)
@@ -154,7 +155,7 @@ class LocalKafkaBroker:
             *args,
         ]
 
-    def _format_storage(self, config: Path) -> None:
+    def _format_storage(self) -> None:
         """Format the storage once; refuse to reuse one formatted for other ports."""
         marker = self.state_dir / "data" / "meta.properties"
         ports_file = self.state_dir / "ports"
@@ -174,7 +175,7 @@ class LocalKafkaBroker:
             "format",
             # One argument: a generated id may start with "-" and read as an option.
             f"--cluster-id={cluster_id}",
-            f"--config={config}",
+            f"--config={self.config_file}",
             "--standalone",
         )
         result = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -184,7 +185,7 @@ class LocalKafkaBroker:
             )
         ports_file.write_text(ports)
 
-    def start(self, timeout_s: float = STARTUP_TIMEOUT_S) -> LocalKafkaBroker:
+    def prepare(self) -> None:
         for port in (self.port, self.controller_port):
             if port_is_open(self.host, port):
                 raise BrokerError(
@@ -192,63 +193,25 @@ class LocalKafkaBroker:
                     "stop it, or choose another port with SMARTCITY_KAFKA_PORT "
                     "(the controller uses the next one)."
                 )
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        config = self._write_config()
-        self._format_storage(config)
-        self.process = launch(
-            self._java("kafka.Kafka", str(config)),
-            log=self.state_dir / "logs" / "stdout.log",
-            pid_file=self.pid_file,
-            wait_until_ready=lambda process: self._wait_until_ready(process, timeout_s),
-            shutdown_timeout_s=SHUTDOWN_TIMEOUT_S,
-        )
-        return self
+        self._admin = None
+        self._write_config()
+        self._format_storage()
 
-    @property
-    def pid_file(self) -> Path:
-        return self.state_dir / "broker.pid"
+    def command(self) -> list[str]:
+        return self._java("kafka.Kafka", str(self.config_file))
 
-    @property
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def _wait_until_ready(self, process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    def is_ready(self) -> bool:
+        if not port_is_open(self.host, self.port):
+            return False
+        # Created only once the port is open: librdkafka logs every refused connect.
         from confluent_kafka.admin import AdminClient
 
-        deadline = time.monotonic() + timeout_s
-        admin: AdminClient | None = None
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise BrokerError(
-                    f"The Kafka broker exited with code {process.returncode} while starting; "
-                    f"see {self.log_file} and {self.state_dir / 'logs' / 'stdout.log'}."
-                )
-            if port_is_open(self.host, self.port):
-                # Created only once the port is open: librdkafka logs every refused connect.
-                admin = admin or AdminClient({"bootstrap.servers": self.bootstrap_servers})
-                try:
-                    if admin.list_topics(timeout=2).brokers:
-                        return
-                except Exception:
-                    pass
-            time.sleep(0.2)
-        raise BrokerError(
-            f"The Kafka broker did not answer on {self.bootstrap_servers} within {timeout_s:.0f} s; "
-            f"see {self.log_file}."
-        )
-
-    def stop(self) -> None:
-        if self.process is not None:
-            terminate(self.process, self.pid_file, SHUTDOWN_TIMEOUT_S)
-        self.process = None
-
-    def __enter__(self) -> LocalKafkaBroker:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
+        self._admin = self._admin or AdminClient({"bootstrap.servers": self.bootstrap_servers})
+        try:
+            ready = bool(self._admin.list_topics(timeout=2).brokers)
+        except Exception:  # not answering yet
+            return False
+        if ready:
+            # Let it go: a client left behind logs every refused connect once we stop.
+            self._admin = None
+        return ready

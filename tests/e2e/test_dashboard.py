@@ -23,8 +23,8 @@ from smartcity.dashboard.relations import MartMissing
 from smartcity.dashboard.views import VIEWS
 from smartcity.dbt import warehouse
 from smartcity.local_stack.kafka_broker import free_port
-from tests import local_dashboard
 from tests.e2e import dashboard_browser
+from tests.local_dashboard import DashboardServer
 
 # The URL paths dbt's exposures link to: a contract, so spelt out here again.
 SLUGS = (
@@ -78,14 +78,8 @@ def scalar(database: Path, sql: str, *marts: str) -> object:
 def dashboard_url(landed_lake: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     settings = landed_lake["settings"]
     state = tmp_path_factory.mktemp("dashboard")
-    port = free_port()
-    process = local_dashboard.start_in_background(
-        settings, port, state / "streamlit.log", state / "streamlit.pid"
-    )
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        local_dashboard.stop(process, state / "streamlit.pid")
+    with DashboardServer(state, settings, free_port()) as dashboard:
+        yield dashboard.url
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,11 @@ against what the models compute."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -26,16 +25,15 @@ from selenium.webdriver.support.ui import WebDriverWait
 from foundation.contracts import GPS_FIXES
 from smartcity import pipeline
 from smartcity.dbt import docs_site, lineage_report
-from smartcity.local_stack import service_process
 from smartcity.local_stack.kafka_broker import free_port
-from smartcity.settings import PROJECT_ROOT
+from smartcity.local_stack.local_server import LocalServer
+from smartcity.settings import PROJECT_ROOT, Settings
 from tests.e2e import dashboard_browser
 
 pytestmark = pytest.mark.e2e
 
 # `dbt docs generate` on the session's lake, then the report: well under this.
 GENERATE_TIMEOUT_S = 300.0
-STOP_TIMEOUT_S = 10.0
 RENDER_TIMEOUT_S = 60.0
 ANNOUNCEMENT = "column lineage on http://"
 
@@ -64,34 +62,36 @@ class DocsSite:
         )
 
 
-def _wait_for_announcement(process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + GENERATE_TIMEOUT_S
-    while ANNOUNCEMENT not in log.read_text():
-        assert process.poll() is None, f"`smartcity docs` exited: {log.read_text()[-3000:]}"
-        assert time.monotonic() < deadline, f"no URL announced within the timeout; see {log}"
-        time.sleep(0.2)
+class DocsServer(LocalServer):
+    """`smartcity docs` as a user starts it, ready once it announces its URL."""
+
+    name = "docs"
+    title = "`smartcity docs`"
+    startup_timeout_s = GENERATE_TIMEOUT_S
+    shutdown_timeout_s = 10.0
+
+    def __init__(self, state_dir: Path, settings: Settings) -> None:
+        super().__init__(state_dir)
+        self.settings = settings
+        self.port = free_port()
+        self.target = self.state_dir / "target"
+
+    def command(self) -> list[str]:
+        command = [sys.executable, "-m", "smartcity", "docs", "--port", str(self.port)]
+        return [*command, "--target-path", str(self.target)]
+
+    def popen_options(self) -> dict[str, Any]:
+        return {"env": pipeline.child_environment(self.settings), "cwd": PROJECT_ROOT}
+
+    def is_ready(self) -> bool:
+        return ANNOUNCEMENT in self.log_file.read_text()
 
 
 @pytest.fixture(scope="module")
 def docs(landed_lake: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocsSite]:
     """`smartcity docs` as a user starts it, on a free port, over the session's lake."""
-    state = tmp_path_factory.mktemp("docs")
-    port, target, log = free_port(), state / "target", state / "docs.log"
-    command = [sys.executable, "-m", "smartcity", "docs", "--port", str(port)]
-    command += ["--target-path", str(target)]
-    process = service_process.launch(
-        command,
-        log,
-        state / "docs.pid",
-        lambda started: _wait_for_announcement(started, log),
-        STOP_TIMEOUT_S,
-        env=pipeline.child_environment(landed_lake["settings"]),
-        cwd=PROJECT_ROOT,
-    )
-    try:
-        yield DocsSite(f"http://127.0.0.1:{port}/", target, log)
-    finally:
-        service_process.terminate(process, state / "docs.pid", STOP_TIMEOUT_S)
+    with DocsServer(tmp_path_factory.mktemp("docs"), landed_lake["settings"]) as server:
+        yield DocsSite(f"http://127.0.0.1:{server.port}/", server.target, server.log_file)
 
 
 @pytest.fixture(scope="module")

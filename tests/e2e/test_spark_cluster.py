@@ -142,13 +142,13 @@ def test_a_backlog_lands_exactly_once_on_a_standalone_cluster(
     app_id = apps[0]["id"]
     # ... both workers started executors for it, the executors fetched the Kafka
     # connector and the job's own jar from the driver, and they ran its tasks.
-    for worker in range(1, spark_cluster.workers + 1):
-        executor_logs = list((spark_cluster.work_dir(worker) / app_id).glob("*/stderr"))
-        assert executor_logs, f"worker {worker} ran no executor for {app_id}"
+    for worker in spark_cluster.workers:
+        executor_logs = list((worker.work_dir / app_id).glob("*/stderr"))
+        assert executor_logs, f"{worker.title} ran no executor for {app_id}"
     logs = "".join(
         path.read_text()
-        for worker in range(1, spark_cluster.workers + 1)
-        for path in (spark_cluster.work_dir(worker) / app_id).glob("*/stderr")
+        for worker in spark_cluster.workers
+        for path in (worker.work_dir / app_id).glob("*/stderr")
     )
     for jar in ("spark-sql-kafka-0-10_", "smartcity-landing-"):
         assert f"/jars/{jar}" in logs, f"no executor fetched {jar}*.jar"
