@@ -1,6 +1,9 @@
 import subprocess
 import sys
 
+import click
+import pytest
+
 from smartcity.local_stack.kafka_broker import free_port
 
 
@@ -38,14 +41,23 @@ def test_produce_without_a_broker_fails_with_one_line_that_says_what_to_do() -> 
     ]
 
 
+def variable_options() -> list[click.Option]:
+    """Every option of every command that an environment variable sets."""
+    from smartcity.cli import cli
+
+    return [
+        option
+        for command in cli.commands.values()
+        for option in command.params
+        if isinstance(option, click.Option) and option.envvar
+    ]
+
+
 def test_every_setting_and_option_variable_is_in_the_settings_doc() -> None:
-    from smartcity.cli import COMMANDS
     from smartcity.settings import PROJECT_ROOT, VARIABLES
 
     readme = (PROJECT_ROOT / "docs" / "running.md").read_text()
-    named = set(VARIABLES) | {
-        option.variable for command in COMMANDS for option in command.options if option.variable
-    }
+    named = set(VARIABLES) | {str(option.envvar) for option in variable_options()}
 
     def listed(name: str) -> bool:
         # The table groups a family on one row: `SMARTCITY_POSTGRES_HOST`, `_PORT`, ...
@@ -60,10 +72,11 @@ def test_every_setting_and_option_variable_is_in_the_settings_doc() -> None:
     assert [name for name in sorted(named) if not listed(name)] == []
 
 
-def test_an_option_takes_its_default_from_its_variable() -> None:
-    from smartcity.cli import build_parser
+def test_an_option_takes_its_default_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smartcity.cli import parse
 
-    parser = build_parser({"SMARTCITY_COMPACTION_GRACE_MINUTES": "15"})
-    assert parser.parse_args(["compact"]).grace_minutes == 15
-    assert build_parser({}).parse_args(["compact"]).grace_minutes == 60
-    assert parser.parse_args(["compact", "--grace-minutes", "5"]).grace_minutes == 5
+    monkeypatch.delenv("SMARTCITY_COMPACTION_GRACE_MINUTES", raising=False)
+    assert parse(["compact"]).grace_minutes == 60
+    monkeypatch.setenv("SMARTCITY_COMPACTION_GRACE_MINUTES", "15")
+    assert parse(["compact"]).grace_minutes == 15
+    assert parse(["compact", "--grace-minutes", "5"]).grace_minutes == 5
