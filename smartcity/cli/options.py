@@ -1,9 +1,10 @@
-"""How a command and its options are declared: a click command whose options that an
-environment variable can set take their default, type and variable from one place.
+"""How a command and its options are declared, on click.
 
-An option named after a variable of foundation/environment.py is built from that
-variable, and click shows its default and variable in `--help`, so the help, the parser
-and the code that runs never disagree.
+An option that an environment variable sets is built from the variable's declaration in
+foundation/environment.py, its default and type included, and click shows the default
+and the variable in `--help`: the help, the parser and the code that runs never
+disagree. `command` gives every handler what each command does around it: the project
+check, the settings, and the errors a user can meet said in one line.
 """
 
 from __future__ import annotations
