@@ -17,6 +17,10 @@ from typing import Any
 DEFAULT_AWS_REGION = "eu-west-1"
 
 
+class InvalidSetting(ValueError):
+    """An environment variable's value is not of its kind."""
+
+
 @dataclass(frozen=True)
 class Variable:
     """An environment variable the project reads: declared once, with its default, its
@@ -43,7 +47,10 @@ class Variable:
         try:
             return self.kind(text)
         except ValueError as error:
-            raise ValueError(f"{self.name}={text!r} is not valid: {error}") from None
+            raise InvalidSetting(
+                f"{self.name}={text!r} is not valid: {error}; correct it, or unset it for "
+                f"the default ({self.shown or self.default or 'empty'})"
+            ) from None
 
 
 VARIABLES = {

@@ -52,7 +52,7 @@ class PostgresSettings:
     def from_env(cls, env: Mapping[str, str]) -> PostgresSettings:
         return cls(
             host=setting(env, "SMARTCITY_POSTGRES_HOST"),
-            port=int(setting(env, "SMARTCITY_POSTGRES_PORT")),
+            port=setting(env, "SMARTCITY_POSTGRES_PORT"),
             user=setting(env, "SMARTCITY_POSTGRES_USER"),
             password=setting(env, "SMARTCITY_POSTGRES_PASSWORD"),
             database=setting(env, "SMARTCITY_POSTGRES_DATABASE"),
@@ -109,7 +109,7 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         data_dir = Path(env.get("SMARTCITY_DATA_DIR", PROJECT_ROOT / "data")).resolve()
-        kafka_port = int(setting(env, "SMARTCITY_KAFKA_PORT"))
+        kafka_port = setting(env, "SMARTCITY_KAFKA_PORT")
         return cls(
             data_dir=data_dir,
             cache_dir=Path(env.get("SMARTCITY_CACHE_DIR", PROJECT_ROOT / ".cache")).resolve(),

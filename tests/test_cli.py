@@ -1,6 +1,9 @@
 import subprocess
 import sys
 
+import click
+import pytest
+
 from smartcity.local_stack.kafka_broker import free_port
 
 
@@ -38,14 +41,23 @@ def test_produce_without_a_broker_fails_with_one_line_that_says_what_to_do() -> 
     ]
 
 
+def variable_options() -> list[click.Option]:
+    """Every option of every command that an environment variable sets."""
+    from smartcity.cli import cli
+
+    return [
+        option
+        for command in cli.commands.values()
+        for option in command.params
+        if isinstance(option, click.Option) and option.envvar
+    ]
+
+
 def test_every_setting_and_option_variable_is_in_the_settings_doc() -> None:
-    from smartcity.cli import COMMANDS
     from smartcity.settings import PROJECT_ROOT, VARIABLES
 
     readme = (PROJECT_ROOT / "docs" / "running.md").read_text()
-    named = set(VARIABLES) | {
-        option.variable for command in COMMANDS for option in command.options if option.variable
-    }
+    named = set(VARIABLES) | {str(option.envvar) for option in variable_options()}
 
     def listed(name: str) -> bool:
         # The table groups a family on one row: `SMARTCITY_POSTGRES_HOST`, `_PORT`, ...
@@ -60,10 +72,57 @@ def test_every_setting_and_option_variable_is_in_the_settings_doc() -> None:
     assert [name for name in sorted(named) if not listed(name)] == []
 
 
-def test_an_option_takes_its_default_from_its_variable() -> None:
-    from smartcity.cli import build_parser
+def test_an_option_takes_its_default_from_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from smartcity.cli import parse
 
-    parser = build_parser({"SMARTCITY_COMPACTION_GRACE_MINUTES": "15"})
-    assert parser.parse_args(["compact"]).grace_minutes == 15
-    assert build_parser({}).parse_args(["compact"]).grace_minutes == 60
-    assert parser.parse_args(["compact", "--grace-minutes", "5"]).grace_minutes == 5
+    monkeypatch.delenv("SMARTCITY_COMPACTION_GRACE_MINUTES", raising=False)
+    assert parse(["compact"]).grace_minutes == 60
+    monkeypatch.setenv("SMARTCITY_COMPACTION_GRACE_MINUTES", "15")
+    assert parse(["compact"]).grace_minutes == 15
+    assert parse(["compact", "--grace-minutes", "5"]).grace_minutes == 5
+
+
+def test_a_commands_help_shows_each_options_default_and_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smartcity.cli import main
+
+    # Wide enough that no variable's name is cut, as on a narrow terminal it may be.
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("SMARTCITY_COMPACTION_GRACE_MINUTES", raising=False)
+    assert main(["compact", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "[env var: SMARTCITY_COMPACTION_GRACE_MINUTES; default: 60]" in shown
+    assert "[env var: SMARTCITY_COMPACTION_KEEP_SUPERSEDED_MINUTES; default: 120]" in shown
+    assert main(["demo", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    for option in ("--events", "--rate", "--seed", "--vehicles", "--start-at", "--gps-every"):
+        assert option in shown
+    assert "--malformed-share SHARE" in shown and "[default: 0.005]" in shown
+
+
+def test_a_value_the_environment_gives_that_an_option_refuses_names_the_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from smartcity.cli import main, parse
+
+    monkeypatch.setenv("SMARTCITY_DASHBOARD_PORT", "abc")
+    with pytest.raises(click.BadParameter):
+        parse(["dashboard"])
+    # Refused before the command starts, in one line, with exit code 2 as a usage error.
+    assert main(["dashboard"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "error: SMARTCITY_DASHBOARD_PORT='abc' is not a valid value for --port: 'abc' is not "
+        "a valid integer."
+    ]
+    # Only the command that reads it: another command, and the help, still work.
+    assert main(["--help"]) == 0
+    assert parse(["compact"]).dry_run is False
+
+
+def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from smartcity.cli import main
+
+    assert main(["nosuchcommand"]) == 2
+    assert "No such command 'nosuchcommand'" in capsys.readouterr().err
+    assert main([]) == 2

@@ -215,3 +215,22 @@ def test_the_dashboard_on_a_taken_port_says_so_before_its_url(
     assert line.startswith(f"error: port {taken_port} on 127.0.0.1 is already in use")
     assert "--port" in line
     assert "http://" not in result.stdout
+
+
+def test_a_variable_an_option_cannot_use_is_named_in_one_line(clean_env: dict) -> None:
+    clean_env["SMARTCITY_DASHBOARD_PORT"] = "abc"
+    result = smartcity("dashboard", env=clean_env)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith("error: SMARTCITY_DASHBOARD_PORT='abc' is not a valid value for --port")
+
+
+@pytest.mark.parametrize("variable", ["SMARTCITY_KAFKA_PORT", "SMARTCITY_POSTGRES_PORT"])
+def test_a_setting_of_the_wrong_kind_is_named_in_one_line(clean_env: dict, variable: str) -> None:
+    # Read by every command's settings, not by an option: any command meets it.
+    clean_env[variable] = "nine-oh-nine-two"
+    result = smartcity("dbt-sources", env=clean_env)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith(f"error: {variable}='nine-oh-nine-two' is not valid")
+    assert "unset it for the default" in line

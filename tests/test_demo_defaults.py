@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import click
 import pytest
 
 from ingestion.simulators.world import SimulationOptions, simulate
-from smartcity.cli import build_parser
+from smartcity.cli import parse
 from smartcity.cli.pipeline_commands import demo_simulation
 
 # The clock at moments that matter to the choice of start: just after midnight, either
@@ -36,7 +37,7 @@ def _span(options: SimulationOptions) -> timedelta:
 def default_span() -> timedelta:
     """How long the default run lasts in event time; the simulation's pace does not
     depend on the hour it starts at, so one run measures it for every start."""
-    return _span(demo_simulation(build_parser({}).parse_args(["demo"]), NOWS[0]))
+    return _span(demo_simulation(parse(["demo"]), NOWS[0]))
 
 
 def test_the_default_run_lasts_more_than_four_hours(default_span: timedelta) -> None:
@@ -44,14 +45,14 @@ def test_the_default_run_lasts_more_than_four_hours(default_span: timedelta) -> 
 
 
 def test_the_default_run_sends_a_small_share_of_malformed_records() -> None:
-    assert 0.001 <= build_parser({}).parse_args(["demo"]).malformed_share <= 0.01
+    assert 0.001 <= parse(["demo"]).malformed_share <= 0.01
 
 
 @pytest.mark.parametrize("now", NOWS, ids=lambda now: now.isoformat())
 def test_the_default_run_crosses_midnight_and_ends_before_now(
     now: datetime, default_span: timedelta
 ) -> None:
-    options = demo_simulation(build_parser({}).parse_args(["demo"]), now)
+    options = demo_simulation(parse(["demo"]), now)
     end = options.start_at + default_span
     assert options.start_at.date() < end.date()
     assert end <= now
@@ -61,17 +62,17 @@ def test_the_default_run_crosses_midnight_and_ends_before_now(
 
 
 def test_the_options_given_replace_the_defaults() -> None:
-    args = build_parser({}).parse_args(
+    args = parse(
         ["demo", "--events", "500", "--start-at", "2026-02-01T09:30:00Z", "--gps-every", "5"]
     )
     options = demo_simulation(args, NOWS[0])
     assert options.start_at == datetime(2026, 2, 1, 9, 30, tzinfo=UTC)
     assert (options.events, options.gps_every_s) == (500, 5)
-    assert build_parser({}).parse_args(["demo", "--malformed-share", "0"]).malformed_share == 0
+    assert parse(["demo", "--malformed-share", "0"]).malformed_share == 0
 
 
 def test_produce_keeps_the_simulations_own_reporting_and_sends_no_malformed_records() -> None:
-    args = build_parser({}).parse_args(["produce"])
+    args = parse(["produce"])
     assert args.gps_every == SimulationOptions.gps_every_s
     assert args.malformed_share == 0
 
@@ -85,8 +86,9 @@ def test_produce_keeps_the_simulations_own_reporting_and_sends_no_malformed_reco
     ],
 )
 def test_a_value_out_of_bounds_is_refused_with_what_is_allowed(
-    option: str, value: str, says: str, capsys: pytest.CaptureFixture[str]
+    option: str, value: str, says: str
 ) -> None:
-    with pytest.raises(SystemExit):
-        build_parser({}).parse_args(["demo", option, value])
-    assert says in capsys.readouterr().err
+    with pytest.raises(click.BadParameter) as refused:
+        parse(["demo", option, value])
+    message = refused.value.format_message()
+    assert message.startswith(f"Invalid value for '{option}': {value} ") and says in message

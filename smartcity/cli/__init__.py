@@ -1,14 +1,17 @@
 """The `smartcity` command: one sub-command per job, each a small handler with --help.
 
-The commands are declared in the modules beside this one; this module builds the parser
-from them and turns the errors a user can meet into one line that says what to do.
+The commands are declared in the modules beside this one; this module gathers them into
+one click group, and turns the errors a user can meet into one line that says what to do.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Sequence
+from types import SimpleNamespace
+
+import click
+from click.core import ParameterSource
 
 from smartcity.cli import (
     aws_commands,
@@ -20,57 +23,78 @@ from smartcity.cli import (
     pipeline_commands,
     service_commands,
 )
-from smartcity.cli.errors import explain
-from smartcity.cli.options import Command
 from smartcity.console import fail
-from smartcity.settings import ENVIRONMENT, PROJECT_ROOT, Settings, project_found
+from smartcity.settings import ENVIRONMENT
 
-COMMANDS: tuple[Command, ...] = (
-    *pipeline_commands.COMMANDS,
-    *lake_commands.COMMANDS,
-    *aws_commands.COMMANDS,
-    *service_commands.COMMANDS,
-    *dbt_commands.COMMANDS,
-    *docs_commands.COMMANDS,
-    *dashboard_commands.COMMANDS,
-    *bi_commands.COMMANDS,
+
+class _Group(click.Group):
+    """Lists its commands in the order they are declared, then the environment."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Environment variables (all optional)"):
+            formatter.write_dl(list(ENVIRONMENT.items()))
+
+
+cli = _Group(
+    "smartcity",
+    help="Smart City data platform: simulate, produce, land and model city sensor events.",
+    commands=[
+        *pipeline_commands.COMMANDS,
+        *lake_commands.COMMANDS,
+        *aws_commands.COMMANDS,
+        *service_commands.COMMANDS,
+        *dbt_commands.COMMANDS,
+        *docs_commands.COMMANDS,
+        *dashboard_commands.COMMANDS,
+        *bi_commands.COMMANDS,
+    ],
+    # As wide as the terminal up to 100 columns, the width of the code and the docs.
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "show_default": True,
+        "max_content_width": 100,
+    },
 )
 
 
-def build_parser(environ: dict[str, str] | None = None) -> argparse.ArgumentParser:
-    environ = dict(os.environ) if environ is None else environ
-    environment = "\n".join(f"  {name:<30}{text}" for name, text in ENVIRONMENT.items())
-    parser = argparse.ArgumentParser(
-        prog="smartcity",
-        description="Smart City data platform: simulate, produce, land and model city sensor events.",
-        epilog=f"Environment variables (all optional):\n{environment}",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.add_to(commands, environ)
-    return parser
+def parse(argv: Sequence[str]) -> SimpleNamespace:
+    """The values `smartcity <argv>` would hand its command's handler (the flags given,
+    else the environment's variables, else the defaults), without running it; a value
+    the command would refuse raises its click.BadParameter."""
+    name, *rest = argv
+    return SimpleNamespace(**cli.commands[name].make_context(name, rest).params)
+
+
+def _set_in_environment(error: click.UsageError) -> str | None:
+    """The one line for a value the environment gave an option and its type refused: the
+    command line is not at fault, so no usage is shown."""
+    if not isinstance(error, click.BadParameter) or error.ctx is None:
+        return None
+    option = error.param
+    if not isinstance(option, click.Option) or not isinstance(option.envvar, str):
+        return None
+    if error.ctx.get_parameter_source(option.name or "") is not ParameterSource.ENVIRONMENT:
+        return None
+    text = os.environ.get(option.envvar)
+    return f"{option.envvar}={text!r} is not a valid value for {option.opts[0]}: {error.message}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.needs_project and not project_found():
-        fail(
-            f"`smartcity {args.command}` works on the project's files (dbt_project.yml, the "
-            f"jar locks) and found none in {PROJECT_ROOT} or above: run it in the "
-            "repository, or set SMARTCITY_PROJECT_DIR to it"
-        )
-        return 2
     try:
-        settings = Settings.from_env()
-        return args.handler(args, settings)
-    except KeyboardInterrupt:
+        return int(cli.main(argv, prog_name="smartcity", standalone_mode=False))
+    except click.UsageError as error:
+        message = _set_in_environment(error)
+        if message is None:
+            error.show()
+        else:
+            fail(message)
+        return error.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.Abort:  # Ctrl-C before a command started (the commands say it themselves)
         fail("interrupted")
         return 130
-    except Exception as error:
-        explained = explain(error)
-        if explained is None:
-            raise
-        message, code = explained
-        fail(message)
-        return code

@@ -7,11 +7,13 @@ The export lines go to stdout and the progress to stderr, so that
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
-from smartcity.cli.options import Command, Option
+import click
+
+from smartcity.cli.options import command, variable_option
 from smartcity.settings import Settings
 
 
@@ -20,7 +22,7 @@ def _progress(message: str) -> None:
 
 
 def _parameters(
-    args: argparse.Namespace, sts: object, template: Path
+    args: SimpleNamespace, sts: object, template: Path
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The parameters given, and the defaults a new stack takes for the others."""
     from smartcity.aws.stack import StackError, check_parameters, load_template
@@ -50,7 +52,7 @@ def _parameters(
     return parameters, defaults
 
 
-def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
+def aws_stack(args: SimpleNamespace, settings: Settings) -> int:
     import boto3
 
     from smartcity.aws import stack
@@ -79,7 +81,7 @@ def aws_stack(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def redshift_setup(args: argparse.Namespace, settings: Settings) -> int:
+def redshift_setup(args: SimpleNamespace, settings: Settings) -> int:
     import boto3
 
     from smartcity.aws import redshift_setup as setup
@@ -117,7 +119,7 @@ def redshift_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    Command(
+    command(
         "aws-stack",
         "deploy the AWS resources (CloudFormation) and print their settings",
         "`deploy` creates or updates the CloudFormation stack of infra/aws/smartcity.yaml "
@@ -129,41 +131,41 @@ COMMANDS = (
         "AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).",
         aws_stack,
         (
-            Option(
-                ("action",), "deploy the stack, or print its exports", choices=["deploy", "exports"]
+            click.Argument(["action"], type=click.Choice(["deploy", "exports"])),
+            click.Option(["--stack-name"], default="smartcity", help="the CloudFormation stack"),
+            click.Option(
+                ["--lake-bucket"], help="name of the lake bucket to create (LakeBucketName)"
             ),
-            Option(("--stack-name",), "the CloudFormation stack", default="smartcity"),
-            Option(("--lake-bucket",), "name of the lake bucket to create (LakeBucketName)"),
-            Option(
-                ("--results-bucket",),
-                "name of the Athena results bucket to create (ResultsBucketName)",
+            click.Option(
+                ["--results-bucket"],
+                help="name of the Athena results bucket to create (ResultsBucketName)",
             ),
-            Option(
-                ("--trusted-principal",),
-                "IAM principal ARN allowed to assume the roles (TrustedPrincipalArn; "
+            click.Option(
+                ["--trusted-principal"],
+                help="IAM principal ARN allowed to assume the roles (TrustedPrincipalArn; "
                 "default the deploying account's root)",
             ),
-            Option(
-                ("--parameter",),
-                "another template parameter, KEY=VALUE (repeatable), e.g. "
-                "BytesScannedCutoffPerQuery=1073741824",
-                action="append",
+            click.Option(
+                ["--parameter"],
+                multiple=True,
                 metavar="KEY=VALUE",
+                help="another template parameter, KEY=VALUE (repeatable), e.g. "
+                "BytesScannedCutoffPerQuery=1073741824",
             ),
-            Option(
-                ("--template",),
-                "the CloudFormation template (default infra/aws/smartcity.yaml)",
+            click.Option(
+                ["--template"],
+                help="the CloudFormation template (default infra/aws/smartcity.yaml)",
             ),
-            Option(
-                ("--poll-seconds",),
-                "how often to ask CloudFormation for progress",
+            click.Option(
+                ["--poll-seconds"],
                 default=5.0,
                 type=float,
+                help="how often to ask CloudFormation for progress",
             ),
         ),
         needs_project=True,
     ),
-    Command(
+    command(
         "redshift-setup",
         "create Redshift's external schema over the raw Glue database, for dbt",
         "Sends, through the Redshift Data API, the statements Redshift needs once before "
@@ -177,38 +179,40 @@ COMMANDS = (
         "configuration.",
         redshift_setup,
         (
-            Option(
-                ("--workgroup",),
-                "the Serverless workgroup (the stack's, with CreateRedshiftServerless=true)",
+            variable_option(
+                "--workgroup",
                 variable="SMARTCITY_REDSHIFT_WORKGROUP",
+                help="the Serverless workgroup (the stack's, with CreateRedshiftServerless=true)",
             ),
-            Option(("--cluster",), "a provisioned cluster's identifier, instead of --workgroup"),
-            Option(
-                ("--database",),
-                "the database dbt builds in",
+            click.Option(
+                ["--cluster"], help="a provisioned cluster's identifier, instead of --workgroup"
+            ),
+            variable_option(
+                "--database",
                 variable="SMARTCITY_REDSHIFT_DATABASE",
+                help="the database dbt builds in",
             ),
-            Option(
-                ("--secret-arn",),
-                "Secrets Manager secret of the administrator who runs the statements",
+            variable_option(
+                "--secret-arn",
                 variable="SMARTCITY_REDSHIFT_ADMIN_SECRET_ARN",
+                help="Secrets Manager secret of the administrator who runs the statements",
             ),
-            Option(("--db-user",), "on a cluster: the database user to run them as"),
-            Option(
-                ("--dbt-user",),
-                "the database user dbt connects as",
+            click.Option(["--db-user"], help="on a cluster: the database user to run them as"),
+            variable_option(
+                "--dbt-user",
                 variable="SMARTCITY_REDSHIFT_USER",
+                help="the database user dbt connects as",
             ),
-            Option(
-                ("--spectrum-role-arn",),
-                "the IAM role Redshift reads the lake and Glue with (the stack's)",
+            variable_option(
+                "--spectrum-role-arn",
                 variable="SMARTCITY_SPECTRUM_ROLE_ARN",
+                help="the IAM role Redshift reads the lake and Glue with (the stack's)",
             ),
-            Option(
-                ("--poll-seconds",),
-                "how often to ask whether a statement has finished",
+            click.Option(
+                ["--poll-seconds"],
                 default=1.0,
                 type=float,
+                help="how often to ask whether a statement has finished",
             ),
         ),
     ),

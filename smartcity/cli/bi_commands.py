@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
-from smartcity.cli.options import Command, Option
+import click
+
+from smartcity.cli.options import command
 from smartcity.console import say
 from smartcity.settings import PROJECT_ROOT, Settings
 
@@ -53,7 +55,7 @@ def hyper(out: Path, settings: Settings) -> int:
     return 0
 
 
-def bi(args: argparse.Namespace, settings: Settings) -> int:
+def bi(args: SimpleNamespace, settings: Settings) -> int:
     out = Path(args.out) if args.out else default_out(args.what, settings)
     if args.what == TABLEAU:
         return tableau(out, Path(args.manifest))
@@ -61,7 +63,7 @@ def bi(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    Command(
+    command(
         "bi",
         "write the files Tableau opens: data sources on Athena, or a Hyper extract",
         "`smartcity bi tableau` writes a Tableau data source (.tds) per mart, on Athena "
@@ -72,18 +74,18 @@ COMMANDS = (
         "See docs/bi-tools.md, also for Looker Studio.",
         bi,
         (
-            Option(("what",), "what to write", choices=(TABLEAU, HYPER)),
-            Option(
-                ("--out",),
-                "where: a folder for tableau (default <data>/bi/tableau), a file for hyper "
-                "(default <data>/bi/smartcity_marts.hyper)",
+            click.Argument(["what"], type=click.Choice([TABLEAU, HYPER])),
+            click.Option(
+                ["--out"],
                 metavar="PATH",
+                help="where: a folder for tableau (default <data>/bi/tableau), a file for hyper "
+                "(default <data>/bi/smartcity_marts.hyper)",
             ),
-            Option(
-                ("--manifest",),
-                "dbt's manifest.json that tableau reads the marts from",
+            click.Option(
+                ["--manifest"],
                 default=str(PROJECT_ROOT / "target" / "manifest.json"),
                 metavar="PATH",
+                help="dbt's manifest.json that tableau reads the marts from",
             ),
         ),
     ),

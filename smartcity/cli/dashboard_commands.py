@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
+from types import SimpleNamespace
 
-from smartcity.cli.options import Command, Option
+import click
+
+from smartcity.cli.options import command, variable_option
 from smartcity.console import say
 from smartcity.local_stack import ports
 from smartcity.settings import Settings
 
 
-def dashboard(args: argparse.Namespace, settings: Settings) -> int:
+def dashboard(args: SimpleNamespace, settings: Settings) -> int:
     try:
         from smartcity.dashboard.server import serve
     except ImportError as error:  # installed without the extra
@@ -27,7 +29,7 @@ def dashboard(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    Command(
+    command(
         "dashboard",
         "serve the Streamlit dashboard over the marts in DuckDB",
         "One page per dbt exposure (city_overview, district_congestion, fleet_and_trips, "
@@ -36,12 +38,8 @@ COMMANDS = (
         "it.",
         dashboard,
         (
-            Option(
-                ("--port",),
-                "port to serve on",
-                variable="SMARTCITY_DASHBOARD_PORT",
-            ),
-            Option(("--host",), "address to bind", default="127.0.0.1"),
+            variable_option("--port", variable="SMARTCITY_DASHBOARD_PORT", help="port to serve on"),
+            click.Option(["--host"], default="127.0.0.1", help="address to bind"),
         ),
         needs_project=False,
     ),

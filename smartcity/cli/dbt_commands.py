@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import threading
+from types import SimpleNamespace
+
+import click
 
 from smartcity import pipeline
-from smartcity.cli.options import Command, Option
+from smartcity.cli.options import command
 from smartcity.console import fail, say
 from smartcity.settings import PROJECT_ROOT, Settings
 
 
-def dbt(args: argparse.Namespace, settings: Settings) -> int:
+def dbt(args: SimpleNamespace, settings: Settings) -> int:
     if args.every is not None and args.on_landing:
         fail("--every and --on-landing are two schedules: choose one.")
         return 2
@@ -31,7 +33,7 @@ def dbt(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def dbt_packages(_: argparse.Namespace, __: Settings) -> int:
+def dbt_packages(_: SimpleNamespace, __: Settings) -> int:
     from smartcity.dbt.packages import PackagesUnavailable, install_packages
 
     try:
@@ -42,7 +44,7 @@ def dbt_packages(_: argparse.Namespace, __: Settings) -> int:
     return 0
 
 
-def dbt_sources(args: argparse.Namespace, _: Settings) -> int:
+def dbt_sources(args: SimpleNamespace, _: Settings) -> int:
     from smartcity.dbt import sources as dbt_sources
 
     if args.write:
@@ -55,7 +57,7 @@ def dbt_sources(args: argparse.Namespace, _: Settings) -> int:
     return 1 if stale else 0
 
 
-def load_postgres(_: argparse.Namespace, settings: Settings) -> int:
+def load_postgres(_: SimpleNamespace, settings: Settings) -> int:
     from smartcity.dbt.postgres_loader import connect, load_lake
 
     loaded = load_lake(
@@ -70,7 +72,7 @@ def load_postgres(_: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    Command(
+    command(
         "dbt",
         "run dbt on this project with the configured lake and database",
         "Run any dbt command (build, test, docs generate, docs serve, ...) with the profiles "
@@ -82,21 +84,27 @@ COMMANDS = (
         "second), e.g. `smartcity dbt --on-landing run --select marts`.",
         dbt,
         (
-            Option(
-                ("--every",),
-                "run dbt every SECONDS seconds in one process (dbt starts once), until stopped",
+            click.Option(
+                ["--every"],
                 type=float,
                 metavar="SECONDS",
+                help="run dbt every SECONDS seconds in one process (dbt starts once), until "
+                "stopped",
             ),
-            Option(
-                ("--on-landing",),
-                "run dbt in one process whenever the lake's tables have new commits, until stopped",
-                action="store_true",
+            click.Option(
+                ["--on-landing"],
+                is_flag=True,
+                help="run dbt in one process whenever the lake's tables have new commits, until "
+                "stopped",
             ),
-            Option(("arguments",), "arguments passed to dbt", nargs=argparse.REMAINDER),
+            # Everything from the first word that is not one of the options above is dbt's.
+            click.Argument(
+                ["arguments"], nargs=-1, type=click.UNPROCESSED, metavar="[DBT_ARGUMENTS]..."
+            ),
         ),
+        context_settings={"allow_interspersed_args": False},
     ),
-    Command(
+    command(
         "dbt-packages",
         "install the dbt packages of packages.yml (the hub, else the offline mirror)",
         "Run `dbt deps` for the versions pinned in package-lock.yml; where the dbt package "
@@ -105,7 +113,7 @@ COMMANDS = (
         "SHA-256 its README lists. The set-up runs this.",
         dbt_packages,
     ),
-    Command(
+    command(
         "load-postgres",
         "copy the lake's raw and dead-letter tables into PostgreSQL for the postgres target",
         "Read every dbt source table from the lake (as the local target does) and replace its "
@@ -114,7 +122,7 @@ COMMANDS = (
         load_postgres,
         needs_project=False,
     ),
-    Command(
+    command(
         "dbt-sources",
         "check or write the dbt files generated from the contracts and the variables",
         "The dbt source definitions, the staging models' columns and tests are generated "
@@ -122,6 +130,6 @@ COMMANDS = (
         "from foundation/environment.py. Without --write, list the committed files that "
         "differ from what they would generate (exit 1 if any).",
         dbt_sources,
-        (Option(("--write",), "write the generated files", action="store_true", default=False),),
+        (click.Option(["--write"], is_flag=True, help="write the generated files"),),
     ),
 )

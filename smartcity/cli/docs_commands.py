@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+from types import SimpleNamespace
+
+import click
 
 from smartcity import pipeline
-from smartcity.cli.options import Command, Option
+from smartcity.cli.options import command
 from smartcity.console import say
 from smartcity.dbt import docs_site, lineage_report
 from smartcity.settings import PROJECT_ROOT, Settings
@@ -39,7 +41,7 @@ def _generate_dbt_docs(settings: Settings, target: Path) -> None:
     pipeline.run_dbt(settings, "docs", "generate", "--no-compile", *where, on_line=say)
 
 
-def docs(args: argparse.Namespace, settings: Settings) -> int:
+def docs(args: SimpleNamespace, settings: Settings) -> int:
     target = PROJECT_ROOT / args.target_path  # as dbt reads a relative --target-path
     # Claimed before generating (some seconds), so that a taken port is said at once.
     server = None if args.no_serve else docs_site.bind(target, args.host, args.port, ANOTHER_PORT)
@@ -60,7 +62,7 @@ def docs(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    Command(
+    command(
         "docs",
         "generate the dbt docs and the column-level lineage, and serve them",
         "Run `dbt docs generate` (on the DuckDB database of the environment, built by "
@@ -71,19 +73,18 @@ COMMANDS = (
         "at / and the lineage at /lineage/. A taken port fails at once, before generating.",
         docs,
         (
-            Option(("--port",), "port to serve on", default=PORT, type=int),
-            Option(("--host",), "address to bind", default="127.0.0.1"),
-            Option(
-                ("--target-path",),
-                "dbt's target folder to generate into and serve, relative to the project",
-                default=Path("target"),
-                type=Path,
+            click.Option(["--port"], default=PORT, type=int, help="port to serve on"),
+            click.Option(["--host"], default="127.0.0.1", help="address to bind"),
+            click.Option(
+                ["--target-path"],
+                default="target",
+                type=click.Path(path_type=Path),
+                help="dbt's target folder to generate into and serve, relative to the project",
             ),
-            Option(
-                ("--no-serve",),
-                "generate only, e.g. to publish the target folder as a static site",
-                action="store_true",
-                default=False,
+            click.Option(
+                ["--no-serve"],
+                is_flag=True,
+                help="generate only, e.g. to publish the target folder as a static site",
             ),
         ),
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from confluent_kafka import KafkaException
 
 from foundation.contracts import ContractViolation
+from foundation.environment import InvalidSetting
 from ingestion.topics import KafkaUnavailable
 
 NO_AWS_CREDENTIALS = (
@@ -51,7 +52,7 @@ def _duckdb_message(error: Exception) -> str | None:
 
 def explain(error: Exception) -> tuple[str, int] | None:
     """One line for ``error`` and the exit code, or None for a bug (shown as a traceback)."""
-    if isinstance(error, KafkaUnavailable):
+    if isinstance(error, KafkaUnavailable | InvalidSetting):
         return str(error), 2
     if isinstance(error, KafkaException | ContractViolation):
         return str(error), 1

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
+import click
+
 from foundation.contracts import CONTRACTS
-from smartcity.cli.options import Command, Option
+from smartcity.cli.options import command, variable_option
 from smartcity.console import say
 from smartcity.settings import Settings
 
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
 
-def compact(args: argparse.Namespace, settings: Settings) -> int:
+def compact(args: SimpleNamespace, settings: Settings) -> int:
     from pyiceberg.exceptions import NoSuchTableError
 
     from foundation.lake_tables import LAKE_TABLES
@@ -74,7 +76,7 @@ def _say_partition(label: str, rows: list[int] | tuple[int, ...], note: str = ""
 
 
 COMMANDS = (
-    Command(
+    command(
         "compact",
         "compact and expire the lake's Iceberg tables",
         "Report files per event hour and rows per file, then rewrite every closed hour "
@@ -86,22 +88,21 @@ COMMANDS = (
         "an s3:// one alike; safe to run beside the landing job.",
         compact,
         (
-            Option(
-                ("--grace-minutes",),
-                "how long after its end an hour counts as closed",
+            variable_option(
+                "--grace-minutes",
                 variable="SMARTCITY_COMPACTION_GRACE_MINUTES",
+                help="how long after its end an hour counts as closed",
             ),
-            Option(
-                ("--keep-superseded-minutes",),
-                "how long replaced files and older snapshots stay for readers that planned "
-                "a query on them",
+            variable_option(
+                "--keep-superseded-minutes",
                 variable="SMARTCITY_COMPACTION_KEEP_SUPERSEDED_MINUTES",
+                help="how long replaced files and older snapshots stay for readers that "
+                "planned a query on them",
             ),
-            Option(
-                ("--dry-run",),
-                "only report files per partition and rows per file",
-                action="store_true",
-                default=False,
+            click.Option(
+                ["--dry-run"],
+                is_flag=True,
+                help="only report files per partition and rows per file",
             ),
         ),
         needs_project=False,

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import click
 
 from foundation.contracts import CONTRACTS
 from ingestion.simulators.malformed import MalformedRecords
 from ingestion.simulators.world import SimulationOptions
 from smartcity import pipeline
-from smartcity.cli.options import Command, Option
+from smartcity.cli.options import command, variable_option
 from smartcity.console import fail, say
 from smartcity.demo_defaults import (
     DEMO_EVENTS,
@@ -31,14 +33,14 @@ def _utc(text: str) -> datetime:
 def _seconds(text: str) -> int:
     value = int(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not a whole number of seconds, 1 or more")
+        raise ValueError(f"{value} is not a whole number of seconds, 1 or more")
     return value
 
 
 def _share(text: str) -> float:
     value = float(text)
     if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(
+        raise ValueError(
             f"{text} is not a share from 0 to below 1 (0.005 is one record in two hundred)"
         )
     return value
@@ -50,54 +52,58 @@ def simulation_options(
     malformed_share: float,
     start_default: str,
     events_cover: str = "",
-) -> tuple[Option, ...]:
+) -> tuple[click.Option, ...]:
     return (
-        Option(
-            ("--events",),
-            "number of valid events to simulate across all sources" + events_cover,
+        click.Option(
+            ["--events"],
             default=events,
             type=int,
+            help="number of valid events to simulate across all sources" + events_cover,
         ),
-        Option(
-            ("--rate",),
-            "events per second to send; 0 sends as fast as the broker acknowledges",
+        click.Option(
+            ["--rate"],
             default=0.0,
             type=float,
+            help="events per second to send; 0 sends as fast as the broker acknowledges",
         ),
-        Option(
-            ("--seed",),
-            "random seed; the same seed and start time give the same events",
+        click.Option(
+            ["--seed"],
             default=SimulationOptions.seed,
             type=int,
+            help="random seed; the same seed and start time give the same events",
         ),
-        Option(
-            ("--vehicles",), "vehicles in the fleet", default=SimulationOptions.vehicles, type=int
+        click.Option(
+            ["--vehicles"],
+            default=SimulationOptions.vehicles,
+            type=int,
+            help="vehicles in the fleet",
         ),
-        Option(
-            ("--start-at",),
-            f"event time of the first event, ISO 8601, UTC (default: {start_default})",
+        click.Option(
+            ["--start-at"],
             type=_utc,
+            metavar="TIME",
+            help=f"event time of the first event, ISO 8601, UTC (default: {start_default})",
         ),
-        Option(
-            ("--gps-every",),
-            "seconds between two GPS fixes of a driving vehicle, its telemetry every other "
-            "fix; fewer reports cover more hours in the same number of events",
+        click.Option(
+            ["--gps-every"],
             default=gps_every_s,
             type=_seconds,
             metavar="SECONDS",
+            help="seconds between two GPS fixes of a driving vehicle, its telemetry every other "
+            "fix; fewer reports cover more hours in the same number of events",
         ),
-        Option(
-            ("--malformed-share",),
-            "share of malformed records sent beside the valid events (each refused by the "
-            "landing job into the dead letters, for one of several reasons); 0 sends none",
+        click.Option(
+            ["--malformed-share"],
             default=malformed_share,
             type=_share,
             metavar="SHARE",
+            help="share of malformed records sent beside the valid events (each refused by the "
+            "landing job into the dead letters, for one of several reasons); 0 sends none",
         ),
     )
 
 
-def _simulation(args: argparse.Namespace, default_start: datetime) -> SimulationOptions:
+def _simulation(args: SimpleNamespace, default_start: datetime) -> SimulationOptions:
     return SimulationOptions(
         events=args.events,
         seed=args.seed,
@@ -107,12 +113,12 @@ def _simulation(args: argparse.Namespace, default_start: datetime) -> Simulation
     )
 
 
-def demo_simulation(args: argparse.Namespace, now: datetime) -> SimulationOptions:
+def demo_simulation(args: SimpleNamespace, now: datetime) -> SimulationOptions:
     """The simulation `smartcity demo` runs when started at ``now`` with ``args``."""
     return _simulation(args, demo_start(now))
 
 
-def demo(args: argparse.Namespace, settings: Settings) -> int:
+def demo(args: SimpleNamespace, settings: Settings) -> int:
     from smartcity.demo import DemoOptions, run_demo
 
     options = DemoOptions(
@@ -124,7 +130,7 @@ def demo(args: argparse.Namespace, settings: Settings) -> int:
     return run_demo(settings, options)
 
 
-def produce(args: argparse.Namespace, settings: Settings) -> int:
+def produce(args: SimpleNamespace, settings: Settings) -> int:
     pipeline.create_topics(settings)
     hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     simulation = _simulation(args, hour)
@@ -142,7 +148,7 @@ def produce(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def land(args: argparse.Namespace, settings: Settings) -> int:
+def land(args: SimpleNamespace, settings: Settings) -> int:
     totals = pipeline.land(
         settings,
         trigger=args.trigger,
@@ -161,7 +167,7 @@ def land(args: argparse.Namespace, settings: Settings) -> int:
 
 
 COMMANDS = (
-    Command(
+    command(
         "demo",
         "run the whole pipeline once on this machine: broker, producer, Spark, dbt",
         "Start a local Kafka broker, simulate and produce events, land them with Spark, build "
@@ -180,16 +186,15 @@ COMMANDS = (
                 events_cover="; the default covers about six hours with the default fleet and "
                 "GPS interval",
             ),
-            Option(
-                ("--reset",),
-                "remove the existing lake, checkpoints and database without asking, "
+            click.Option(
+                ["--reset"],
+                is_flag=True,
+                help="remove the existing lake, checkpoints and database without asking, "
                 "wherever they are",
-                action="store_true",
-                default=False,
             ),
         ),
     ),
-    Command(
+    command(
         "produce",
         "simulate city events and send them to Kafka",
         "Simulate city events and send them to a running broker, one topic per source.",
@@ -199,7 +204,7 @@ COMMANDS = (
         ),
         needs_project=False,
     ),
-    Command(
+    command(
         "land",
         "run the Spark job that lands Kafka topics as raw Parquet",
         "Kafka -> validated raw Parquet (and dead letters) in the lake. Checkpointed and "
@@ -209,22 +214,22 @@ COMMANDS = (
         "progress of it go to <data>/metrics/landing.jsonl.",
         land,
         (
-            Option(
-                ("--trigger",),
-                f"'{AVAILABLE_NOW}' drains the topics and stops; an interval such as "
-                "'10 seconds' runs continuously, one micro-batch per interval, until stopped",
+            variable_option(
+                "--trigger",
                 variable="SMARTCITY_LANDING_TRIGGER",
+                help=f"'{AVAILABLE_NOW}' drains the topics and stops; an interval such as "
+                "'10 seconds' runs continuously, one micro-batch per interval, until stopped",
             ),
-            Option(
-                ("--source",),
-                "land only this source (repeat for several; default: all five)",
-                action="append",
-                choices=[c.source for c in CONTRACTS],
+            click.Option(
+                ["--source"],
+                multiple=True,
+                type=click.Choice([c.source for c in CONTRACTS]),
+                help="land only this source (repeat for several; default: all five)",
             ),
-            Option(
-                ("--max-offsets-per-trigger",),
-                "most Kafka records one micro-batch of one source takes",
+            variable_option(
+                "--max-offsets-per-trigger",
                 variable="SMARTCITY_LANDING_MAX_OFFSETS",
+                help="most Kafka records one micro-batch of one source takes",
             ),
         ),
     ),

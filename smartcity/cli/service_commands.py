@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
+from types import SimpleNamespace
 
-from smartcity.cli.options import Command, Option
+import click
+
+from smartcity.cli.options import command
 from smartcity.console import fail, say
 from smartcity.dbt import preflight
 from smartcity.settings import Settings
 
 
-def kafka(_: argparse.Namespace, settings: Settings) -> int:
+def kafka(_: SimpleNamespace, settings: Settings) -> int:
     from smartcity.local_stack.kafka_broker import LocalKafkaBroker
 
     preflight.require_writable(settings.kafka_dir, "SMARTCITY_DATA_DIR")
@@ -32,7 +34,7 @@ def kafka(_: argparse.Namespace, settings: Settings) -> int:
         broker.stop()
 
 
-def jars(args: argparse.Namespace, settings: Settings) -> int:
+def jars(args: SimpleNamespace, settings: Settings) -> int:
     from smartcity.jars import KAFKA_BROKER, SPARK_KAFKA, SPARK_S3, ensure_jars
 
     for jar_set in (KAFKA_BROKER, SPARK_KAFKA, *([SPARK_S3] if args.with_s3 else [])):
@@ -41,7 +43,7 @@ def jars(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def trino(args: argparse.Namespace, settings: Settings) -> int:
+def trino(args: SimpleNamespace, settings: Settings) -> int:
     from smartcity.local_stack.trino_server import fetch_trino
 
     home, java = fetch_trino(settings.cache_dir, update_lock=args.update_lock)
@@ -49,40 +51,38 @@ def trino(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _update_lock(what: str) -> Option:
-    return Option(
-        ("--update-lock",),
-        f"for maintainers: rewrite {what} after changing a version",
-        action="store_true",
-        default=False,
+def _update_lock(what: str) -> click.Option:
+    return click.Option(
+        ["--update-lock"],
+        is_flag=True,
+        help=f"for maintainers: rewrite {what} after changing a version",
     )
 
 
 COMMANDS = (
-    Command(
+    command(
         "kafka",
         "run the local single-node Kafka broker in the foreground",
         "Run a single-node KRaft broker on 127.0.0.1 (port SMARTCITY_KAFKA_PORT) until Ctrl-C.",
         kafka,
-        (Option(("action",), "start the broker and keep it running", choices=["start"]),),
+        (click.Argument(["action"], type=click.Choice(["start"])),),
     ),
-    Command(
+    command(
         "jars",
         "fetch and verify the Kafka broker and Spark connector jars",
         "Fetch the jars once with Maven into the cache and verify their SHA-256.",
         jars,
         (
-            Option(
-                ("--with-s3",),
-                "also the S3A connector and AWS SDK (about 700 MB), needed for an s3:// "
+            click.Option(
+                ["--with-s3"],
+                is_flag=True,
+                help="also the S3A connector and AWS SDK (about 700 MB), needed for an s3:// "
                 "lake; fetched on first use otherwise",
-                action="store_true",
-                default=False,
             ),
             _update_lock("infra/jars/*/jars.sha256"),
         ),
     ),
-    Command(
+    command(
         "trino",
         "fetch and verify the Trino server that the tests of the `trino` dbt target run",
         "Fetch the Trino server tarball (about 820 MB) once with Maven into the cache, verify "
@@ -91,7 +91,7 @@ COMMANDS = (
         "with that reason, until a later fetch succeeds.",
         trino,
         (
-            Option(("action",), "fetch the server", choices=["fetch"]),
+            click.Argument(["action"], type=click.Choice(["fetch"])),
             _update_lock("infra/jars/trino-server/jars.sha256"),
         ),
     ),

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pyarrow as pa
@@ -691,7 +691,7 @@ def test_compaction_leaves_one_file_per_closed_hour_and_every_row(run: dict) -> 
     rows_before = {c.source: table(c.source).scan().to_arrow().num_rows for c in CONTRACTS}
     landed_before, staged_before = pipeline.landed_rows(settings), pipeline.staged_rows(settings)
     files_before = sum(len(table(c.source).inspect.files()) for c in CONTRACTS)
-    arguments = argparse.Namespace(grace_minutes=0, keep_superseded_minutes=0, dry_run=False)
+    arguments = SimpleNamespace(grace_minutes=0, keep_superseded_minutes=0, dry_run=False)
 
     assert lake_commands.compact(arguments, settings) == 0
 
