@@ -7,7 +7,7 @@ PORT ?= 8080
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt pyproject.toml package-lock.yml scripts/bootstrap.sh scripts/lib/locked_venv.sh scripts/airflow_env.sh orchestration/mwaa/requirements-test.txt scripts/tools_env.sh infra/aws/requirements-tools.txt infra/jars/*/pom.xml infra/jars/*/jars.sha256
+$(VENV)/.installed: requirements.txt pyproject.toml package-lock.yml scripts/bootstrap.sh scripts/lib/locked_venv.sh scripts/airflow_env.sh orchestration/mwaa/requirements-test.txt scripts/tools_env.sh infra/aws/requirements-tools.txt smartcity/jar_sets/*/pom.xml smartcity/jar_sets/*/jars.sha256
 	bash scripts/bootstrap.sh
 
 demo: setup  ## run the whole pipeline once: Kafka, producer, Spark, dbt on DuckDB
@@ -38,7 +38,7 @@ dashboard: setup  ## the Streamlit dashboard over the marts, on http://127.0.0.1
 lock:  ## re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf /tmp/smartcity-lock && python3 -m venv /tmp/smartcity-lock
 	/tmp/smartcity-lock/bin/pip install --quiet -r requirements.in
-	( echo "# Pinned from requirements.in by \`make lock\`."; /tmp/smartcity-lock/bin/pip freeze --exclude smartcity ) > requirements.txt
+	( echo "# Pinned from requirements.in by \`make lock\`."; /tmp/smartcity-lock/bin/pip freeze --all --exclude pip --exclude smartcity ) > requirements.txt
 
 clean:
 	rm -rf data target logs dbt_packages .pytest_cache

@@ -1,6 +1,6 @@
 """Jars from Maven Central: fetched once with Maven, checked, then used offline.
 
-Each jar set is a small POM under ``infra/jars/<name>/`` plus a ``jars.sha256`` lock
+Each jar set is a small POM under ``smartcity/jar_sets/<name>/`` plus a ``jars.sha256`` lock
 that lists every jar the set must contain with its SHA-256. A set may hold another kind
 of Maven artifact instead (the Trino server is one ``tar.gz``), locked the same way. A
 set is resolved into the cache the first time it is needed; afterwards the cache is only
@@ -10,15 +10,16 @@ verified against the lock, so later runs never touch the network.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from xml.etree import ElementTree
 
-from smartcity.settings import PROJECT_ROOT
-
-JARS_ROOT = PROJECT_ROOT / "infra" / "jars"
+# Package data, so that an installed wheel lands without a checkout beside it.
+JARS_ROOT = Path(__file__).resolve().parent / "jar_sets"
 # Named in full so that Maven never looks up which plugin version is newest.
 COPY_DEPENDENCIES = "org.apache.maven.plugins:maven-dependency-plugin:3.11.0:copy-dependencies"
 
@@ -128,6 +129,24 @@ def _run_maven(jar_set: JarSet, output: Path) -> None:
         raise JarError(f"Maven could not fetch the {jar_set.name} jars:\n{tail}")
 
 
+def verified_jars(jar_set: JarSet, cache_dir: Path) -> list[Path]:
+    """The set's jars already in the cache, checked against the lock; never fetches.
+    Raises :class:`JarError` saying what to run when they are missing or differ."""
+    target = cache_directory(jar_set, cache_dir.resolve())
+    if not target.is_dir():
+        raise JarError(
+            f"the {jar_set.name} jars are not in {cache_dir}: fetch and verify them first "
+            f"(`smartcity jars{' --with-s3' if jar_set is SPARK_S3 else ''}`, or `make setup`)"
+        )
+    problems = _mismatches(_digests(target, jar_set.artifacts), read_lock(jar_set))
+    if problems:
+        raise JarError(
+            f"the {jar_set.name} jars in {target} do not match {jar_set.lock} "
+            f"({'; '.join(problems)}): delete that folder and run `smartcity jars` again"
+        )
+    return sorted(target.glob(jar_set.artifacts))
+
+
 def ensure_jars(jar_set: JarSet, cache_dir: Path, update_lock: bool = False) -> list[Path]:
     """Return the set's jars, fetching them first if the cache does not have them.
 
@@ -164,3 +183,23 @@ def ensure_jars(jar_set: JarSet, cache_dir: Path, update_lock: bool = False) -> 
         # Leave an empty directory behind for TemporaryDirectory to remove.
         staging_dir.mkdir()
     return sorted(target.glob(jar_set.artifacts))
+
+
+def coordinates(jar_set: JarSet) -> list[str]:
+    """The Maven coordinates (group:artifact:version) the set's POM asks for, its
+    properties filled in: what a deployment without Maven must put on the classpath."""
+    namespace = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ElementTree.parse(jar_set.pom).getroot()
+    properties = {
+        element.tag.split("}", 1)[1]: (element.text or "").strip()
+        for element in root.findall("m:properties/*", namespace)
+    }
+
+    def text(dependency: ElementTree.Element, name: str) -> str:
+        value = (dependency.findtext(f"m:{name}", "", namespace) or "").strip()
+        return re.sub(r"\$\{([^}]+)\}", lambda match: properties[match.group(1)], value)
+
+    return [
+        ":".join(text(dependency, name) for name in ("groupId", "artifactId", "version"))
+        for dependency in root.findall("m:dependencies/m:dependency", namespace)
+    ]

@@ -90,6 +90,7 @@ def land(
 ) -> dict[str, int]:
     """Run the landing job until it drains (``availableNow``) or is asked to stop
     (SIGTERM, Ctrl-C); return its totals: input, landed and dead-lettered rows."""
+    from smartcity import landing_classpath
     from streaming.job import LandingOptions, ShutdownRequest, await_queries, start_landing
     from streaming.jvm_build import landing_jar
     from streaming.metrics import MetricsLog, ProgressListener
@@ -103,15 +104,23 @@ def land(
             "produce first (`smartcity produce`), or check SMARTCITY_TOPIC_PREFIX."
         )
     metrics = MetricsLog(settings.metrics_dir / "landing.jsonl")
-    jars = [*ensure_jars(SPARK_KAFKA, settings.cache_dir), landing_jar(settings.cache_dir)]
-    if settings.lake_on_s3:
-        jars += ensure_jars(SPARK_S3, settings.cache_dir)
+    jars: list[Path] = []
+    if not submitted_by_spark():
+        jars = [*ensure_jars(SPARK_KAFKA, settings.cache_dir), landing_jar(settings.cache_dir)]
+        if settings.lake_on_s3:
+            jars += ensure_jars(SPARK_S3, settings.cache_dir)
     spark = build_session(
         jars,
-        settings.spark_master,
+        # Under spark-submit its --master holds; .master() would override it.
+        "" if submitted_by_spark() else settings.spark_master,
         s3_endpoint_url=settings.s3_endpoint_url,
         java_options=LANDING_JAVA_OPTIONS,
     )
+    try:
+        landing_classpath.require(spark, settings.lake_on_s3)
+    except landing_classpath.MissingJar:
+        spark.stop()
+        raise
     spark.streams.addListener(ProgressListener(metrics))
     options = LandingOptions(
         lake_uri=spark_uri(settings.lake_uri),
@@ -132,6 +141,12 @@ def land(
         metrics.wait_for_progress(timeout_s=10.0)
         spark.stop()
     return metrics.totals()
+
+
+def submitted_by_spark() -> bool:
+    """Whether spark-submit started this process: its JVM is already running, with the
+    jars of `--jars` on its classpath, and the session takes them, not ours."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
 def child_environment(settings: Settings) -> dict[str, str]:

@@ -9,7 +9,7 @@ from pyspark.sql import SparkSession
 
 from foundation.environment import aws_region
 
-LOG_CONFIG = Path(__file__).resolve().parents[1] / "infra" / "spark" / "log4j2.properties"
+LOG_CONFIG = Path(__file__).resolve().with_name("log4j2.properties")
 # The landing job's driver JVM (in local mode, the whole job): the throughput collector
 # instead of G1. On two cores G1's concurrent marking threads took CPU from the tasks;
 # cold landing runs against the peer (which keeps Spark's defaults) went from 0.99-1.22x

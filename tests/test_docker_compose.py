@@ -44,7 +44,7 @@ def test_images_are_pinned_to_versions_that_match_the_local_stack() -> None:
         image = service["image"]
         repository, _, tag = image.rpartition(":")
         assert repository and tag and tag != "latest", f"{name} image {image} is not pinned"
-    kafka_pom = (ROOT / "infra/jars/kafka-broker/pom.xml").read_text()
+    kafka_pom = (ROOT / "smartcity/jar_sets/kafka-broker/pom.xml").read_text()
     kafka_version = re.search(r"<kafka.version>(.+)</kafka.version>", kafka_pom).group(1)
     assert SERVICES["kafka"]["image"] == f"apache/kafka:{kafka_version}"
     pyspark = re.search(r"^pyspark==(.+)$", (ROOT / "requirements.txt").read_text(), re.M).group(1)

@@ -18,6 +18,7 @@ from smartcity.cli import (
     bi_commands,
     dashboard_commands,
     dbt_commands,
+    dist_commands,
     docs_commands,
     lake_commands,
     pipeline_commands,
@@ -50,6 +51,7 @@ cli = _Group(
         *docs_commands.COMMANDS,
         *dashboard_commands.COMMANDS,
         *bi_commands.COMMANDS,
+        *dist_commands.COMMANDS,
     ],
     # As wide as the terminal up to 100 columns, the width of the code and the docs.
     context_settings={

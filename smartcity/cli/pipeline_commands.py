@@ -232,5 +232,7 @@ COMMANDS = (
                 help="most Kafka records one micro-batch of one source takes",
             ),
         ),
+        # The wheel holds the contracts and the jar locks: it lands without a checkout.
+        needs_project=False,
     ),
 )

@@ -79,7 +79,7 @@ COMMANDS = (
                 help="also the S3A connector and AWS SDK (about 700 MB), needed for an s3:// "
                 "lake; fetched on first use otherwise",
             ),
-            _update_lock("infra/jars/*/jars.sha256"),
+            _update_lock("smartcity/jar_sets/*/jars.sha256"),
         ),
     ),
     command(
@@ -92,7 +92,7 @@ COMMANDS = (
         trino,
         (
             click.Argument(["action"], type=click.Choice(["fetch"])),
-            _update_lock("infra/jars/trino-server/jars.sha256"),
+            _update_lock("smartcity/jar_sets/trino-server/jars.sha256"),
         ),
     ),
 )
