@@ -28,14 +28,14 @@ class JvmBuildFailed(RuntimeError):
     """The landing job's JVM code could not be compiled."""
 
 
-def _sources() -> list[Path]:
-    return sorted(SOURCES.rglob("*.java"))
+def _sources(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.java"))
 
 
-def _fingerprint() -> str:
+def _fingerprint(root: Path) -> str:
     digest = hashlib.sha256(pyspark.__version__.encode())
-    for source in _sources():
-        digest.update(source.relative_to(SOURCES).as_posix().encode())
+    for source in _sources(root):
+        digest.update(source.relative_to(root).as_posix().encode())
         digest.update(source.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -54,9 +54,10 @@ def find_javac() -> str:
     return found
 
 
-def landing_jar(cache_dir: Path) -> Path:
-    """The compiled jar, built first if this version of the sources has none yet."""
-    jar = cache_dir / "landing-jvm" / f"smartcity-landing-{_fingerprint()}.jar"
+def landing_jar(cache_dir: Path, sources: Path = SOURCES) -> Path:
+    """The compiled jar of ``sources`` (this package's), built first if this version of
+    them has none yet."""
+    jar = cache_dir / "landing-jvm" / f"smartcity-landing-{_fingerprint(sources)}.jar"
     if jar.is_file():
         return jar
     jar.parent.mkdir(parents=True, exist_ok=True)
@@ -71,12 +72,12 @@ def landing_jar(cache_dir: Path) -> Path:
             f"{SPARK_JARS}/*",
             "-d",
             str(classes),
-            *map(str, _sources()),
+            *map(str, _sources(sources)),
         ]
         compiled = subprocess.run(command, capture_output=True, text=True, check=False)
         if compiled.returncode != 0:
             raise JvmBuildFailed(
-                f"javac failed on {SOURCES}:\n{compiled.stdout}{compiled.stderr}".rstrip()
+                f"javac failed on {sources}:\n{compiled.stdout}{compiled.stderr}".rstrip()
             )
         partial = Path(staging) / jar.name
         with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:

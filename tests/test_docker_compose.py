@@ -67,7 +67,9 @@ def test_ports_bind_to_loopback_and_named_volumes_are_declared() -> None:
 def test_the_app_services_reach_kafka_and_spark_by_service_name() -> None:
     streaming = SERVICES["streaming"]["environment"]
     assert streaming["KAFKA_BOOTSTRAP_SERVERS"].split(":")[0] == "kafka"
-    assert streaming["SMARTCITY_SPARK_MASTER"] == "spark://spark-master:7077"
+    # spark-submit's master, from the image's dist/ (infra/docker/Dockerfile).
+    assert streaming["SPARK_MASTER"] == "spark://spark-master:7077"
+    assert SERVICES["streaming"]["entrypoint"] == ["bash", "/opt/smartcity/dist/spark-submit.sh"]
     assert SERVICES["producer"]["command"][0] == "produce"
     assert (ROOT / SERVICES["producer"]["build"]["dockerfile"]).exists()
 
@@ -79,7 +81,7 @@ def test_the_spark_services_are_the_cluster_the_tests_land_on() -> None:
     master = SERVICES["spark-master"]
     workers = sorted(name for name in SERVICES if name.startswith("spark-worker-"))
     assert len(workers) == cluster.WORKERS
-    master_url = SERVICES["streaming"]["environment"]["SMARTCITY_SPARK_MASTER"]
+    master_url = SERVICES["streaming"]["environment"]["SPARK_MASTER"]
     for name in workers:
         worker = SERVICES[name]
         assert worker["command"][-2:] == [cluster.WORKER_CLASS, master_url]

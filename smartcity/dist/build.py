@@ -36,6 +36,7 @@ DBT_PROJECT_FOLDER = "smartcity-dbt"
 # What Amazon MWAA is deployed with (orchestration/mwaa/README.md).
 MWAA_FILES = ("requirements.txt", "startup.sh", "dags/smartcity_hourly.py")
 CHECKSUMS = "SHA256SUMS"
+CONSTRAINTS = "constraints.txt"
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,9 @@ def build(
         say("compiling the landing job's jar")
         jars = staging / "jars"
         jars.mkdir()
-        for jar in [*connector_jars, landing_jar(cache_dir), *s3_jars]:
+        # The committed sources of the checkout, not those of the running package.
+        own_jar = landing_jar(cache_dir, project / "streaming" / "jvm" / "src")
+        for jar in [*connector_jars, own_jar, *s3_jars]:
             shutil.copy2(jar, jars / jar.name)
         names = sorted(jar.name for jar in jars.glob("*.jar"))
         _write(jars / CHECKSUMS, "".join(f"{sha256_of(jars / n)}  {n}\n" for n in names))
@@ -138,6 +141,8 @@ def build(
             staging / spark_jobs.EMR_SERVERLESS_JOB_RUN,
             spark_jobs.emr_serverless_job_run(artifacts_uri, names, settings),
         )
+        # The lock: `pip install <wheel> -c constraints.txt` gets the tested versions.
+        shutil.copy2(project / "requirements.txt", staging / CONSTRAINTS)
         say("archiving the dbt project with its packages")
         _dbt_project(project, staging)
         for name in MWAA_FILES:
