@@ -204,6 +204,12 @@ VARIABLES = {
         Variable("SMARTCITY_REDSHIFT_PASSWORD", "redshift target: its password", ""),
         Variable("SMARTCITY_REDSHIFT_SSLMODE", "redshift target: TLS mode", "verify-ca"),
         Variable(
+            "SMARTCITY_ARTIFACTS_URI",
+            "where the deployable set (`smartcity dist`) is uploaded; the EMR Serverless job "
+            "run names its files there",
+            "s3://<artifacts-bucket>/smartcity",
+        ),
+        Variable(
             "SMARTCITY_SPECTRUM_ROLE_ARN",
             "the IAM role Redshift reads the lake and Glue with (`smartcity redshift-setup`)",
             shown="none",

@@ -200,6 +200,7 @@ def test_the_outputs_are_the_project_settings_and_role_arns() -> None:
     assert names - roles <= set(VARIABLES), sorted(names - roles - set(VARIABLES))
     assert names - roles == {
         "SMARTCITY_LAKE_URI",
+        "SMARTCITY_ARTIFACTS_URI",
         "SMARTCITY_CHECKPOINT_URI",
         "SMARTCITY_GLUE_DATABASE",
         "SMARTCITY_RAW_SCHEMA",

@@ -176,6 +176,13 @@ def test_the_landing_role_writes_the_landed_prefixes_and_nothing_else(deployed: 
         assert _allowed(s3.get_object, Bucket=LAKE, Key=f"{prefix}probe"), prefix
         assert _allowed(s3.delete_object, Bucket=LAKE, Key=f"{prefix}probe"), prefix
     assert _allowed(s3.list_objects_v2, Bucket=LAKE, Prefix="raw/")
+    # The deployable set: read, never replaced; the job's logs written beside it.
+    deployed.as_user("administrator", "s3").put_object(
+        Bucket=LAKE, Key="artifacts/smartcity/land.py", Body=b"x"
+    )
+    assert _allowed(s3.get_object, Bucket=LAKE, Key="artifacts/smartcity/land.py")
+    assert not _allowed(s3.put_object, Bucket=LAKE, Key="artifacts/smartcity/land.py", Body=b"x")
+    assert _allowed(s3.put_object, Bucket=LAKE, Key="artifacts/smartcity/logs/x", Body=b"x")
     assert not _allowed(s3.put_object, Bucket=LAKE, Key=f"{MARTS}.x", Body=b"x")
     assert not _allowed(s3.get_object, Bucket=LAKE, Key=MARTS)
     assert not _allowed(s3.put_object, Bucket=RESULTS, Key="results/x", Body=b"x")

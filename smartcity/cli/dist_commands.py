@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import click
 
-from smartcity.cli.options import command
+from smartcity.cli.options import command, variable_option
 from smartcity.console import say
 from smartcity.dist.spark_jobs import EMR_DRIVER_SETTINGS
 from smartcity.settings import PROJECT_ROOT, Settings
@@ -45,9 +45,9 @@ COMMANDS = (
         dist,
         (
             click.Option(["--out"], default="dist", help="the folder to build into"),
-            click.Option(
-                ["--artifacts-uri"],
-                default="s3://<artifacts-bucket>/smartcity",
+            variable_option(
+                "--artifacts-uri",
+                variable="SMARTCITY_ARTIFACTS_URI",
                 help="where the folder is uploaded, for the EMR Serverless job run",
             ),
             click.Option(
