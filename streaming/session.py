@@ -46,9 +46,12 @@ def build_session(
     # .master() would otherwise override.
     if master:
         builder = builder.master(master)
+    # None under spark-submit, whose --jars must stand: an empty spark.jars would drop
+    # them, and the executors would never fetch them.
+    if jars:
+        builder = builder.config("spark.jars", ",".join(str(jar) for jar in jars))
     spark = (
         builder.appName(app_name)
-        .config("spark.jars", ",".join(str(jar) for jar in jars))
         .config("spark.driver.memory", "2g")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", "2")
