@@ -36,6 +36,7 @@ from tests.e2e.cluster_backlog import (
     produce_backlog,
 )
 from tests.local_spark_cluster import LocalSparkCluster
+from tests.test_cli_errors import smartcity
 
 pytestmark = pytest.mark.e2e
 
@@ -61,18 +62,6 @@ def outside_environment(venv: Path, **values: str) -> dict[str, str]:
     ]
     base = {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE) and k != "PATH"}
     return {**base, "PATH": os.pathsep.join(path), **values}
-
-
-def smartcity(*arguments: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "smartcity", *arguments],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def clone_with_packages(folder: Path) -> Path:
