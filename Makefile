@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8080
 
-.PHONY: setup demo test bench lint format docs dashboard lock clean
+.PHONY: setup demo test bench dist lint format docs dashboard lock clean
 
 setup: $(VENV)/.installed
 
@@ -15,6 +15,9 @@ demo: setup  ## run the whole pipeline once: Kafka, producer, Spark, dbt on Duck
 
 test: setup  ## every test suite; ends with pytest's summary line
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+dist: setup  ## the deployable set in dist/: wheel, jars, spark-submit and EMR job files, dbt project
+	$(PY) -m smartcity dist $(ARGS)
 
 bench: setup  ## measure the pipeline on this machine; figures to stdout and a JSON file
 	$(PY) -m bench run $(ARGS)
