@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from types import SimpleNamespace
 
 import click
@@ -16,7 +17,7 @@ from smartcity.settings import PROJECT_ROOT, Settings
 def dist(args: SimpleNamespace, settings: Settings) -> int:
     from smartcity.dist.build import build
 
-    out = PROJECT_ROOT / args.out if not os.path.isabs(args.out) else args.out
+    out = PROJECT_ROOT / args.out  # an absolute --out stands as given
     built = build(
         PROJECT_ROOT,
         settings.cache_dir,
@@ -44,7 +45,12 @@ COMMANDS = (
         "building nothing, a checkout with uncommitted changes or without verified jars.",
         dist,
         (
-            click.Option(["--out"], default="dist", help="the folder to build into"),
+            click.Option(
+                ["--out"],
+                type=click.Path(file_okay=False, path_type=Path),
+                default=Path("dist"),
+                help="the folder to build into (relative: to the project)",
+            ),
             variable_option(
                 "--artifacts-uri",
                 variable="SMARTCITY_ARTIFACTS_URI",
