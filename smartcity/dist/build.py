@@ -34,7 +34,7 @@ DBT_PROJECT_FILES = (
 DBT_PROJECT_ARCHIVE = "dbt-project.tar.gz"
 DBT_PROJECT_FOLDER = "smartcity-dbt"
 # What Amazon MWAA is deployed with (orchestration/mwaa/README.md).
-MWAA_FILES = ("requirements.txt", "startup.sh", "dags/smartcity_hourly.py")
+MWAA_FILES = ("requirements.txt", "startup.sh", "dags/smartcity_hourly.py", "dags/.airflowignore")
 CHECKSUMS = "SHA256SUMS"
 CONSTRAINTS = "constraints.txt"
 
