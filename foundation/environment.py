@@ -207,7 +207,7 @@ VARIABLES = {
             "SMARTCITY_ARTIFACTS_URI",
             "where the deployable set (`smartcity dist`) is uploaded; the EMR Serverless job "
             "run names its files there",
-            "s3://<artifacts-bucket>/smartcity",
+            "s3://<lake-bucket>/artifacts/smartcity",
         ),
         Variable(
             "SMARTCITY_SPECTRUM_ROLE_ARN",

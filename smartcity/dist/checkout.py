@@ -10,18 +10,6 @@ class DistRefused(RuntimeError):
     """The deployable set cannot be built from this checkout as it is."""
 
 
-def committed_files(project: Path, *paths: str) -> list[str]:
-    """The files git tracks under ``paths`` (all of them without), relative to
-    ``project``: what the deployable set is built from."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--", *paths],
-        cwd=project,
-        capture_output=True,
-        check=True,
-    )
-    return sorted(name for name in listed.stdout.decode().split("\0") if name)
-
-
 def require_clean(project: Path) -> str:
     """The commit to build from; raise when ``project`` is not a git checkout or holds
     changes that are not committed (a build must be the commit it names)."""
@@ -36,9 +24,10 @@ def require_clean(project: Path) -> str:
     except FileNotFoundError:
         raise DistRefused("`smartcity dist` needs git, to build from a commit") from None
     if status.returncode != 0:
+        reason = " ".join(status.stderr.split()) or "git status failed"
         raise DistRefused(
-            f"{project} is not a git checkout: `smartcity dist` builds from a commit of the "
-            "repository (clone it, or set SMARTCITY_PROJECT_DIR to a clone)"
+            f"{project} cannot be read as a git checkout ({reason}): `smartcity dist` builds "
+            "from a commit of the repository (clone it, or set SMARTCITY_PROJECT_DIR to one)"
         )
     changed = status.stdout.splitlines()
     if changed:
@@ -48,6 +37,24 @@ def require_clean(project: Path) -> str:
             "stash them, so that dist/ is exactly a commit; nothing was built"
         )
     head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+        ["git", "rev-parse", "--verify", "HEAD"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if head.returncode != 0:
+        raise DistRefused(f"{project} has no commit yet: commit first; nothing was built")
     return head.stdout.strip()
+
+
+def export_commit(project: Path, commit: str, folder: Path) -> Path:
+    """The tree of ``commit``, written into ``folder``: what the wheel, the landing job's
+    jar and the dbt project are built from, so that nothing ignored or left over in the
+    checkout (an old build/ folder, a stray file) reaches them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit], cwd=project, capture_output=True, check=True
+    )
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    return folder

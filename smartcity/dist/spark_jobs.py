@@ -47,7 +47,7 @@ def spark_submit_script(jars: Sequence[str]) -> str:
 #   ARTIFACTS      where this folder is (default: here; s3://bucket/prefix on EMR)
 # Arguments go to `smartcity land`, e.g.:  bash spark-submit.sh --trigger "1 minute"
 set -euo pipefail
-here=$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)
+here=$(CDPATH= cd -- "$(dirname -- "${{BASH_SOURCE[0]}}")" >/dev/null && pwd)
 ARTIFACTS=${{ARTIFACTS:-$here}}
 exec spark-submit \\
   --master "${{SPARK_MASTER:-yarn}}" \\
@@ -82,6 +82,10 @@ def emr_serverless_job_run(
         "applicationId": "<EMR Serverless application id (Spark 4.2, Scala 2.13)>",
         "executionRoleArn": "<the stack's landing role ARN (output SmartcityLandingRoleArn)>",
         "name": "smartcity-landing",
+        # A streaming job runs until stopped; a batch run is cancelled after 12 hours.
+        "mode": "STREAMING",
+        # Restarted after a failure (it carries on from its checkpoints), but not in a loop.
+        "retryPolicy": {"maxFailedAttemptsPerHour": 5},
         "jobDriver": {
             "sparkSubmit": {
                 "entryPoint": f"{base}/{ENTRY_POINT}",

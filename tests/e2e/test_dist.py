@@ -309,3 +309,30 @@ def test_dist_refuses_uncommitted_changes_and_unverified_jars(tmp_path: Path) ->
     assert line.startswith("error: the spark-kafka jars are not in ")
     assert line.endswith("nothing was built")
     assert not out.exists() and list(tmp_path.glob(".*.partial")) == []
+    # A destination whose replacement would lose something: the project, a folder that is
+    # not an earlier build, a folder of the checkout that git would then see as a change.
+    cache_env = dist_environment(clone, cache)
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine\n")
+    for destination, says in (
+        (clone, "holds the project itself"),
+        (tmp_path / "notes", "is not an earlier build"),
+        (clone / "docs" / "out", "not ignored by git"),
+    ):
+        refused = smartcity("dist", "--out", str(destination), env=cache_env, cwd=clone)
+        assert refused.returncode == 1, refused.stderr
+        (line,) = refused.stderr.strip().splitlines()
+        assert says in line
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine\n"
+    assert (clone / "README.md").exists() and not (clone / "docs" / "out").exists()
+
+
+def test_a_rebuild_replaces_the_earlier_build_whole(dist: Path) -> None:
+    clone = dist.parent / "clone"
+    (dist / "stale-file").write_text("from an older build\n")
+    rebuilt = smartcity("dist", "--out", str(dist), "--artifacts-uri", "s3://artifacts/smartcity/v1",
+                        env=dist_environment(clone, Settings.from_env().cache_dir), cwd=clone)  # fmt: skip
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert not (dist / "stale-file").exists()
+    assert (dist / "COMMIT").is_file()
+    assert sorted(p.name for p in dist.parent.iterdir() if p.name.startswith(".")) == []
