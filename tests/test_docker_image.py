@@ -93,10 +93,20 @@ def test_what_the_runtime_installs_is_the_core_dependencies_not_an_extra(tmp_pat
         check=False,
     )
     assert resolved.returncode == 0, resolved.stderr[-3000:]
-    runtime = {
-        item["metadata"]["name"].lower().replace("_", "-")
+    installed = {
+        item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
         for item in json.loads(report.read_text())["install"]
-    } - {"smartcity"}
+    }
+    runtime = set(installed) - {"smartcity"}
+    pins = {
+        name.lower().replace("_", "-"): version.strip()
+        for name, _, version in (
+            line.partition("==")
+            for line in (ROOT / "requirements.txt").read_text().splitlines()
+            if "==" in line and not line.startswith("#")
+        )
+    }
+    assert {name: installed[name] for name in runtime} == {name: pins.get(name) for name in runtime}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = {Requirement(text).name.lower() for text in project["dependencies"]}
     assert core <= runtime
