@@ -81,7 +81,9 @@ def _dbt_project(tree: Path, packages: Path, out: Path) -> Path:
     return archive
 
 
-def _jars(tree: Path, cache_dir: Path, connector_jars: list[Path], s3_jars: list[Path], out: Path) -> list[str]:
+def _jars(
+    tree: Path, cache_dir: Path, connector_jars: list[Path], s3_jars: list[Path], out: Path
+) -> list[str]:
     """jars/: the connector's jars and the landing job's own, compiled from the commit,
     with their checksums and coordinates; the names spark-submit is given."""
     from streaming.jvm_build import landing_jar
@@ -117,7 +119,10 @@ def _check_destination(project: Path, out: Path) -> None:
         )
     if out.is_relative_to(project):
         ignored = subprocess.run(
-            ["git", "check-ignore", "--quiet", str(out)], cwd=project, check=False
+            # A file in it: git cannot tell that a folder not made yet matches `/dist/`.
+            ["git", "check-ignore", "--quiet", str(out / CHECKSUMS)],
+            cwd=project,
+            check=False,
         )
         if ignored.returncode != 0:
             raise DistRefused(

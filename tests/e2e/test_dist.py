@@ -336,3 +336,15 @@ def test_a_rebuild_replaces_the_earlier_build_whole(dist: Path) -> None:
     assert not (dist / "stale-file").exists()
     assert (dist / "COMMIT").is_file()
     assert sorted(p.name for p in dist.parent.iterdir() if p.name.startswith(".")) == []
+
+
+def test_the_default_folder_is_dist_of_the_checkout_which_git_ignores(dist: Path) -> None:
+    clone = dist.parent / "clone"
+    default = clone / "dist"
+    assert not default.exists()
+    built = smartcity("dist", env=dist_environment(clone, Settings.from_env().cache_dir), cwd=clone)
+    assert built.returncode == 0, built.stderr
+    assert (default / "COMMIT").is_file()
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=clone, capture_output=True,
+                            text=True, check=True)  # fmt: skip
+    assert status.stdout == ""
