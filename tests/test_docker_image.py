@@ -6,15 +6,16 @@ compose build` builds the same file."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import yaml
 from packaging.requirements import Requirement
+
+from tests.pip_resolution import dry_run
+from tests.test_packaging import pins
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = ROOT / "infra" / "docker" / "Dockerfile"
@@ -80,33 +81,16 @@ def test_the_wheels_stage_builds_the_wheel_of_dist_at_the_locks_versions() -> No
 def test_what_the_runtime_installs_is_the_core_dependencies_not_an_extra(tmp_path: Path) -> None:
     """pip's own resolution of the project without extras, at the lock: every package is
     pinned there, and no package that only an extra brings is among them."""
-    report = tmp_path / "report.json"
-    resolved = subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed"),
-            *("--quiet", "--disable-pip-version-check", "--no-build-isolation"),
-            *("--report", str(report), "-c", str(ROOT / "requirements.txt"), str(ROOT)),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+    installed = dry_run(
+        sys.executable,
+        ["--no-build-isolation", "-c", str(ROOT / "requirements.txt"), str(ROOT)],
+        tmp_path,
     )
-    assert resolved.returncode == 0, resolved.stderr[-3000:]
-    installed = {
-        item["metadata"]["name"].lower().replace("_", "-"): item["metadata"]["version"]
-        for item in json.loads(report.read_text())["install"]
-    }
     runtime = set(installed) - {"smartcity"}
-    pins = {
-        name.lower().replace("_", "-"): version.strip()
-        for name, _, version in (
-            line.partition("==")
-            for line in (ROOT / "requirements.txt").read_text().splitlines()
-            if "==" in line and not line.startswith("#")
-        )
+    locked = pins()
+    assert {name: installed[name] for name in runtime} == {
+        name: locked.get(name) for name in runtime
     }
-    assert {name: installed[name] for name in runtime} == {name: pins.get(name) for name in runtime}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     core = {Requirement(text).name.lower() for text in project["dependencies"]}
     assert core <= runtime

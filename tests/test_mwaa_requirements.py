@@ -7,14 +7,13 @@ is out of reach here; the frozen set is the one the DAG's tests run on."""
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 
+from tests.pip_resolution import dry_run
 from tests.test_airflow_dag import AIRFLOW_PYTHON, _need_airflow
 
 MWAA = Path(__file__).resolve().parents[1] / "orchestration" / "mwaa"
@@ -56,27 +55,15 @@ def test_mwaa_requirements_resolve_with_the_airflow_they_name(python: str, tmp_p
         if python != "3.11"
         else []
     )
-    report = tmp_path / "report.json"
-    result = subprocess.run(
+    installed = dry_run(
+        AIRFLOW_PYTHON,
         [
-            str(AIRFLOW_PYTHON),
-            *("-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"),
-            *("--disable-pip-version-check", "--report", str(report)),
             *("-c", str(MWAA / "requirements-test.txt"), *target),
-            f"apache-airflow=={airflow}",
-            *requirements,
+            *(f"apache-airflow=={airflow}", *requirements),
         ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
+        tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    installed = {
-        item["metadata"]["name"].lower(): item["metadata"]["version"]
-        for item in json.loads(report.read_text())["install"]
-    }
     assert installed["apache-airflow"] == airflow
     for text in requirements:
         requirement = Requirement(text)
-        assert requirement.specifier.contains(installed[requirement.name.lower()])
+        assert requirement.specifier.contains(installed[requirement.name.lower().replace("_", "-")])

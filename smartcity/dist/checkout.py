@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
+import tarfile
 from pathlib import Path
 
 
@@ -56,5 +58,6 @@ def export_commit(project: Path, commit: str, folder: Path) -> Path:
     archive = subprocess.run(
         ["git", "archive", "--format=tar", commit], cwd=project, capture_output=True, check=True
     )
-    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive.stdout, check=True)
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(folder, filter="data")
     return folder
